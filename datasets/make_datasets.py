@@ -1,0 +1,34 @@
+"""Regenerate the small example datasets in this folder from their public source packages.
+
+The CSVs are committed, so nntrain never downloads anything; this script only
+documents where they come from. It needs scikit-learn:
+
+    pip install scikit-learn && python datasets/make_datasets.py
+"""
+
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def iris() -> None:
+    """Fisher's iris: 150 flowers, 4 measurements, 3 species (classification)."""
+    from sklearn.datasets import load_iris
+
+    bunch = load_iris(as_frame=True)
+    frame = bunch.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
+    frame["species"] = bunch.target_names[bunch.target]
+    frame.drop(columns="target").to_csv(HERE / "iris.csv", index=False)
+
+
+def diabetes() -> None:
+    """Efron et al.'s diabetes data: 442 patients, 10 baseline variables, disease progression (regression)."""
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True, scaled=False).frame
+    frame.rename(columns={"target": "progression"}).to_csv(HERE / "diabetes.csv", index=False)
+
+
+if __name__ == "__main__":
+    iris()
+    diabetes()

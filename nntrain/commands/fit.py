@@ -1,0 +1,201 @@
+"""`nntrain fit`: validate everything, prepare the data, train, and leave a complete run directory."""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from nntrain import __version__
+from nntrain.commands.build import (layer_specs, loss_spec, make_loss, make_optimizer, make_rules, make_schedule,
+                                    resolve_monitor)
+from nntrain.commands.display import Display
+from nntrain.commands.runs import RUN_FILES, default_run_dir, ensure_writable, evaluate_split, existing_run_files
+from nntrain.config import Config, load_config
+from nntrain.data.tables import read_csv
+from nntrain.data.tabular import TrainingData, prepare_training
+from nntrain.data.targets import output_units
+from nntrain.errors import CheckpointError, ConfigError
+from nntrain.nn.model import build_model
+from nntrain.seeds import rng_for
+from nntrain.train.checkpoint import load_checkpoint
+from nntrain.train.interrupts import stop_on_signals
+from nntrain.train.loop import Outcome, Settings, StopSignal, Trainer
+from nntrain.train.recorder import RunRecorder
+from nntrain.train.saved import load_arrays, load_optimizer, model_meta, split_flat
+
+
+def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: bool = False,
+        resume: str | None = None, force: bool = False) -> Path:
+    """Train the run a config describes; returns the run directory."""
+    config, _ = load_config(config_path, overrides)
+    run_dir = Path(config.output.dir) if config.output.dir else default_run_dir(config_path)
+    if resume and resume != "auto":
+        run_dir = Path(resume)
+    _check_run_dir(run_dir, overwrite, resume)
+    resolved = config.model_dump(mode="json")
+
+    data = _load_data(config)
+    for note in data.notes:
+        display.note(note)
+    target = data.state["target"]
+    task = target["task"]
+    loss_config = loss_spec(config, task)
+    has_validation = len(data.x["validation"]) > 0
+    monitor, mode = resolve_monitor(config, task, has_validation)
+
+    x_train, y_train = data.x["train"], data.y["train"]
+    specs = layer_specs(config, output_units(target, loss_config["type"]))
+    try:
+        model = build_model(specs, x_train.shape[1:], config.engine.dtype, rng_for(config.seed, "init"),
+                            rng_for(config.seed, "dropout"))
+    except ValueError as exc:
+        raise ConfigError(f"model.layers: {exc}") from None
+    loss = make_loss(loss_config)
+    optimizer = make_optimizer(config)
+    optimizer.bind(model.flat_params.size, model.dtype, model.decay_mask)
+    steps_per_epoch = -(-len(x_train) // config.training.batch_size)
+    rules, divergence = make_rules(config, monitor)
+
+    def evaluate() -> dict:
+        if not has_validation:
+            return {}
+        value, metrics, _ = evaluate_split(model, loss, data.x["validation"], data.y["validation"], target)
+        return {"val_loss": value, **{f"val_{name}": v for name, v in metrics.items()}}
+
+    meta = {"nntrain": __version__, "model": model_meta(model, specs), "loss": loss_config,
+            "data": data.state, "config": resolved, "monitor": monitor, "mode": mode}
+    settings = Settings(config.training.epochs, config.training.batch_size, config.training.shuffle,
+                        monitor, mode, config.training.restore_best,
+                        config.optimizer.clip_norm, config.optimizer.clip_value)
+    recorder = RunRecorder(run_dir, meta)
+    stop = StopSignal()
+    trainer = Trainer(model, loss, optimizer, make_schedule(config, steps_per_epoch, monitor, mode), settings,
+                      rules=rules, divergence=divergence, evaluate=evaluate,
+                      shuffle_rng=rng_for(config.seed, "shuffle"),
+                      reporter=display.reporter(_shown_columns(task, monitor, has_validation)),
+                      recorder=recorder, stop=stop)
+    if resume:
+        _resume(trainer, recorder, run_dir, resolved, data.state, force, display)
+    else:
+        _start_fresh(run_dir, resolved, data, overwrite)
+    display.note(f"training {model.parameter_count():,} parameters on {len(x_train)} rows "
+                 f"({len(data.x['validation'])} validation, {len(data.x['test'])} test) -> {run_dir}")
+
+    started = time.perf_counter()
+    with stop_on_signals(stop):
+        outcome = trainer.fit(x_train, y_train)
+    _finish(run_dir, config, data, model, loss, outcome, monitor, time.perf_counter() - started, display)
+    return run_dir
+
+
+def _shown_columns(task: str, monitor: str, has_validation: bool) -> list[str]:
+    """Per-epoch values worth a glance: losses, the task's headline metric, the monitor, the rate."""
+    headline = {"classification": "val_accuracy", "multilabel": "val_accuracy", "regression": "val_r2"}[task]
+    columns = ["loss"] + (["val_loss", headline] if has_validation else []) + [monitor, "lr"]
+    return list(dict.fromkeys(columns))
+
+
+def _check_run_dir(run_dir: Path, overwrite: bool, resume: str | None) -> None:
+    if resume:
+        if not (run_dir / "last.npz").exists():
+            raise ConfigError(f"--resume: {run_dir} has no last.npz to resume from"
+                              + ("" if run_dir.exists() else " (the directory does not exist)"))
+        return
+    ensure_writable(run_dir)
+    found = existing_run_files(run_dir)
+    if found and not overwrite:
+        raise ConfigError(f"{run_dir} already holds a run ({', '.join(found)}); pass --resume auto to continue it, "
+                          "--overwrite to replace it, or set output.dir (e.g. --set output.dir=runs/other)")
+
+
+def _load_data(config: Config) -> TrainingData:
+    d = config.data
+    frame = read_csv(d.train, key="data.train")
+    source = "standard input" if d.train == "-" else d.train
+    return prepare_training(
+        frame, source=source, target=d.target, features=d.features, task=config.task,
+        loss=config.loss.type if config.loss else None, validation=d.split.validation, test=d.split.test,
+        stratify=d.split.stratify, pipeline=[step.model_dump() for step in d.pipeline],
+        target_transform=d.target_transform, rng=rng_for(config.seed, "split"), dtype=config.engine.dtype)
+
+
+def _start_fresh(run_dir: Path, resolved: dict, data: TrainingData, overwrite: bool) -> None:
+    if overwrite:
+        for name in RUN_FILES:
+            (run_dir / name).unlink(missing_ok=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
+    if len(data.test_rows):
+        data.test_rows.to_csv(run_dir / "test.csv", index=False)
+
+
+def _resume(trainer: Trainer, recorder: RunRecorder, run_dir: Path, resolved: dict, data_state: dict,
+            force: bool, display: Display) -> None:
+    meta, arrays = load_checkpoint(run_dir / "last.npz")
+    if "training" not in meta:
+        raise CheckpointError(f"{run_dir / 'last.npz'} holds no training state to resume from")
+    changes = _differences(meta.get("config", {}), resolved, ignore={"output"})
+    if changes and not force:
+        listed = "\n".join(f"  {change}" for change in changes)
+        raise ConfigError(f"the config differs from the run in {run_dir}:\n{listed}\n"
+                          "resume with the original config, or pass --force to continue anyway")
+    if meta.get("data") != json.loads(json.dumps(data_state)) and not force:
+        raise ConfigError(f"the training data differs from the data the run in {run_dir} started with; "
+                          "pass --force to continue anyway")
+    model = trainer.model
+    path = run_dir / "last.npz"
+    load_arrays(split_flat(model, model.flat_params), arrays, "params", path)
+    load_arrays(model.buffers, arrays, "buffers", path)
+    load_optimizer(model, trainer.optimizer, arrays, path)
+    trainer.load_state(meta["training"])
+    trainer.best_params[...] = model.flat_params
+    if (run_dir / "best.npz").exists():
+        _, best_arrays = load_checkpoint(run_dir / "best.npz")
+        load_arrays(split_flat(model, trainer.best_params), best_arrays, "params", run_dir / "best.npz")
+        load_arrays(trainer.best_buffers, best_arrays, "buffers", run_dir / "best.npz")
+    recorder.truncate_logs(trainer.epoch)
+    display.note(f"resuming {run_dir} at epoch {trainer.epoch + 1}, batch {trainer.batch + 1}")
+
+
+def _differences(old, new, ignore=frozenset(), prefix="") -> list[str]:
+    """Key paths whose values differ between two plain config dicts."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        for key in list(dict.fromkeys([*old, *new])):
+            if key in ignore and not prefix:
+                continue
+            path = f"{prefix}.{key}" if prefix else str(key)
+            found += _differences(old.get(key), new.get(key), prefix=path)
+        return found
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [c for i, (a, b) in enumerate(zip(old, new)) for c in _differences(a, b, prefix=f"{prefix}[{i}]")]
+    return [] if old == new else [f"{prefix}: {old!r} -> {new!r}"]
+
+
+def _finish(run_dir: Path, config: Config, data: TrainingData, model, loss, outcome: Outcome, monitor: str,
+            seconds: float, display: Display) -> None:
+    final = "best.npz" if config.training.restore_best and outcome.best_value is not None else "last.npz"
+    summary = {"stop_reason": outcome.reason, "epochs_run": outcome.epochs_run, "best_epoch": outcome.best_epoch,
+               "monitor": monitor, "best_value": outcome.best_value, "final_checkpoint": final,
+               "seconds": round(seconds, 3)}
+    if len(data.x["test"]):
+        value, metrics, _ = evaluate_split(model, loss, data.x["test"], data.y["test"], data.state["target"])
+        summary["test"] = {"loss": value, **metrics}
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    _show_summary(summary, run_dir, display)
+
+
+def _show_summary(summary: dict, run_dir: Path, display: Display) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"run {run_dir}", show_header=False, title_justify="left")
+    table.add_row("stopped", summary["stop_reason"])
+    table.add_row("epochs", str(summary["epochs_run"]))
+    if summary["best_value"] is not None:
+        table.add_row("best epoch", f"{summary['best_epoch']} ({summary['monitor']} {summary['best_value']:.4g})")
+    for name, value in summary.get("test", {}).items():
+        table.add_row(f"test {name}", f"{value:.4f}")
+    table.add_row("model", str(run_dir / summary["final_checkpoint"]))
+    table.add_row("time", f"{summary['seconds']:.1f}s")
+    display.show(table)

@@ -1,0 +1,54 @@
+"""Open a trained model for eval and predict: checkpoint, model, loss and data preparation state."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nntrain.commands.runs import resolve_checkpoint
+from nntrain.data.pipeline import STEPS
+from nntrain.errors import CheckpointError
+from nntrain.nn.losses import LOSSES, Loss
+from nntrain.nn.model import Model
+from nntrain.train.checkpoint import load_checkpoint
+from nntrain.train.saved import build_saved_model
+
+_DATA_KEYS = ("input_columns", "target", "pipeline", "features")
+
+
+@dataclass
+class SavedRun:
+    path: Path
+    meta: dict
+    model: Model
+    loss: Loss
+
+    @property
+    def data(self) -> dict:
+        return self.meta["data"]
+
+    @property
+    def target(self) -> dict:
+        return self.meta["data"]["target"]
+
+
+def open_run(run: str) -> SavedRun:
+    path = resolve_checkpoint(run)
+    meta, arrays = load_checkpoint(path)
+    _check_data_state(meta, path)
+    model = build_saved_model(meta, arrays, path)
+    spec = meta.get("loss")
+    if not isinstance(spec, dict) or spec.get("type") not in LOSSES:
+        raise CheckpointError(f"{path}: unknown loss {spec!r}")
+    try:
+        loss = LOSSES[spec["type"]](**{k: v for k, v in spec.items() if k != "type"})
+    except TypeError as exc:
+        raise CheckpointError(f"{path}: bad loss options ({exc})") from None
+    return SavedRun(path, meta, model, loss)
+
+
+def _check_data_state(meta: dict, path: Path) -> None:
+    data = meta.get("data")
+    if not isinstance(data, dict) or any(key not in data for key in _DATA_KEYS):
+        raise CheckpointError(f"{path} is damaged: it lacks the data preparation state")
+    steps = data["pipeline"].get("steps", []) if isinstance(data["pipeline"], dict) else None
+    if steps is None or any(not isinstance(s, dict) or s.get("type") not in STEPS for s in steps):
+        raise CheckpointError(f"{path}: unknown pipeline step in {steps!r}")

@@ -1,0 +1,527 @@
+"""The config schema: every key a user can write, with its type, default and a one-line description.
+
+This file is the single source of truth: validation, the README's config
+reference and the JSON Schema are all generated from these models. The `type`
+names of each kind match the engine's registries (a test checks they agree).
+"""
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator, field_validator
+
+PositiveInt = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, lt=1)]
+
+ActivationName = Literal["linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax"]
+InitializerName = Literal["he_normal", "he_uniform", "xavier_normal", "xavier_uniform",
+                          "glorot_normal", "glorot_uniform", "zeros"]
+Mode = Literal["auto", "min", "max"]
+ALPHA_ACTIVATIONS = ("leaky_relu", "elu")
+
+
+class Spec(BaseModel):
+    """Base of every config section: unknown keys are errors, attribute docstrings are descriptions."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True)
+
+
+def _check_alpha(spec) -> Any:
+    if spec.alpha is not None and spec.activation not in ALPHA_ACTIVATIONS:
+        raise ValueError(f"alpha only applies to {' and '.join(ALPHA_ACTIVATIONS)}, not {spec.activation}")
+    return spec
+
+
+# ---------------------------------------------------------------- layers
+
+class DenseLayer(Spec):
+    """Fully connected layer: `activation(x·W + b)`."""
+
+    type: Literal["dense"]
+    units: PositiveInt
+    """Number of output units."""
+    activation: ActivationName = "linear"
+    """Activation applied to the output."""
+    alpha: float | None = None
+    """Slope for `leaky_relu` (default 0.01) or scale for `elu` (default 1.0)."""
+    init: InitializerName | None = None
+    """Weight initialiser; by default `he_normal` for relu, leaky_relu, elu and gelu, `xavier_uniform` otherwise."""
+    l1: NonNegativeFloat | None = None
+    """L1 penalty on this layer's weights; default `regularization.l1`."""
+    l2: NonNegativeFloat | None = None
+    """L2 penalty on this layer's weights; default `regularization.l2`."""
+
+    _check = model_validator(mode="after")(_check_alpha)
+
+
+class DropoutLayer(Spec):
+    """Inverted dropout: zeroes a fraction of inputs in training, nothing at evaluation."""
+
+    type: Literal["dropout"]
+    rate: Fraction
+    """Fraction of inputs to drop, in [0, 1)."""
+
+
+class BatchNormLayer(Spec):
+    """Batch normalisation over features (or image channels), with a learned scale and shift."""
+
+    type: Literal["batchnorm"]
+    momentum: Fraction = 0.9
+    """Running statistics update: `running = momentum·running + (1 − momentum)·batch`."""
+    epsilon: PositiveFloat = 1e-5
+    """Added to the variance before the square root."""
+
+
+class ActivationLayer(Spec):
+    """An activation as a layer of its own, e.g. after batchnorm."""
+
+    type: Literal["activation"]
+    activation: ActivationName
+    """Which activation."""
+    alpha: float | None = None
+    """Slope for `leaky_relu` (default 0.01) or scale for `elu` (default 1.0)."""
+
+    _check = model_validator(mode="after")(_check_alpha)
+
+
+class FlattenLayer(Spec):
+    """Reshapes each sample to a vector."""
+
+    type: Literal["flatten"]
+
+
+Layer = Annotated[Union[DenseLayer, DropoutLayer, BatchNormLayer, ActivationLayer, FlattenLayer],
+                  Field(discriminator="type")]
+
+
+# ---------------------------------------------------------------- losses
+
+class MSELoss(Spec):
+    """Mean squared error (regression)."""
+
+    type: Literal["mse"]
+
+
+class MAELoss(Spec):
+    """Mean absolute error (regression)."""
+
+    type: Literal["mae"]
+
+
+class HuberLoss(Spec):
+    """Squared error below `delta`, absolute error above it (regression, robust to outliers)."""
+
+    type: Literal["huber"]
+    delta: PositiveFloat = 1.0
+    """Where the loss turns from squared to linear, in training units (standardised targets by default)."""
+
+
+class CrossEntropyLoss(Spec):
+    """Softmax cross-entropy (classification); the softmax is fused into the loss."""
+
+    type: Literal["cross_entropy"]
+    label_smoothing: Fraction = 0.0
+    """Mix this fraction of a uniform distribution into the one-hot targets."""
+
+
+class BinaryCrossEntropyLoss(Spec):
+    """Sigmoid cross-entropy on one output per label (binary or multi-label classification)."""
+
+    type: Literal["binary_cross_entropy"]
+
+
+LossSpec = Annotated[Union[MSELoss, MAELoss, HuberLoss, CrossEntropyLoss, BinaryCrossEntropyLoss],
+                     Field(discriminator="type")]
+
+
+# ---------------------------------------------------------------- schedules
+
+class ConstantSchedule(Spec):
+    """The optimizer's `lr` throughout."""
+
+    type: Literal["constant"]
+
+
+class StepSchedule(Spec):
+    """Multiply the rate by `gamma` every `step_size` epochs."""
+
+    type: Literal["step"]
+    step_size: PositiveInt = 10
+    """Epochs between reductions."""
+    gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
+    """Factor applied at each reduction."""
+
+
+class ExponentialSchedule(Spec):
+    """Multiply the rate by `gamma` after every epoch."""
+
+    type: Literal["exponential"]
+    gamma: Annotated[float, Field(gt=0, le=1)] = 0.95
+    """Factor applied per epoch."""
+
+
+class CosineSchedule(Spec):
+    """Linear warm-up, then cosine decay to `min_lr` at the last epoch."""
+
+    type: Literal["cosine"]
+    warmup_epochs: NonNegativeFloat = 0
+    """Epochs of linear warm-up from 0 to `lr` (fractions allowed)."""
+    min_lr: NonNegativeFloat = 0.0
+    """Rate at the end of the decay."""
+
+
+class OneCycleSchedule(Spec):
+    """One-cycle policy with `lr` as the peak (as PyTorch's OneCycleLR)."""
+
+    type: Literal["one_cycle"]
+    pct_start: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    """Fraction of all steps spent rising to the peak."""
+    div_factor: PositiveFloat = 25.0
+    """Start rate is `lr / div_factor`."""
+    final_div_factor: PositiveFloat = 1e4
+    """End rate is the start rate divided by this."""
+
+
+class ReduceOnPlateauSchedule(Spec):
+    """Multiply the rate by `factor` when the monitored value stops improving."""
+
+    type: Literal["reduce_on_plateau"]
+    monitor: str | None = None
+    """Metric to watch; default `training.monitor`."""
+    mode: Mode = "auto"
+    """`min` or `max`; `auto` picks from the metric name."""
+    factor: Annotated[float, Field(gt=0, lt=1)] = 0.1
+    """Factor applied at each reduction."""
+    patience: Annotated[int, Field(ge=1)] = 5
+    """Epochs without improvement before reducing."""
+    min_delta: NonNegativeFloat = 0.0
+    """Smallest change that counts as an improvement."""
+    relative: bool = False
+    """Read `min_delta` as a fraction of the best value instead of an absolute amount."""
+    min_lr: NonNegativeFloat = 0.0
+    """Never reduce below this rate."""
+
+
+ScheduleSpec = Annotated[Union[ConstantSchedule, StepSchedule, ExponentialSchedule, CosineSchedule,
+                               OneCycleSchedule, ReduceOnPlateauSchedule], Field(discriminator="type")]
+
+
+# ---------------------------------------------------------------- optimizers
+
+class OptimizerBase(Spec):
+    type: str
+    """Optimizer name."""
+    lr: PositiveFloat
+    """Learning rate (the peak rate for `one_cycle`)."""
+    schedule: ScheduleSpec = Field(default_factory=lambda: ConstantSchedule(type="constant"))
+    """Learning-rate schedule (a name or a mapping with `type`)."""
+    clip_norm: PositiveFloat | None = None
+    """Rescale the gradient when its global L2 norm exceeds this."""
+    clip_value: PositiveFloat | None = None
+    """Clip every gradient element to ±this."""
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedule_shorthand(cls, value):
+        return {"type": value} if isinstance(value, str) else value
+
+
+class SGDOptimizer(OptimizerBase):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum."""
+
+    type: Literal["sgd"]
+    lr: PositiveFloat = 0.01
+    """Learning rate."""
+    momentum: Fraction = 0.0
+    """Momentum factor μ in `v = μ·v + g`."""
+    nesterov: bool = False
+    """Use Nesterov momentum (needs `momentum` > 0)."""
+
+    @model_validator(mode="after")
+    def _nesterov_needs_momentum(self):
+        if self.nesterov and not self.momentum:
+            raise ValueError("nesterov needs momentum > 0; set momentum, e.g. 0.9")
+        return self
+
+
+class AdamOptimizer(OptimizerBase):
+    """Adam with bias correction."""
+
+    type: Literal["adam"]
+    lr: PositiveFloat = 0.001
+    """Learning rate."""
+    beta1: Fraction = 0.9
+    """Decay of the first-moment average."""
+    beta2: Fraction = 0.999
+    """Decay of the second-moment average."""
+    eps: PositiveFloat = 1e-8
+    """Added to the denominator for stability."""
+
+
+class AdamWOptimizer(AdamOptimizer):
+    """Adam with decoupled weight decay (applied to weights, not biases)."""
+
+    type: Literal["adamw"]
+    weight_decay: NonNegativeFloat = 0.01
+    """Decay rate: each step shrinks weights by `lr·weight_decay`."""
+
+
+class RMSpropOptimizer(OptimizerBase):
+    """RMSprop: divides by a running root mean square of gradients."""
+
+    type: Literal["rmsprop"]
+    lr: PositiveFloat = 0.001
+    """Learning rate."""
+    rho: Fraction = 0.9
+    """Decay of the squared-gradient average."""
+    eps: PositiveFloat = 1e-8
+    """Added to the denominator for stability."""
+
+
+class AdagradOptimizer(OptimizerBase):
+    """Adagrad: divides by the root of all past squared gradients."""
+
+    type: Literal["adagrad"]
+    lr: PositiveFloat = 0.01
+    """Learning rate."""
+    eps: PositiveFloat = 1e-10
+    """Added to the denominator for stability."""
+
+
+OptimizerSpec = Annotated[Union[SGDOptimizer, AdamOptimizer, AdamWOptimizer, RMSpropOptimizer, AdagradOptimizer],
+                          Field(discriminator="type")]
+
+
+# ---------------------------------------------------------------- stopping rules
+
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
+
+
+def parse_duration(text: str | float) -> float:
+    """Seconds in '90', '90s', '10m', '1h30m' or '2.5h'."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    match = _DURATION.match(text)
+    if not text.strip() or not match or not any(match.groups()):
+        raise ValueError(f"expected a duration such as 90s, 10m or 1h30m, got {text!r}")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+class PlateauRule(Spec):
+    """Stop when the monitored value has not improved for `patience` epochs."""
+
+    type: Literal["plateau"] = "plateau"
+    monitor: str | None = None
+    """Metric to watch; default `training.monitor`."""
+    mode: Mode = "auto"
+    """`min` or `max`; `auto` picks from the metric name (losses and errors min, scores max)."""
+    patience: PositiveInt = 10
+    """Epochs without improvement before stopping."""
+    min_delta: NonNegativeFloat = 0.0
+    """Smallest change that counts as an improvement."""
+    relative: bool = False
+    """Read `min_delta` as a fraction of the best value instead of an absolute amount."""
+
+
+class TargetRule(Spec):
+    """Stop once a metric reaches a value, e.g. val_accuracy >= 0.98."""
+
+    type: Literal["target"]
+    monitor: str
+    """Metric to watch."""
+    value: float
+    """Value to reach."""
+    mode: Mode = "auto"
+    """`max` stops at >= value, `min` at <= value; `auto` picks from the metric name."""
+
+
+class MaxTimeRule(Spec):
+    """Stop after a wall-clock budget, at the end of the epoch that exceeds it."""
+
+    type: Literal["max_time"]
+    limit: str | float
+    """Budget as seconds or a duration such as `90s`, `10m`, `1h30m`."""
+
+    @field_validator("limit")
+    @classmethod
+    def _parse(cls, value):
+        parse_duration(value)
+        return value
+
+    @property
+    def seconds(self) -> float:
+        return parse_duration(self.limit)
+
+
+class DivergenceRule(Spec):
+    """Stop with exit code 4 when a step's loss is NaN/Inf or above `factor` × the first step's loss (always on)."""
+
+    type: Literal["divergence"]
+    factor: Annotated[float, Field(gt=1)] = 100.0
+    """Blow-up factor over the first step's loss that counts as divergence."""
+
+
+StoppingRule = Annotated[Union[PlateauRule, TargetRule, MaxTimeRule, DivergenceRule], Field(discriminator="type")]
+
+
+# ---------------------------------------------------------------- pipeline steps
+
+class CleanStep(Spec):
+    """Handle missing values in feature columns (rows with a missing target are always dropped)."""
+
+    type: Literal["clean"]
+    missing: Literal["drop", "mean", "median", "mode", "constant"] = "drop"
+    """`drop` rows with a missing value, or fill with the column's `mean`, `median`, `mode`, or `value`."""
+    value: float | str | None = None
+    """Fill value for `missing: constant`."""
+
+    @model_validator(mode="after")
+    def _constant_needs_value(self):
+        if self.missing == "constant" and self.value is None:
+            raise ValueError("missing: constant needs a value, e.g. value: 0")
+        return self
+
+
+class DedupeStep(Spec):
+    """Drop exact duplicate rows, keeping the first."""
+
+    type: Literal["dedupe"]
+
+
+class NormalizeStep(Spec):
+    """Scale numeric feature columns, with statistics from the training split."""
+
+    type: Literal["normalize"]
+    method: Literal["zscore", "minmax"] = "zscore"
+    """`zscore`: (x − mean)/std; `minmax`: scale to 0..1."""
+
+
+PipelineStep = Annotated[Union[CleanStep, DedupeStep, NormalizeStep], Field(discriminator="type")]
+
+
+# ---------------------------------------------------------------- sections
+
+class Split(Spec):
+    """How the training file is split into train, validation and test rows."""
+
+    validation: Fraction = 0.2
+    """Fraction of rows held out to monitor training."""
+    test: Fraction = 0.1
+    """Fraction of rows held out for the final evaluation (`nntrain eval RUN`)."""
+    stratify: bool = True
+    """Keep class proportions equal across splits (classification only)."""
+
+    @model_validator(mode="after")
+    def _leaves_training_rows(self):
+        if self.validation + self.test >= 1:
+            raise ValueError(f"validation + test must be below 1, got {self.validation} + {self.test}")
+        return self
+
+
+class Data(Spec):
+    """Where the data comes from and how it is prepared."""
+
+    train: str
+    """CSV file with the training rows, or `-` for standard input."""
+    target: str | list[str]
+    """Column to predict, or a list of columns (multi-output regression, multi-label)."""
+    features: list[str] | None = None
+    """Columns to use as inputs; default every column but the target."""
+    split: Split = Field(default_factory=Split)
+    """Held-out fractions."""
+    pipeline: list[PipelineStep] = []
+    """Preparation steps, applied in order, fitted on the training split only."""
+    target_transform: Literal["auto", "none", "zscore", "log"] = "auto"
+    """Regression targets: `zscore` standardises, `log` takes ln then standardises; `auto` is `zscore`."""
+
+
+class Model(Spec):
+    """The network; the output layer is added from the task."""
+
+    layers: list[Layer] = []
+    """Hidden layers, in order."""
+
+
+class Regularization(Spec):
+    """Penalties on all weights (not biases), added to the training loss."""
+
+    l1: NonNegativeFloat = 0.0
+    """L1 penalty `l1·Σ|w|`."""
+    l2: NonNegativeFloat = 0.0
+    """L2 penalty `l2·Σw²`."""
+
+
+class Training(Spec):
+    """The training loop."""
+
+    epochs: PositiveInt = 100
+    """Maximum number of passes over the training rows."""
+    batch_size: PositiveInt = 32
+    """Rows per optimizer step."""
+    shuffle: bool = True
+    """Reshuffle the training rows every epoch."""
+    monitor: str | None = None
+    """Metric that picks the best epoch; default `val_loss`, or `loss` without a validation split."""
+    mode: Mode = "auto"
+    """`min` or `max` for `monitor`; `auto` picks from the metric name."""
+    stopping: list[StoppingRule] = []
+    """Stopping rules; the first to fire ends training. A single mapping is one rule (`plateau` if no type)."""
+    restore_best: bool = True
+    """Finish with the weights of the best epoch rather than the last."""
+
+    @field_validator("stopping", mode="before")
+    @classmethod
+    def _stopping_shorthand(cls, value):
+        rules = [value] if isinstance(value, dict) else value
+        if isinstance(rules, list):
+            return [{"type": "plateau", **rule} if isinstance(rule, dict) and "type" not in rule else rule
+                    for rule in rules]
+        return value
+
+
+class Output(Spec):
+    """Where the run is written."""
+
+    dir: str | None = None
+    """Run directory; default `runs/<config file name>`."""
+
+
+class Engine(Spec):
+    """Numeric settings."""
+
+    dtype: Literal["float32", "float64"] = "float32"
+    """Floating-point type of weights and data; float64 is for gradient checks."""
+
+
+class Config(Spec):
+    """A complete nntrain run."""
+
+    seed: Annotated[int, Field(ge=0)] = 0
+    """Seed for initialisation, splits, shuffling and dropout: same seed, same result."""
+    task: Literal["auto", "classification", "regression", "multilabel"] = "auto"
+    """What to predict; `auto` decides from the loss, then from the target column."""
+    data: Data
+    """Input data and preparation."""
+    model: Model = Field(default_factory=Model)
+    """Network architecture."""
+    loss: LossSpec | None = None
+    """Loss (a name or a mapping with `type`); default `cross_entropy` for classification, `mse` for regression,
+    `binary_cross_entropy` for multilabel."""
+    optimizer: OptimizerSpec = Field(default_factory=lambda: AdamOptimizer(type="adam"))
+    """Optimizer (a name or a mapping with `type`)."""
+    regularization: Regularization = Field(default_factory=Regularization)
+    """Global weight penalties."""
+    training: Training = Field(default_factory=Training)
+    """Training loop settings."""
+    output: Output = Field(default_factory=Output)
+    """Run directory."""
+    engine: Engine = Field(default_factory=Engine)
+    """Numeric settings."""
+
+    @field_validator("loss", "optimizer", mode="before")
+    @classmethod
+    def _name_shorthand(cls, value):
+        return {"type": value} if isinstance(value, str) else value

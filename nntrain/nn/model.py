@@ -1,0 +1,122 @@
+"""The model: a sequence of layers whose parameters live in one flat buffer.
+
+Keeping every parameter (and every gradient) in one contiguous array lets the
+optimizer update the whole network in a few vectorised calls, and makes
+checkpoints and summaries read the same named views.
+"""
+
+import numpy as np
+
+from nntrain.nn.layers import LAYERS, Layer
+
+
+class Model:
+    def __init__(self, layers: list[Layer], names: list[str]):
+        self.layers = layers
+        self.names = names
+
+    def build(self, input_shape: tuple[int, ...], rng: np.random.Generator, dtype,
+              noise_rng: np.random.Generator | None = None) -> tuple[int, ...]:
+        """Create every layer's parameters (drawn from `rng`), then move them into one flat buffer.
+
+        `noise_rng` feeds stochastic layers such as dropout while training.
+        """
+        self.dtype = np.dtype(dtype)
+        self.input_shape = tuple(input_shape)
+        self.noise_rng = noise_rng
+        self.shapes = []
+        shape = self.input_shape
+        for name, layer in zip(self.names, self.layers):
+            try:
+                shape = layer.build(shape, rng, self.dtype)
+            except ValueError as exc:
+                raise ValueError(f"layer {name}: {exc}") from None
+            self.shapes.append(shape)
+            if layer.stochastic:
+                layer.rng = noise_rng
+        self.layers[0].input_grad = False
+        self.output_shape = shape
+        self._flatten_parameters()
+        return shape
+
+    def _flatten_parameters(self) -> None:
+        entries = [(f"{name}.{key}", layer, key) for name, layer in zip(self.names, self.layers) for key in layer.params]
+        total = sum(layer.params[key].size for _, layer, key in entries)
+        self.flat_params = np.empty(total, dtype=self.dtype)
+        self.flat_grads = np.zeros(total, dtype=self.dtype)
+        self.decay_mask = np.zeros(total, dtype=bool)
+        self.params, self.grads = {}, {}
+        start = 0
+        for full_name, layer, key in entries:
+            value = layer.params[key]
+            stop = start + value.size
+            view = self.flat_params[start:stop].reshape(value.shape)
+            view[...] = value
+            layer.params[key] = self.params[full_name] = view
+            layer.grads[key] = self.grads[full_name] = self.flat_grads[start:stop].reshape(value.shape)
+            self.decay_mask[start:stop] = key in layer.penalized
+            start = stop
+
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Non-trained state, such as batchnorm running statistics."""
+        return {f"{name}.{key}": value for name, layer in zip(self.names, self.layers) for key, value in layer.buffers.items()}
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, grad: np.ndarray) -> None:
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+
+    def penalty(self) -> float:
+        """L1 and L2 penalty: Σ l1·|w| + l2·w² over penalised weights."""
+        total = 0.0
+        for layer in self.layers:
+            for key in layer.penalized:
+                w = layer.params[key]
+                if layer.l1:
+                    total += layer.l1 * float(np.abs(w).sum())
+                if layer.l2:
+                    total += layer.l2 * float(np.vdot(w, w))
+        return total
+
+    def add_penalty_grads(self) -> None:
+        """Add d(penalty)/dw = l1·sign(w) + 2·l2·w to the gradients."""
+        for layer in self.layers:
+            for key in layer.penalized:
+                w, g = layer.params[key], layer.grads[key]
+                if layer.l1:
+                    g += layer.l1 * np.sign(w)
+                if layer.l2:
+                    g += (2 * layer.l2) * w
+
+    @property
+    def has_penalty(self) -> bool:
+        return any((layer.l1 or layer.l2) and layer.penalized for layer in self.layers)
+
+    def predict(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Raw outputs in evaluation mode, computed in batches to bound memory."""
+        outputs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
+        return np.concatenate(outputs) if outputs else np.empty((0, *self.output_shape), dtype=self.dtype)
+
+    def parameter_count(self) -> int:
+        return int(self.flat_params.size)
+
+
+def build_model(layer_specs: list[dict], input_shape: tuple[int, ...], dtype, rng: np.random.Generator,
+                noise_rng: np.random.Generator | None = None) -> Model:
+    """Build a model from plain layer specs ({"type": ..., options}), as stored in configs and checkpoints."""
+    layers, names, counts = [], [], {}
+    for spec in layer_specs:
+        options = dict(spec)
+        kind = options.pop("type")
+        name = options.pop("name", None)
+        counts[kind] = counts.get(kind, 0) + 1
+        names.append(name or f"{kind}_{counts[kind]}")
+        layers.append(LAYERS[kind](**options))
+    model = Model(layers, names)
+    model.build(input_shape, rng, dtype, noise_rng)
+    return model

@@ -1,0 +1,32 @@
+"""Turn SIGINT and SIGTERM into a request to stop after the current batch.
+
+The first Ctrl-C (or a SIGTERM) lets the loop finish its batch, save `last` and
+exit 130 (143 for SIGTERM); a second Ctrl-C exits at once without saving.
+"""
+
+import os
+import signal
+import sys
+from contextlib import contextmanager
+
+from nntrain.train.loop import StopSignal
+
+
+@contextmanager
+def stop_on_signals(stop: StopSignal):
+    def request(signum, frame):
+        if stop.exit_code is not None and signum == signal.SIGINT:
+            sys.stderr.write("\nsecond interrupt: exiting now without saving\n")
+            sys.stderr.flush()
+            os._exit(130)
+        stop.exit_code = 128 + signum
+        sys.stderr.write("\nstopping after this batch to save a resumable checkpoint "
+                         "(press Ctrl-C again to quit at once)\n")
+        sys.stderr.flush()
+
+    previous = {sig: signal.signal(sig, request) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,190 @@
+"""The training loop: mini-batch steps, per-epoch evaluation, best-epoch tracking, stopping.
+
+The loop knows nothing of files or displays: it reports to a `Reporter` and
+hands checkpoints and logs to a `recorder` (see `train.recorder`). Its whole
+state (counters, accumulators, random generator states) can be saved after any
+batch and restored, so a resumed run continues bit for bit.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from nntrain.errors import Interrupted
+from nntrain.nn.losses import Loss
+from nntrain.nn.model import Model
+from nntrain.optim.optimizers import Optimizer, clip_gradients
+from nntrain.optim.schedules import Schedule, is_improvement
+from nntrain.train.progress import Reporter
+from nntrain.train.stopping import Divergence, Rule
+
+
+@dataclass
+class Settings:
+    epochs: int
+    batch_size: int
+    shuffle: bool
+    monitor: str
+    mode: str
+    restore_best: bool
+    clip_norm: float | None = None
+    clip_value: float | None = None
+
+
+@dataclass
+class Outcome:
+    reason: str
+    epochs_run: int
+    best_epoch: int
+    best_value: float | None
+
+
+class StopSignal:
+    """Set by a signal handler; the loop stops after the current batch."""
+
+    def __init__(self):
+        self.exit_code: int | None = None
+
+
+class Trainer:
+    def __init__(self, model: Model, loss: Loss, optimizer: Optimizer, schedule: Schedule, settings: Settings, *,
+                 rules: list[Rule], divergence: Divergence, evaluate: Callable[[], dict[str, float]],
+                 shuffle_rng: np.random.Generator, class_weight: np.ndarray | None = None,
+                 reporter: Reporter | None = None, recorder=None, stop: StopSignal | None = None):
+        self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
+        self.settings = settings
+        self.rules, self.divergence, self.evaluate = rules, divergence, evaluate
+        self.shuffle_rng = shuffle_rng
+        self.class_weight = class_weight
+        self.reporter = reporter or Reporter()
+        self.recorder = recorder
+        self.stop = stop or StopSignal()
+        self.epoch = 0          # completed epochs
+        self.batch = 0          # batches done in the current epoch
+        self.step = 0           # optimizer steps done
+        self.loss_sum = 0.0     # running sum of batch loss × rows, this epoch
+        self.elapsed = 0.0      # training seconds, across resumes
+        self.best_value: float | None = None
+        self.best_epoch = 0
+        self.epoch_shuffle_state = shuffle_rng.bit_generator.state
+        self.best_params = model.flat_params.copy()
+        self.best_buffers = {name: value.copy() for name, value in model.buffers.items()}
+
+    # ------------------------------------------------------------------ running
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> Outcome:
+        s = self.settings
+        steps_per_epoch = -(-len(x) // s.batch_size)
+        self._batch_buffer = np.empty((min(s.batch_size, len(x)), *x.shape[1:]), dtype=x.dtype)
+        self.reporter.start(s.epochs, steps_per_epoch, self.epoch)
+        try:
+            reason = self._run(x, y, steps_per_epoch)
+        finally:
+            self.reporter.finish()
+        if s.restore_best and self.best_value is not None:
+            self.model.flat_params[...] = self.best_params
+            for name, value in self.model.buffers.items():
+                value[...] = self.best_buffers[name]
+        return Outcome(reason, self.epoch, self.best_epoch, self.best_value)
+
+    def _run(self, x, y, steps_per_epoch) -> str:
+        s = self.settings
+        while self.epoch < s.epochs:
+            started = time.perf_counter()
+            self._train_epoch(x, y, steps_per_epoch)
+            record = {"epoch": self.epoch + 1, "loss": self.loss_sum / len(x)}
+            record.update(self.evaluate())
+            record["lr"] = self.schedule.lr(max(0, self.step - 1))
+            self.schedule.on_epoch_end(record)
+            improved = self._track_best(record)
+            self.epoch += 1
+            self.batch, self.loss_sum = 0, 0.0
+            self.epoch_shuffle_state = self.shuffle_rng.bit_generator.state
+            seconds = time.perf_counter() - started
+            self.elapsed += seconds
+            record["seconds"] = seconds
+            reason = next((r for rule in self.rules if (r := rule.check(self.epoch, record, self.elapsed))), None)
+            if self.recorder:
+                self.recorder.epoch_end(self, record, improved)
+            self.reporter.epoch({**record, "improved": improved})
+            if reason:
+                return reason
+        return f"reached the epoch limit (training.epochs: {s.epochs})"
+
+    def _train_epoch(self, x, y, steps_per_epoch):
+        s = self.settings
+        self.shuffle_rng.bit_generator.state = self.epoch_shuffle_state
+        order = self.shuffle_rng.permutation(len(x)) if s.shuffle else None
+        model, params, grads = self.model, self.model.flat_params, self.model.flat_grads
+        for batch in range(self.batch, steps_per_epoch):
+            start, stop = batch * s.batch_size, min(len(x), (batch + 1) * s.batch_size)
+            if order is None:
+                xb, yb = x[start:stop], y[start:stop]
+            else:
+                rows = order[start:stop]
+                xb = np.take(x, rows, axis=0, out=self._batch_buffer[:len(rows)])
+                yb = y[rows]
+            outputs = model.forward(xb, training=True)
+            weight = None if self.class_weight is None else self.class_weight[yb]
+            value, grad = self.loss.value_and_grad(outputs, yb, weight) if weight is not None else \
+                self.loss.value_and_grad(outputs, yb)
+            model.backward(grad)
+            if model.has_penalty:
+                value += model.penalty()
+                model.add_penalty_grads()
+            self.divergence.check_step(value, self.epoch + 1, batch + 1)
+            clip_gradients(grads, s.clip_norm, s.clip_value)
+            self.optimizer.step(params, grads, self.schedule.lr(self.step))
+            self.step += 1
+            self.batch = batch + 1
+            self.loss_sum += value * (stop - start)
+            self.reporter.step(batch + 1, value)
+            if self.stop.exit_code is not None:
+                self._interrupt()
+
+    def _interrupt(self):
+        if self.recorder:
+            self.recorder.interrupted(self)
+        code = self.stop.exit_code
+        signal_name = "SIGINT" if code == 130 else "SIGTERM"
+        raise Interrupted(f"interrupted by {signal_name} at epoch {self.epoch + 1}, batch {self.batch}", code)
+
+    def _track_best(self, record: dict) -> bool:
+        value = record[self.settings.monitor]
+        if self.best_value is not None and not is_improvement(value, self.best_value, self.settings.mode):
+            return False
+        self.best_value, self.best_epoch = value, self.epoch + 1
+        self.best_params[...] = self.model.flat_params
+        for name, buffer in self.model.buffers.items():
+            self.best_buffers[name][...] = buffer
+        return True
+
+    # ------------------------------------------------------------------ saving and resuming
+
+    def state(self) -> dict:
+        """Everything but arrays needed to continue this run exactly (plain JSON)."""
+        return {
+            "epoch": self.epoch, "batch": self.batch, "step": self.step, "loss_sum": self.loss_sum,
+            "elapsed": self.elapsed, "best_value": self.best_value, "best_epoch": self.best_epoch,
+            "optimizer_steps": self.optimizer.steps,
+            "schedule": self.schedule.state(),
+            "rules": [rule.state() for rule in self.rules],
+            "divergence": self.divergence.state(),
+            "rng": {"epoch_shuffle": self.epoch_shuffle_state,
+                    "noise": self.model.noise_rng.bit_generator.state if self.model.noise_rng else None},
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.epoch, self.batch, self.step = state["epoch"], state["batch"], state["step"]
+        self.loss_sum, self.elapsed = state["loss_sum"], state["elapsed"]
+        self.best_value, self.best_epoch = state["best_value"], state["best_epoch"]
+        self.optimizer.steps = state["optimizer_steps"]
+        self.schedule.load_state(state["schedule"])
+        for rule, rule_state in zip(self.rules, state["rules"]):
+            rule.load_state(rule_state)
+        self.divergence.load_state(state["divergence"])
+        self.epoch_shuffle_state = state["rng"]["epoch_shuffle"]
+        if self.model.noise_rng is not None and state["rng"]["noise"] is not None:
+            self.model.noise_rng.bit_generator.state = state["rng"]["noise"]

@@ -1,0 +1,88 @@
+"""Progress display, fed by the training loop through one narrow interface.
+
+`Reporter` is silent; `PlainReporter` prints one line per epoch (for logs and
+pipes); `RichReporter` draws epoch and batch bars on a terminal. All write to
+stderr, never stdout.
+"""
+
+import sys
+import time
+
+
+def format_record(record: dict, epochs: int, columns: list[str]) -> str:
+    """One epoch as a line, e.g. 'epoch  3/100  loss 0.412  val_loss 0.381  lr 0.001  0.10s  *'.
+
+    `columns` picks which values to show; `*` marks a new best epoch.
+    """
+    width = len(str(epochs))
+    parts = [f"epoch {record['epoch']:>{width}}/{epochs}"]
+    parts += [f"{key} {record[key]:.4g}" for key in columns if key in record]
+    parts.append(f"{record['seconds']:.2f}s")
+    return "  ".join(parts) + ("  *" if record.get("improved") else "")
+
+
+class Reporter:
+    """Shows nothing: the interface, and the display for --quiet."""
+
+    columns: list[str] = ["loss"]
+
+    def start(self, epochs: int, steps_per_epoch: int, first_epoch: int) -> None:
+        pass
+
+    def step(self, batch: int, loss: float) -> None:
+        pass
+
+    def epoch(self, record: dict) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+class PlainReporter(Reporter):
+    """One line per epoch on stderr, for logs, CI and pipes."""
+
+    def __init__(self, columns: list[str], stream=None):
+        self.columns = columns
+        self.stream = stream or sys.stderr
+
+    def start(self, epochs, steps_per_epoch, first_epoch):
+        self.epochs = epochs
+
+    def epoch(self, record):
+        print(format_record(record, self.epochs, self.columns), file=self.stream, flush=True)
+
+
+class RichReporter(Reporter):
+    """Epoch and batch progress bars with the running loss, and a line per finished epoch."""
+
+    def __init__(self, columns: list[str], console):
+        self.columns = columns
+        self.console = console
+
+    def start(self, epochs, steps_per_epoch, first_epoch):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.epochs = epochs
+        self.steps = steps_per_epoch
+        self.progress = Progress(TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+                                 console=self.console, transient=True)
+        self.progress.start()
+        self.epoch_bar = self.progress.add_task("epoch", total=epochs, completed=first_epoch, info="")
+        self.batch_bar = self.progress.add_task("batch", total=steps_per_epoch, info="")
+        self._last_refresh = 0.0
+
+    def step(self, batch, loss):
+        now = time.monotonic()
+        if now - self._last_refresh >= 0.1 or batch == self.steps:
+            self.progress.update(self.batch_bar, completed=batch, info=f"loss {loss:.4g}")
+            self._last_refresh = now
+
+    def epoch(self, record):
+        self.progress.console.print(format_record(record, self.epochs, self.columns), highlight=False)
+        self.progress.update(self.epoch_bar, completed=record["epoch"])
+        self.progress.reset(self.batch_bar, total=self.steps, info="")
+
+    def finish(self):
+        self.progress.stop()
