@@ -29,9 +29,10 @@ def _strip(annotation):
 
 
 def _union_members(annotation) -> list:
+    """The alternatives of a (possibly nested, possibly Annotated) union, or the type itself."""
     annotation = _strip(annotation)
     if get_origin(annotation) in (Union, types.UnionType):
-        return [_strip(arg) for arg in get_args(annotation)]
+        return [member for arg in get_args(annotation) for member in _union_members(arg)]
     return [annotation]
 
 

@@ -511,7 +511,7 @@ class Config(Spec):
     """Loss (a name or a mapping with `type`); default `cross_entropy` for classification, `mse` for regression,
     `binary_cross_entropy` for multilabel."""
     optimizer: OptimizerSpec = Field(default_factory=lambda: AdamOptimizer(type="adam"))
-    """Optimizer (a name or a mapping with `type`)."""
+    """Optimizer (a name, or a mapping with `type`; without `type` the mapping tunes `adam`)."""
     regularization: Regularization = Field(default_factory=Regularization)
     """Global weight penalties."""
     training: Training = Field(default_factory=Training)
@@ -523,5 +523,9 @@ class Config(Spec):
 
     @field_validator("loss", "optimizer", mode="before")
     @classmethod
-    def _name_shorthand(cls, value):
-        return {"type": value} if isinstance(value, str) else value
+    def _name_shorthand(cls, value, info):
+        if isinstance(value, str):
+            return {"type": value}
+        if info.field_name == "optimizer" and isinstance(value, dict) and "type" not in value:
+            return {"type": "adam", **value}  # `optimizer: {lr: 0.01}` tunes the default optimizer
+        return value

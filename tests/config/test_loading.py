@@ -1,0 +1,147 @@
+"""Config loading: strict YAML, overrides, and one message per problem naming its key."""
+
+import pytest
+
+from nntrain.config import load_config
+from nntrain.config.loading import apply_override, parse_key_path
+from nntrain.errors import ConfigError
+
+MINIMAL = "data: {train: data.csv, target: y}\n"
+
+
+def error_of(path, overrides=()):
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(path), list(overrides))
+    return str(caught.value)
+
+
+def test_minimal_config_gets_documented_defaults(write):
+    config, _ = load_config(str(write("c.yaml", MINIMAL)))
+    assert config.seed == 0
+    assert config.optimizer.type == "adam" and config.optimizer.lr == 0.001
+    assert config.training.epochs == 100 and config.training.batch_size == 32
+    assert config.data.split.validation == 0.2 and config.data.split.test == 0.1
+    assert config.engine.dtype == "float32"
+
+
+def test_every_problem_is_reported_with_its_key_and_line(write):
+    path = write("bad.yaml", """
+        data:
+          train: d.csv
+          target: y
+        model:
+          layers:
+            - {type: dense, units: 4}
+            - {type: dense, units: 4}
+            - {type: dense, units: -3}
+            - {type: dropout, rate: 1.5}
+        optimizer: {type: adam, lr: -0.1}
+        training:
+          epochs: ten
+          batch_size: 0
+        """)
+    message = error_of(path)
+    assert "model.layers[2].units (line 8): must be a positive integer, got -3" in message
+    assert "model.layers[3].rate (line 9): must be less than 1" in message
+    assert "optimizer.lr (line 10): must be greater than 0" in message
+    assert "training.epochs (line 12): must be an integer, got 'ten'" in message
+    assert "training.batch_size (line 13): must be a positive integer, got 0" in message
+
+
+def test_unknown_key_suggests_the_close_sibling(write):
+    message = error_of(write("c.yaml", MINIMAL + "optimizer: {type: adam, lrr: 0.01}\n"))
+    assert "optimizer.lrr (line 2): unknown key; did you mean optimizer.lr?" in message
+
+
+def test_key_at_the_wrong_level_suggests_where_it_belongs(write):
+    message = error_of(write("c.yaml", MINIMAL + "lr: 0.01\n"))
+    assert "lr (line 2): unknown key; did you mean optimizer.lr?" in message
+
+
+def test_unknown_type_names_the_kind_and_suggests(write):
+    message = error_of(write("c.yaml", MINIMAL + "model: {layers: [{type: dens, units: 2}]}\n"))
+    assert "model.layers[0] (line 2): unknown layer type 'dens' (did you mean 'dense'?)" in message
+    message = error_of(write("c.yaml", MINIMAL + "loss: crossentropy\n"))
+    assert "unknown loss 'crossentropy' (did you mean 'cross_entropy'?)" in message
+
+
+def test_yaml_exponent_without_dot_is_a_float(write):
+    config, _ = load_config(str(write("c.yaml", MINIMAL + "optimizer: {type: sgd, lr: 1e-3}\n")))
+    assert isinstance(config.optimizer.lr, float) and config.optimizer.lr == 0.001
+
+
+def test_cross_field_checks(write):
+    message = error_of(write("c.yaml", """
+        data: {train: d.csv, target: y, split: {validation: 0.6, test: 0.5}}
+        optimizer: {type: sgd, nesterov: true}
+        """))
+    assert "data.split (line 1): validation + test must be below 1, got 0.6 + 0.5" in message
+    assert "optimizer (line 2): nesterov needs momentum > 0" in message
+
+
+def test_missing_required_keys(write):
+    message = error_of(write("c.yaml", "data: {train: d.csv}\nseed: 1\n"))
+    assert "data.target (line 1): required key is missing" in message
+
+
+def test_union_field_explains_both_accepted_types(write):
+    message = error_of(write("c.yaml", "data: {train: d.csv, target: 5}\n"))
+    assert "data.target (line 1): must be a string or a list, got 5" in message
+
+
+def test_duplicate_key_is_refused_naming_both_lines(write):
+    message = error_of(write("c.yaml", "seed: 1\ndata: {train: d.csv, target: y}\nseed: 2\n"))
+    assert "c.yaml:3:1" in message and "duplicate key 'seed' (first set on line 1)" in message
+
+
+@pytest.mark.parametrize("text,where", [
+    ("seed: 1\ndata:\n\ttrain: x\n", ":3:1"),
+    ("seed: [1, 2\ndata: {}\n", ":2:5"),
+])
+def test_malformed_yaml_reports_line_and_column(write, text, where):
+    message = error_of(write("c.yaml", text))
+    assert f"c.yaml{where}: invalid YAML" in message
+
+
+def test_python_tags_are_refused_and_never_run(write, tmp_path):
+    canary = tmp_path / "canary"
+    path = write("c.yaml", f"seed: !!python/object/apply:os.system ['touch {canary}']\n")
+    message = error_of(path)
+    assert "is not allowed: a config is plain data" in message
+    assert not canary.exists()
+
+
+def test_empty_file_directory_and_missing_file(write, tmp_path):
+    assert "is empty" in error_of(write("empty.yaml", ""))
+    assert "is a directory" in error_of(tmp_path)
+    assert "config file not found" in error_of(tmp_path / "nope.yaml")
+    assert "must be a mapping" in error_of(write("list.yaml", "- 1\n- 2\n"))
+
+
+def test_overrides_reach_any_key(write):
+    path = write("c.yaml", MINIMAL + "model: {layers: [{type: dense, units: 4}]}\nloss: huber\n")
+    config, _ = load_config(str(path), ["optimizer.lr=0.05", "model.layers[0].units=16", "loss.delta=2.5",
+                                        "training.stopping.patience=3", "data.target=[a, b]"])
+    assert config.optimizer.lr == 0.05
+    assert config.model.layers[0].units == 16
+    assert config.loss.type == "huber" and config.loss.delta == 2.5
+    assert config.training.stopping[0].type == "plateau" and config.training.stopping[0].patience == 3
+    assert config.data.target == ["a", "b"]
+
+
+def test_bad_overrides(write):
+    path = write("c.yaml", MINIMAL)
+    assert "expected KEY=VALUE" in error_of(path, ["optimizer.lr"])
+    assert "model.layers[3] does not exist" in error_of(path, ["model.layers[3].units=2"])
+    message = error_of(path, ["training.epochs=zero"])
+    assert "training.epochs (from --set): must be an integer, got 'zero'" in message
+
+
+def test_key_path_parsing():
+    assert parse_key_path("model.layers[0].units") == ("model", "layers", 0, "units")
+    assert parse_key_path("seed") == ("seed",)
+    with pytest.raises(ConfigError):
+        parse_key_path("model..x")
+    data = {}
+    apply_override(data, "a.b=1")
+    assert data == {"a": {"b": 1}}

@@ -1,0 +1,95 @@
+"""Shared fixtures: the real `nntrain` entry point as a subprocess, and small generated data files."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _entry_point() -> list[str]:
+    script = Path(sys.executable).parent / "nntrain"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "nntrain"]
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shell_command() -> str:
+    """The entry point as a shell word, for real pipelines."""
+    return " ".join(_entry_point())
+
+
+@pytest.fixture
+def cli():
+    """Run `nntrain ARGS...` as a subprocess (from the repo root unless `cwd` is given)."""
+
+    def run(*args, input: str | bytes | None = None, cwd: Path | None = None, env: dict | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess:
+        environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
+        environment.pop("NNTRAIN_DEBUG", None)
+        return subprocess.run([*_entry_point(), *map(str, args)], input=input, capture_output=True,
+                              text=not isinstance(input, bytes), cwd=cwd or REPO, env=environment,
+                              timeout=timeout)
+
+    return run
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write a text file under tmp_path (dedented) and return its path."""
+
+    def write_file(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write_file
+
+
+@pytest.fixture
+def blobs_csv(tmp_path) -> Path:
+    """Three well-separated classes in two features: any working classifier gets them right."""
+    rng = np.random.default_rng(0)
+    centers = np.array([[0.0, 0.0], [5.0, 5.0], [0.0, 6.0]])
+    labels = np.repeat(["a", "b", "c"], 40)
+    points = centers[np.repeat([0, 1, 2], 40)] + rng.normal(0, 0.6, (120, 2))
+    frame = pd.DataFrame({"x1": points[:, 0].round(4), "x2": points[:, 1].round(4), "label": labels})
+    path = tmp_path / "blobs.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def blobs_config(write, blobs_csv, tmp_path):
+    """A quick classification config on blobs.csv, writing its run to tmp_path/run."""
+
+    def make(extra: str = "", epochs: int = 20) -> Path:
+        return write("blobs.yaml", f"""
+            seed: 1
+            data:
+              train: {blobs_csv}
+              target: label
+              pipeline:
+                - {{type: normalize}}
+            model:
+              layers:
+                - {{type: dense, units: 8, activation: relu}}
+            optimizer: {{type: adam, lr: 0.05}}
+            training:
+              epochs: {epochs}
+              batch_size: 16
+            output: {{dir: {tmp_path / 'run'}}}
+            """ + textwrap.dedent(extra))
+
+    return make
