@@ -93,6 +93,20 @@ def predict(
         run_predict(run, data, _display(quiet, verbose), output=output, proba=proba)
 
 
+@app.command()
+def summary(
+    source: Annotated[str, typer.Argument(help="Config file, run directory or checkpoint.")],
+    set_: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE", help="Override a config key.")] = [],
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")] = False,
+    quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
+) -> None:
+    """Show each layer's output shape and parameter count, like Keras' model.summary()."""
+    with _exit_codes(debug):
+        from nntrain.commands.summary import summary as run_summary
+
+        run_summary(source, _display(quiet, verbose), set_, as_json=json_)
+
+
 def main() -> None:
     """Console entry point."""
     app(prog_name="nntrain")

@@ -4,20 +4,16 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from nntrain import __version__
-from nntrain.commands.build import (layer_specs, loss_spec, make_loss, make_optimizer, make_rules, make_schedule,
-                                    resolve_monitor)
+from nntrain.commands.build import make_optimizer, make_rules, make_schedule
 from nntrain.commands.display import Display
 from nntrain.commands.runs import RUN_FILES, default_run_dir, ensure_writable, evaluate_split, existing_run_files
+from nntrain.commands.session import build_session
 from nntrain.config import Config, load_config
-from nntrain.data.tables import read_csv
-from nntrain.data.tabular import TrainingData, prepare_training
-from nntrain.data.targets import output_units
-from nntrain.errors import CheckpointError, ConfigError
-from nntrain.nn.model import build_model
+from nntrain.data.tabular import TrainingData
+from nntrain.errors import CheckpointError, ConfigError, Interrupted
 from nntrain.seeds import rng_for
 from nntrain.train.checkpoint import load_checkpoint
 from nntrain.train.interrupts import stop_on_signals
@@ -36,46 +32,36 @@ def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: 
     _check_run_dir(run_dir, overwrite, resume)
     resolved = config.model_dump(mode="json")
 
-    data = _load_data(config)
+    session = build_session(config)
+    data, model = session.data, session.model
     for note in data.notes:
         display.note(note)
-    target = data.state["target"]
-    task = target["task"]
-    loss_config = loss_spec(config, task)
-    has_validation = len(data.x["validation"]) > 0
-    monitor, mode = resolve_monitor(config, task, has_validation)
-
-    x_train, y_train = data.x["train"], data.y["train"]
-    specs = layer_specs(config, output_units(target, loss_config["type"]))
-    try:
-        model = build_model(specs, x_train.shape[1:], config.engine.dtype, rng_for(config.seed, "init"),
-                            rng_for(config.seed, "dropout"))
-    except ValueError as exc:
-        raise ConfigError(f"model.layers: {exc}") from None
-    loss = make_loss(loss_config)
     optimizer = make_optimizer(config)
     optimizer.bind(model.flat_params.size, model.dtype, model.decay_mask)
+    x_train, y_train = data.x["train"], data.y["train"]
     steps_per_epoch = -(-len(x_train) // config.training.batch_size)
-    rules, divergence = make_rules(config, monitor)
+    rules, divergence = make_rules(config, session.monitor)
 
     def evaluate() -> dict:
-        if not has_validation:
+        if not session.has_validation:
             return {}
-        value, metrics, _ = evaluate_split(model, loss, data.x["validation"], data.y["validation"], target)
+        value, metrics, _ = evaluate_split(model, session.loss, data.x["validation"], data.y["validation"],
+                                           session.target)
         return {"val_loss": value, **{f"val_{name}": v for name, v in metrics.items()}}
 
-    meta = {"nntrain": __version__, "model": model_meta(model, specs), "loss": loss_config,
-            "data": data.state, "config": resolved, "monitor": monitor, "mode": mode}
+    meta = {"nntrain": __version__, "model": model_meta(model, session.layer_specs), "loss": session.loss_spec,
+            "data": data.state, "config": resolved, "monitor": session.monitor, "mode": session.mode}
     settings = Settings(config.training.epochs, config.training.batch_size, config.training.shuffle,
-                        monitor, mode, config.training.restore_best,
+                        session.monitor, session.mode, config.training.restore_best,
                         config.optimizer.clip_norm, config.optimizer.clip_value)
     recorder = RunRecorder(run_dir, meta)
     stop = StopSignal()
-    trainer = Trainer(model, loss, optimizer, make_schedule(config, steps_per_epoch, monitor, mode), settings,
+    columns = _shown_columns(session.task, session.monitor, session.has_validation)
+    trainer = Trainer(model, session.loss, optimizer,
+                      make_schedule(config, steps_per_epoch, session.monitor, session.mode), settings,
                       rules=rules, divergence=divergence, evaluate=evaluate,
-                      shuffle_rng=rng_for(config.seed, "shuffle"),
-                      reporter=display.reporter(_shown_columns(task, monitor, has_validation)),
-                      recorder=recorder, stop=stop)
+                      shuffle_rng=rng_for(config.seed, "shuffle"), class_weight=session.class_weight,
+                      reporter=display.reporter(columns), recorder=recorder, stop=stop)
     if resume:
         _resume(trainer, recorder, run_dir, resolved, data.state, force, display)
     else:
@@ -84,9 +70,14 @@ def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: 
                  f"({len(data.x['validation'])} validation, {len(data.x['test'])} test) -> {run_dir}")
 
     started = time.perf_counter()
-    with stop_on_signals(stop):
-        outcome = trainer.fit(x_train, y_train)
-    _finish(run_dir, config, data, model, loss, outcome, monitor, time.perf_counter() - started, display)
+    try:
+        with stop_on_signals(stop):
+            outcome = trainer.fit(x_train, y_train)
+    except Interrupted as exc:
+        raise Interrupted(f"{exc}; saved {recorder.last_path}. Continue with: "
+                          f"nntrain fit {config_path} --resume {run_dir}", exc.exit_code) from None
+    _finish(run_dir, config, data, model, session.loss, outcome, session.monitor, time.perf_counter() - started,
+            display)
     return run_dir
 
 
@@ -108,17 +99,6 @@ def _check_run_dir(run_dir: Path, overwrite: bool, resume: str | None) -> None:
     if found and not overwrite:
         raise ConfigError(f"{run_dir} already holds a run ({', '.join(found)}); pass --resume auto to continue it, "
                           "--overwrite to replace it, or set output.dir (e.g. --set output.dir=runs/other)")
-
-
-def _load_data(config: Config) -> TrainingData:
-    d = config.data
-    frame = read_csv(d.train, key="data.train")
-    source = "standard input" if d.train == "-" else d.train
-    return prepare_training(
-        frame, source=source, target=d.target, features=d.features, task=config.task,
-        loss=config.loss.type if config.loss else None, validation=d.split.validation, test=d.split.test,
-        stratify=d.split.stratify, pipeline=[step.model_dump() for step in d.pipeline],
-        target_transform=d.target_transform, rng=rng_for(config.seed, "split"), dtype=config.engine.dtype)
 
 
 def _start_fresh(run_dir: Path, resolved: dict, data: TrainingData, overwrite: bool) -> None:

@@ -471,6 +471,14 @@ class Training(Spec):
     """Stopping rules; the first to fire ends training. A single mapping is one rule (`plateau` if no type)."""
     restore_best: bool = True
     """Finish with the weights of the best epoch rather than the last."""
+    class_weight: Literal["balanced"] | dict[str, PositiveFloat] | None = None
+    """Weight of each class in the loss: `balanced` (inverse class frequency in the training split) or a
+    mapping from class name to weight (unlisted classes weigh 1). Classification only."""
+
+    @field_validator("class_weight", mode="before")
+    @classmethod
+    def _class_names_as_text(cls, value):
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
 
     @field_validator("stopping", mode="before")
     @classmethod

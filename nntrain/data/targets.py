@@ -9,7 +9,7 @@ Target state is plain data saved in the checkpoint:
 import numpy as np
 import pandas as pd
 
-from nntrain.errors import DataError
+from nntrain.errors import ConfigError, DataError
 
 MAX_INFERRED_CLASSES = 20
 LOSS_TASKS = {"cross_entropy": "classification", "mse": "regression", "mae": "regression", "huber": "regression"}
@@ -22,7 +22,14 @@ def infer_task(frame: pd.DataFrame, columns: list[str], task: str, loss: str | N
     if loss == "binary_cross_entropy":
         return ("multilabel" if len(columns) > 1 else "classification"), None
     if loss in LOSS_TASKS:
-        return LOSS_TASKS[loss], None
+        task = LOSS_TASKS[loss]
+        if task == "regression":
+            for name in columns:
+                column = frame[name].dropna()
+                if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+                    raise ConfigError(f"loss: {loss} is a regression loss, but target {name!r} holds categories "
+                                      f"(e.g. {column.iloc[0]!r}); use loss: cross_entropy to classify")
+        return task, None
     if len(columns) > 1:
         return "regression", f"task: regression ({len(columns)} target columns); set task: multilabel for 0/1 labels"
     column = frame[columns[0]].dropna()

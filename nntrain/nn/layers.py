@@ -159,6 +159,7 @@ class ActivationLayer(Layer):
 
     def __init__(self, activation: str, alpha: float | None = None):
         super().__init__()
+        self.activation_name = activation
         self.act = make_activation(activation, alpha)
 
     def forward(self, x, training):

@@ -1,9 +1,11 @@
 """Losses on the network's raw outputs (logits for classification).
 
-Each loss has `value(pred, target) -> float` and `value_and_grad(pred, target)
--> (float, grad)`, averaged over the batch. Softmax and sigmoid are fused into
-the classification losses, which is both faster and numerically stable; the
-matching `output_activation` turns logits into probabilities at predict time.
+Each loss has `value(pred, target, weight=None) -> float` and
+`value_and_grad(pred, target, weight=None) -> (float, grad)`, averaged over the
+batch or weighted by a per-sample `weight` (how class weights reach the loss).
+Softmax and sigmoid are fused into the classification losses, which is faster
+and numerically stable; the matching `output_activation` turns logits into
+probabilities at predict time.
 """
 
 import numpy as np
@@ -22,15 +24,26 @@ class Loss:
         raise NotImplementedError
 
 
+def _weighted_mean(per_sample: np.ndarray, weight: np.ndarray | None) -> tuple[float, np.ndarray]:
+    """Mean of per-sample losses, weighted by `weight` if given, and each sample's share of it."""
+    n = len(per_sample)
+    if weight is None:
+        return float(per_sample.mean()), np.full(n, 1 / n, dtype=per_sample.dtype)
+    share = (weight / weight.sum()).astype(per_sample.dtype, copy=False)
+    return float(per_sample @ share), share
+
+
 class _Regression(Loss):
-    """Element-wise regression loss, averaged over every output of every sample."""
+    """Element-wise regression loss, averaged over outputs, then over samples (weighted if given)."""
 
     tasks = frozenset({"regression"})
 
     def value_and_grad(self, pred, target, weight=None):
         error = pred - target
         loss, slope = self.elementwise(error)
-        return float(loss.mean()), slope / error.size
+        value, share = _weighted_mean(loss.mean(axis=1), weight)
+        slope *= (share / error.shape[1])[:, None]
+        return value, slope
 
 
 class MSE(_Regression):
@@ -59,15 +72,6 @@ class Huber(_Regression):
         loss = np.where(small, 0.5 * e * e, self.delta * (a - 0.5 * self.delta))
         slope = np.where(small, e, self.delta * np.sign(e))
         return loss.astype(e.dtype, copy=False), slope.astype(e.dtype, copy=False)
-
-
-def _weighted_mean(per_sample: np.ndarray, weight: np.ndarray | None) -> tuple[float, np.ndarray]:
-    """Mean of per-sample losses, weighted by `weight` if given, and each sample's share of it."""
-    n = len(per_sample)
-    if weight is None:
-        return float(per_sample.mean()), np.full(n, 1 / n, dtype=per_sample.dtype)
-    share = (weight / weight.sum()).astype(per_sample.dtype, copy=False)
-    return float(per_sample @ share), share
 
 
 class CrossEntropy(Loss):

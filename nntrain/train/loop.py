@@ -128,8 +128,7 @@ class Trainer:
                 yb = y[rows]
             outputs = model.forward(xb, training=True)
             weight = None if self.class_weight is None else self.class_weight[yb]
-            value, grad = self.loss.value_and_grad(outputs, yb, weight) if weight is not None else \
-                self.loss.value_and_grad(outputs, yb)
+            value, grad = self.loss.value_and_grad(outputs, yb, weight)
             model.backward(grad)
             if model.has_penalty:
                 value += model.penalty()

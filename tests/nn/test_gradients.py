@@ -124,9 +124,7 @@ LOSS_OPTIONS = {
 }
 
 
-WEIGHTED = ("cross_entropy", "binary_cross_entropy")  # class weights reach these as per-sample weights
-LOSS_CASES = [(n, o, False) for n, opts in LOSS_OPTIONS.items() for o in opts] + \
-             [(n, o, True) for n, opts in LOSS_OPTIONS.items() for o in opts if n in WEIGHTED]
+LOSS_CASES = [(n, o, weighted) for n, opts in LOSS_OPTIONS.items() for o in opts for weighted in (False, True)]
 
 
 @pytest.mark.parametrize("name,options,weighted", LOSS_CASES)

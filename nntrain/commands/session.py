@@ -1,0 +1,91 @@
+"""Everything a config implies before training starts: data, task, loss, model, monitor.
+
+Building a session validates the whole run (config against data) without
+training, so `fit`, `summary` and `check` agree on what a config means.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nntrain.commands.build import layer_specs, loss_spec, make_loss, resolve_monitor
+from nntrain.config import Config
+from nntrain.data.tables import read_csv
+from nntrain.data.tabular import TrainingData, prepare_training
+from nntrain.data.targets import output_units
+from nntrain.errors import ConfigError
+from nntrain.nn.losses import Loss
+from nntrain.nn.model import Model, build_model
+from nntrain.seeds import rng_for
+
+
+@dataclass
+class Session:
+    config: Config
+    data: TrainingData
+    loss_spec: dict
+    loss: Loss
+    layer_specs: list[dict]
+    model: Model
+    monitor: str
+    mode: str
+    class_weight: np.ndarray | None
+
+    @property
+    def target(self) -> dict:
+        return self.data.state["target"]
+
+    @property
+    def task(self) -> str:
+        return self.target["task"]
+
+    @property
+    def has_validation(self) -> bool:
+        return len(self.data.x["validation"]) > 0
+
+
+def build_session(config: Config) -> Session:
+    data = load_training_data(config)
+    target = data.state["target"]
+    task = target["task"]
+    spec = loss_spec(config, task)
+    monitor, mode = resolve_monitor(config, task, len(data.x["validation"]) > 0)
+    specs = layer_specs(config, output_units(target, spec["type"]))
+    try:
+        model = build_model(specs, data.x["train"].shape[1:], config.engine.dtype, rng_for(config.seed, "init"),
+                            rng_for(config.seed, "dropout"))
+    except ValueError as exc:
+        raise ConfigError(f"model.layers: {exc}") from None
+    weights = class_weights(config, target, data.y["train"], model.dtype)
+    return Session(config, data, spec, make_loss(spec), specs, model, monitor, mode, weights)
+
+
+def load_training_data(config: Config) -> TrainingData:
+    d = config.data
+    frame = read_csv(d.train, key="data.train")
+    source = "standard input" if d.train == "-" else d.train
+    return prepare_training(
+        frame, source=source, target=d.target, features=d.features, task=config.task,
+        loss=config.loss.type if config.loss else None, validation=d.split.validation, test=d.split.test,
+        stratify=d.split.stratify, pipeline=[step.model_dump() for step in d.pipeline],
+        target_transform=d.target_transform, rng=rng_for(config.seed, "split"), dtype=config.engine.dtype)
+
+
+def class_weights(config: Config, target: dict, y_train: np.ndarray, dtype) -> np.ndarray | None:
+    """Per-class loss weights from `training.class_weight`, indexed by class code."""
+    spec = config.training.class_weight
+    if spec is None:
+        return None
+    if target["task"] != "classification":
+        raise ConfigError(f"training.class_weight: applies to classification, not {target['task']}; remove it")
+    classes = target["classes"]
+    if spec == "balanced":
+        counts = np.bincount(y_train, minlength=len(classes)).astype(np.float64)
+        weights = np.divide(len(y_train), len(classes) * counts, out=np.ones(len(classes)), where=counts > 0)
+    else:
+        unknown = sorted(set(spec) - set(classes))
+        if unknown:
+            raise ConfigError(f"training.class_weight: unknown classes {', '.join(map(repr, unknown))}; "
+                              f"the classes are {', '.join(classes)}")
+        weights = np.array([spec.get(name, 1.0) for name in classes])
+    return weights.astype(dtype)

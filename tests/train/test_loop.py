@@ -1,0 +1,75 @@
+"""The training loop on small in-memory problems."""
+
+import numpy as np
+import pytest
+
+from nntrain.nn.losses import LOSSES
+from nntrain.nn.model import build_model
+from nntrain.optim.optimizers import OPTIMIZERS
+from nntrain.optim.schedules import SCHEDULES
+from nntrain.train.loop import Settings, Trainer
+from nntrain.train.stopping import Divergence, Plateau
+
+
+def make_trainer(l2=0.0, lr=0.1, epochs=3, rules=(), evaluate=lambda: {}, monitor="loss", class_weight=None):
+    model = build_model([{"type": "dense", "units": 4, "activation": "tanh", "l2": l2},
+                         {"type": "dense", "units": 2, "l2": l2}], (3,), np.float64, np.random.default_rng(0))
+    optimizer = OPTIMIZERS["sgd"]()
+    optimizer.bind(model.flat_params.size, np.float64, model.decay_mask)
+    settings = Settings(epochs=epochs, batch_size=100, shuffle=False, monitor=monitor, mode="min", restore_best=True)
+    return Trainer(model, LOSSES["cross_entropy"](), optimizer, SCHEDULES["constant"](lr, epochs, 1), settings,
+                   rules=list(rules), divergence=Divergence(), evaluate=evaluate,
+                   shuffle_rng=np.random.default_rng(1), class_weight=class_weight)
+
+
+def data():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(100, 3))
+    return x, (x[:, 0] > 0).astype(np.int64)
+
+
+class Recorder:
+    def __init__(self):
+        self.records = []
+
+    def epoch_end(self, trainer, record, improved):
+        self.records.append((dict(record), improved))
+
+
+def test_reported_training_loss_includes_the_penalty():
+    trainer = make_trainer(l2=0.3, lr=1e-12, epochs=1)
+    recorder = trainer.recorder = Recorder()
+    x, y = data()
+    expected = LOSSES["cross_entropy"]().value(trainer.model.forward(x), y) + trainer.model.penalty()
+    trainer.fit(x, y)
+    assert recorder.records[0][0]["loss"] == pytest.approx(expected, rel=1e-9)
+    assert trainer.model.penalty() > 0.01
+
+
+def test_class_weights_change_the_loss():
+    x, y = data()
+    plain, weighted = make_trainer(epochs=1, lr=1e-12), make_trainer(epochs=1, lr=1e-12,
+                                                                     class_weight=np.array([1.0, 5.0]))
+    plain.recorder, weighted.recorder = Recorder(), Recorder()
+    plain.fit(x, y)
+    weighted.fit(x, y)
+    outputs = plain.model.forward(x)
+    expected = LOSSES["cross_entropy"]().value(outputs, y, np.where(y == 1, 5.0, 1.0))
+    assert weighted.recorder.records[0][0]["loss"] == pytest.approx(expected)
+    assert plain.recorder.records[0][0]["loss"] != pytest.approx(expected)
+
+
+def test_best_epoch_is_restored_and_plateau_stops():
+    values = iter([1.0, 0.5, 0.7, 0.8, 0.9, 0.95])
+    trainer = make_trainer(epochs=6, rules=[Plateau("val_loss", "min", patience=2)],
+                           evaluate=lambda: {"val_loss": next(values)}, monitor="val_loss")
+    trainer.recorder = Recorder()
+    snapshots = []
+    original = trainer.recorder.epoch_end
+    trainer.recorder.epoch_end = lambda t, r, i: (snapshots.append(t.model.flat_params.copy()), original(t, r, i))
+    x, y = data()
+    outcome = trainer.fit(x, y)
+    assert outcome.best_epoch == 2 and outcome.epochs_run == 4
+    assert outcome.reason.startswith("val_loss has not improved for 2 epochs")
+    assert [improved for _, improved in trainer.recorder.records] == [True, True, False, False]
+    assert np.array_equal(trainer.model.flat_params, snapshots[1])
