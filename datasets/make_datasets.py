@@ -1,9 +1,9 @@
 """Regenerate the small example datasets in this folder from their public source packages.
 
 The CSVs are committed, so nntrain never downloads anything; this script only
-documents where they come from. It needs scikit-learn:
+documents where they come from. It needs scikit-learn and palmerpenguins:
 
-    pip install scikit-learn && python datasets/make_datasets.py
+    pip install scikit-learn palmerpenguins && python datasets/make_datasets.py
 """
 
 from pathlib import Path
@@ -29,6 +29,18 @@ def diabetes() -> None:
     frame.rename(columns={"target": "progression"}).to_csv(HERE / "diabetes.csv", index=False)
 
 
+def penguins() -> None:
+    """Palmer penguins (Horst, Hill and Gorman, CC0): 344 birds, numeric and categorical columns, missing
+    values written as NA (classification of species). Copied as the package ships it."""
+    import shutil
+
+    import palmerpenguins
+
+    source = Path(palmerpenguins.__file__).parent / "data" / "penguins.csv"
+    shutil.copyfile(source, HERE / "penguins.csv")
+
+
 if __name__ == "__main__":
     iris()
     diabetes()
+    penguins()

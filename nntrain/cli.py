@@ -107,6 +107,20 @@ def summary(
         run_summary(source, _display(quiet, verbose), set_, as_json=json_)
 
 
+@app.command()
+def data(
+    config: Annotated[str, typer.Argument(help="YAML config file describing the run.")],
+    set_: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE", help="Override a config key.")] = [],
+    json_: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object on stdout.")] = False,
+    quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
+) -> None:
+    """Run the data preparation without training and report rows, columns, splits and leaks."""
+    with _exit_codes(debug):
+        from nntrain.commands.data_report import data_report
+
+        data_report(config, _display(quiet, verbose), set_, as_json=json_)
+
+
 def main() -> None:
     """Console entry point."""
     app(prog_name="nntrain")

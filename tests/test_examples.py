@@ -31,3 +31,10 @@ def test_diabetes_beats_predicting_the_mean(cli, tmp_path):
     assert cli("fit", "configs/diabetes.yaml", "--set", f"output.dir={tmp_path}").returncode == 0
     result = cli("eval", tmp_path, "--json")
     assert json.loads(result.stdout)["metrics"]["r2"] > 0.4
+
+
+@pytest.mark.slow
+def test_penguins_with_missing_values_and_categories_trains_well(cli, tmp_path):
+    assert cli("fit", "configs/penguins.yaml", "--set", f"output.dir={tmp_path}").returncode == 0
+    result = cli("eval", tmp_path, "--json")
+    assert json.loads(result.stdout)["metrics"]["accuracy"] >= 0.95

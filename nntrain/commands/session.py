@@ -62,10 +62,11 @@ def build_session(config: Config) -> Session:
 
 def load_training_data(config: Config) -> TrainingData:
     d = config.data
-    frame = read_csv(d.train, key="data.train")
-    source = "standard input" if d.train == "-" else d.train
+    paths = {"train": d.train, "validation": d.validation, "test": d.test}
+    frames = {name: read_csv(path, key=f"data.{name}") for name, path in paths.items() if path}
+    sources = {name: "standard input" if path == "-" else path for name, path in paths.items() if path}
     return prepare_training(
-        frame, source=source, target=d.target, features=d.features, task=config.task,
+        frames, sources, target=d.target, features=d.features, task=config.task,
         loss=config.loss.type if config.loss else None, validation=d.split.validation, test=d.split.test,
         stratify=d.split.stratify, pipeline=[step.model_dump() for step in d.pipeline],
         target_transform=d.target_transform, rng=rng_for(config.seed, "split"), dtype=config.engine.dtype)

@@ -369,12 +369,14 @@ StoppingRule = Annotated[Union[PlateauRule, TargetRule, MaxTimeRule, DivergenceR
 
 # ---------------------------------------------------------------- pipeline steps
 
-class CleanStep(Spec):
-    """Handle missing values in feature columns (rows with a missing target are always dropped)."""
+MissingStrategy = Literal["drop", "mean", "median", "mode", "constant"]
 
-    type: Literal["clean"]
-    missing: Literal["drop", "mean", "median", "mode", "constant"] = "drop"
-    """`drop` rows with a missing value, or fill with the column's `mean`, `median`, `mode`, or `value`."""
+
+class ColumnCleaning(Spec):
+    """How one column's missing values are handled."""
+
+    missing: MissingStrategy
+    """`drop` the rows, or fill with the column's `mean`, `median`, `mode`, or `value`."""
     value: float | str | None = None
     """Fill value for `missing: constant`."""
 
@@ -385,21 +387,96 @@ class CleanStep(Spec):
         return self
 
 
+class CleanStep(Spec):
+    """Missing values: markers and unparsable numbers become missing, then rows are dropped or values filled.
+
+    Rows whose target is missing are always dropped. Dropping happens only while training: predict
+    needs every row filled, so prefer a fill strategy for data you will predict on.
+    """
+
+    type: Literal["clean"]
+    missing: MissingStrategy = "drop"
+    """Strategy for numeric columns: `drop` rows, or fill with the column's `mean`, `median`, `mode`, or `value`."""
+    categorical: Literal["drop", "mode", "constant"] | None = None
+    """Strategy for categorical columns; default `mode` when `missing` is mean or median, else the same as `missing`."""
+    value: float | None = None
+    """Fill value for numeric columns when a strategy is `constant`."""
+    categorical_value: str = "missing"
+    """Fill value for categorical columns when a strategy is `constant`."""
+    columns: dict[str, ColumnCleaning] = {}
+    """Per-column strategies that override the above, e.g. `{age: median, cabin: {missing: constant, value: none}}`."""
+    indicator: bool = False
+    """Add a 0/1 `<column>_missing` feature for each filled column that had missing values in training."""
+    markers: list[str] = ["?", "-", "--"]
+    """Cell values that mean missing, besides empty cells and pandas' NA markers (NA, N/A, null, NaN, None)."""
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _strategy_shorthand(cls, value):
+        if isinstance(value, dict):
+            return {k: {"missing": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _constant_needs_value(self):
+        if self.missing == "constant" and self.value is None:
+            raise ValueError("missing: constant needs a value for numeric columns, e.g. value: 0")
+        return self
+
+
 class DedupeStep(Spec):
-    """Drop exact duplicate rows, keeping the first."""
+    """Drop duplicate rows while training, keeping the first, and resolve rows whose targets conflict."""
 
     type: Literal["dedupe"]
+    subset: list[str] | None = None
+    """Columns that make rows duplicates; default every feature column."""
+    conflicts: Literal["keep_first", "drop_all"] = "keep_first"
+    """Rows with the same features but different targets: keep the first of each group, or drop them all."""
+
+
+class EncodeStep(Spec):
+    """Categorical columns to one-hot columns (`column=value`) or ordinal codes, learnt from training rows."""
+
+    type: Literal["encode"]
+    method: Literal["onehot", "ordinal"] = "onehot"
+    """`onehot`: one 0/1 column per category; `ordinal`: one column of category codes 0..K−1."""
+    columns: list[str] | None = None
+    """Columns to encode; default every non-numeric feature column."""
+    max_categories: PositiveInt | None = None
+    """Keep the most frequent categories of each column; the rest share an `other` column."""
+    categories: dict[str, list[str | int | float]] = {}
+    """The categories (and for ordinal, their order) of given columns, instead of learning them."""
 
 
 class NormalizeStep(Spec):
-    """Scale numeric feature columns, with statistics from the training split."""
+    """Scale numeric feature columns with statistics of the training rows; constant columns map to 0."""
 
     type: Literal["normalize"]
-    method: Literal["zscore", "minmax"] = "zscore"
-    """`zscore`: (x − mean)/std; `minmax`: scale to 0..1."""
+    method: Literal["zscore", "minmax", "robust"] = "zscore"
+    """`zscore`: (x − mean)/std; `minmax`: into `range`; `robust`: (x − median)/IQR, for outliers."""
+    columns: list[str] | None = None
+    """Columns to scale; default every numeric feature column (place before `encode` to leave one-hot columns 0/1)."""
+    range: tuple[float, float] = (0.0, 1.0)
+    """Target interval for `minmax`."""
+
+    @field_validator("range")
+    @classmethod
+    def _increasing(cls, value):
+        if value[0] >= value[1]:
+            raise ValueError(f"range must be [low, high] with low < high, got {list(value)}")
+        return value
 
 
-PipelineStep = Annotated[Union[CleanStep, DedupeStep, NormalizeStep], Field(discriminator="type")]
+class DropStep(Spec):
+    """Remove columns from the features, e.g. identifiers and free text; predict does not need them."""
+
+    type: Literal["drop"]
+    columns: list[str]
+    """Columns to remove."""
+
+
+PipelineStep = Annotated[Union[CleanStep, DedupeStep, EncodeStep, NormalizeStep, DropStep],
+                         Field(discriminator="type")]
 
 
 # ---------------------------------------------------------------- sections
@@ -426,6 +503,10 @@ class Data(Spec):
 
     train: str
     """CSV file with the training rows, or `-` for standard input."""
+    validation: str | None = None
+    """CSV file of validation rows, used instead of splitting them off `train`."""
+    test: str | None = None
+    """CSV file of test rows, used instead of splitting them off `train`."""
     target: str | list[str]
     """Column to predict, or a list of columns (multi-output regression, multi-label)."""
     features: list[str] | None = None
@@ -436,6 +517,13 @@ class Data(Spec):
     """Preparation steps, applied in order, fitted on the training split only."""
     target_transform: Literal["auto", "none", "zscore", "log"] = "auto"
     """Regression targets: `zscore` standardises, `log` takes ln then standardises; `auto` is `zscore`."""
+
+    @model_validator(mode="after")
+    def _file_or_fraction(self):
+        for part in ("validation", "test"):
+            if getattr(self, part) and part in self.split.model_fields_set:
+                raise ValueError(f"give either data.{part} (a file) or data.split.{part} (a fraction), not both")
+        return self
 
 
 class Model(Spec):

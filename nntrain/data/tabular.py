@@ -1,9 +1,10 @@
-"""Turn a table into training arrays, and replay exactly the same preparation on new tables.
+"""Turn tables into training arrays, and replay exactly the same preparation on new tables.
 
 Training: select columns, drop rows without a target, split (seeded,
-stratified), fit the pipeline on the training rows, encode targets, and check
-that every feature is a finite number. Everything learnt is returned as plain
-`state`, which `prepare_inference` replays for eval and predict.
+stratified) unless validation or test files are given, fit the pipeline on the
+training rows, encode targets, and check that every feature is a finite number.
+Everything learnt is returned as plain `state`, which `prepare_inference`
+replays for eval and predict.
 """
 
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from nntrain.data.pipeline import Context, Pipeline, is_numeric
+from nntrain.data.report import class_balance, leak_counts, leak_note, markers_of, profile_columns
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
 from nntrain.data.targets import encode_target, fit_target, infer_task, label_strings
 from nntrain.errors import DataError
@@ -23,6 +25,7 @@ class TrainingData:
     y: dict[str, np.ndarray]         # matching targets
     test_rows: pd.DataFrame          # raw rows of the test split, re-evaluated by `nntrain eval RUN`
     state: dict                      # everything needed to prepare new rows the same way
+    lines: dict[str, np.ndarray] = field(default_factory=dict)   # line numbers of each split's rows in its file
     notes: list[str] = field(default_factory=list)
     report: dict = field(default_factory=dict)
 
@@ -34,65 +37,89 @@ def check_columns(frame: pd.DataFrame, wanted: list[str], source: str, role: str
                         f"{', '.join(map(repr, missing))}; the file has: {', '.join(map(str, frame.columns))}")
 
 
-def prepare_training(frame: pd.DataFrame, *, source: str, target: str | list[str], features: list[str] | None,
-                     task: str, loss: str | None, validation: float, test: float, stratify: bool,
-                     pipeline: list[dict], target_transform: str, rng: np.random.Generator,
+def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *, target: str | list[str],
+                     features: list[str] | None, task: str, loss: str | None, validation: float, test: float,
+                     stratify: bool, pipeline: list[dict], target_transform: str, rng: np.random.Generator,
                      dtype) -> TrainingData:
+    """Prepare `frames["train"]` (and explicit `frames["validation"]`/`["test"]`, if given) for training."""
     targets = [target] if isinstance(target, str) else list(target)
-    check_columns(frame, targets, source, "target")
+    main = frames["train"]
+    check_columns(main, targets, sources["train"], "target")
     if features is not None:
-        check_columns(frame, features, source, "feature")
-    features = features if features is not None else [c for c in frame.columns if c not in targets]
+        check_columns(main, features, sources["train"], "feature")
+    features = features if features is not None else [c for c in main.columns if c not in targets]
     if not features:
-        raise DataError(f"{source}: no feature columns left besides the target {targets}")
-    notes: list[str] = []
-    rows_read = len(frame)
-    frame = frame[features + targets]
-    no_target = frame[targets].isna().any(axis=1)
-    if no_target.any():
-        notes.append(f"dropped {int(no_target.sum())} rows with a missing target (first on line "
-                     f"{frame.index[no_target.to_numpy()][0]})")
-        frame = frame[~no_target]
-    task, task_note = infer_task(frame, targets, task, loss)
-    if task_note:
-        notes.append(task_note)
-    transform = "zscore" if target_transform == "auto" else target_transform
-    target_state = fit_target(frame, targets, task, transform) if task != "regression" else None
-
-    groups = np.zeros(len(frame), dtype=np.int64)
-    if task == "classification" and stratify:
-        groups = pd.Categorical(label_strings(frame[targets[0]]), categories=target_state["classes"]).codes
-        groups = groups.astype(np.int64)
-    codes = pd.Series(split_rows(groups, validation, test, rng), index=frame.index)
-
+        raise DataError(f"{sources['train']}: no feature columns left besides the target {targets}")
     steps = Pipeline(pipeline)
+    inputs = [c for c in features if c not in steps.dropped_columns()]
+    notes: list[str] = []
+    rows_read = {name: len(frame) for name, frame in frames.items()}
+    selected = {}
+    for name, frame in frames.items():
+        check_columns(frame, features + targets, sources[name], "")
+        selected[name] = _drop_missing_target(frame[features + targets], targets, sources[name], notes)
+    main = selected["train"]
+
+    task, task_note = infer_task(main, targets, task, loss)
+    notes += [task_note] if task_note else []
+    transform = "zscore" if target_transform == "auto" else target_transform
+    labelled = pd.concat([f[targets] for f in selected.values()])
+    target_state = fit_target(labelled, targets, task, transform) if task != "regression" else None
+
+    groups = np.zeros(len(main), dtype=np.int64)
+    if task == "classification" and stratify:
+        groups = pd.Index(target_state["classes"]).get_indexer(label_strings(main[targets[0]])).astype(np.int64)
+    fractions = {VALIDATION: 0.0 if "validation" in frames else validation, TEST: 0.0 if "test" in frames else test}
+    codes = pd.Series(split_rows(groups, fractions[VALIDATION], fractions[TEST], rng), index=main.index)
+
     ctx = Context(target=targets, training=True)
-    prepared, states, drops = steps.fit_transform(frame, codes == TRAIN, ctx)
-    notes += ctx.notes
+    prepared, states, drops = steps.fit_transform(main, codes == TRAIN, ctx)
     codes = codes.reindex(prepared.index)
-    for code, fraction in ((TRAIN, 1), (VALIDATION, validation), (TEST, test)):
-        if fraction and not (codes == code).any():
-            raise DataError(f"{source}: the {SPLIT_NAMES[code]} split is empty ({len(prepared)} usable rows); "
-                            f"add rows or set data.split.{SPLIT_NAMES[code]}: 0")
+    parts = {name: prepared[(codes == code).to_numpy()] for code, name in enumerate(SPLIT_NAMES)}
+    for name in ("validation", "test"):
+        if name in frames:
+            parts[name] = steps.transform(selected[name], states, ctx)
+    notes += ctx.notes
+    for name, fraction in (("train", 1), ("validation", validation), ("test", test)):
+        if (fraction or name in frames) and parts[name].empty:
+            raise DataError(f"{sources.get(name, sources['train'])}: the {name} split is empty "
+                            f"({len(prepared)} usable rows); add rows or set data.split.{name}: 0")
     if task == "regression":
-        target_state = fit_target(prepared[codes == TRAIN], targets, task, transform)
+        target_state = fit_target(parts["train"], targets, task, transform)
+
     feature_names = [c for c in prepared.columns if c not in targets]
-    x_all = to_matrix(prepared, feature_names, source, dtype)
-    y_all = encode_target(prepared, target_state, dtype, source)
-    masks = {name: (codes == code).to_numpy() for code, name in enumerate(SPLIT_NAMES)}
+    x = {name: to_matrix(part, feature_names, sources.get(name, sources["train"]), dtype)
+         for name, part in parts.items()}
+    y = {name: encode_target(part, target_state, dtype, sources.get(name, sources["train"]))
+         for name, part in parts.items()}
+    leaks = leak_counts(x)
+    notes += [note] if (note := leak_note(leaks)) else []
+    test_source = selected["test"] if "test" in frames else main
     state = {
-        "input_columns": features,
+        "input_columns": inputs,
         "target": target_state,
         "pipeline": {"steps": pipeline, "states": states},
         "features": feature_names,
     }
-    report = {"rows_read": rows_read, "rows_used": len(prepared), "dropped_by_step": drops,
-              "split_rows": {name: int(mask.sum()) for name, mask in masks.items()}}
-    return TrainingData(
-        x={name: x_all[mask] for name, mask in masks.items()},
-        y={name: y_all[mask] for name, mask in masks.items()},
-        test_rows=frame.loc[prepared.index[masks["test"]]],
-        state=state, notes=notes, report=report)
+    report = {
+        "sources": sources, "rows_read": rows_read, "rows_used": {n: len(p) for n, p in parts.items()},
+        "dropped_by_step": drops, "leaks": leaks, "task": task, "features": feature_names,
+        "columns": profile_columns(frames["train"][features], prepared, markers_of(pipeline)),
+    }
+    if task == "classification":
+        report["class_balance"] = class_balance(y, target_state["classes"])
+    return TrainingData(x=x, y=y, test_rows=test_source.loc[parts["test"].index], state=state,
+                        lines={name: part.index.to_numpy() for name, part in parts.items()}, notes=notes,
+                        report=report)
+
+
+def _drop_missing_target(frame: pd.DataFrame, targets: list[str], source: str, notes: list[str]) -> pd.DataFrame:
+    no_target = frame[targets].isna().any(axis=1)
+    if no_target.any():
+        notes.append(f"{source}: dropped {int(no_target.sum())} rows with a missing target (first on line "
+                     f"{frame.index[no_target.to_numpy()][0]})")
+        frame = frame[~no_target]
+    return frame
 
 
 def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_target: bool,
@@ -107,11 +134,7 @@ def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_tar
                      f"{', '.join(map(str, extra[:5]))}{' ...' if len(extra) > 5 else ''}")
     if with_target:
         check_columns(frame, targets, source, "target")
-        frame = frame[inputs + targets]
-        no_target = frame[targets].isna().any(axis=1)
-        if no_target.any():
-            notes.append(f"skipped {int(no_target.sum())} rows with a missing target")
-            frame = frame[~no_target]
+        frame = _drop_missing_target(frame[inputs + targets], targets, source, notes)
     else:
         frame = frame[inputs]
     ctx = Context(target=targets if with_target else [], training=False)
@@ -134,9 +157,11 @@ def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype) -> np
         name, line = columns[cols[0]], frame.index[rows[0]]
         count = int(bad[:, cols[0]].sum())
         value = values[rows[0], cols[0]]
-        what = "missing values" if np.isnan(value) else f"infinite values ({value})"
-        hint = "add {type: clean} to data.pipeline to fill or drop them" if np.isnan(value) else "fix the file"
-        raise DataError(f"{source}: column {name!r} has {count} {what}, first on line {line}; {hint}")
+        if np.isnan(value):
+            raise DataError(f"{source}: column {name!r} has {count} missing values, first on line {line}; "
+                            "fill them with a clean step (missing: mean, median, mode or constant), or fix the file")
+        raise DataError(f"{source}: column {name!r} has {count} infinite values ({value} on line {line}); "
+                        "fix the file")
     return values.astype(dtype)
 
 
@@ -148,4 +173,4 @@ def _text_problem(column: pd.Series, name: str) -> str:
         return (f"column {name!r} holds numbers but line {first} has {column[first]!r} "
                 f"({int(text.sum())} such rows); fix the file, or add a clean step to treat them as missing")
     return (f"column {name!r} is not numeric (e.g. {column[first]!r} on line {first}); "
-            f"drop it from data.features or encode it")
+            "encode it ({type: encode} in data.pipeline) or drop it ({type: drop, columns: [...]})")

@@ -94,7 +94,7 @@ def encode_target(frame: pd.DataFrame, state: dict, dtype, source: str) -> np.nd
     columns = state["columns"]
     if state["task"] == "classification":
         labels = label_strings(frame[columns[0]])
-        codes = pd.Categorical(labels, categories=state["classes"]).codes.astype(np.int64)
+        codes = pd.Index(state["classes"]).get_indexer(labels).astype(np.int64)
         if np.any(codes < 0):
             unknown = sorted(set(labels[codes < 0]))
             raise DataError(f"{source}: target {columns[0]!r} has classes the model was not trained on: "

@@ -167,3 +167,34 @@ def test_unknown_command_and_missing_argument_are_usage_errors(cli):
     assert cli("predict").returncode == 2
     version = cli("--version")
     assert version.returncode == 0 and version.stdout.startswith("nntrain ")
+
+
+def test_predict_names_missing_columns_and_notes_extra_ones(cli, trained, tmp_path):
+    run, _ = trained
+    (tmp_path / "partial.csv").write_text("x1,notes\n1.0,hello\n")
+    result = cli("predict", run, tmp_path / "partial.csv")
+    assert result.returncode == 3
+    assert "missing feature column 'x2'; the file has: x1, notes" in result.stderr
+    (tmp_path / "extra.csv").write_text("x2,x1,notes\n1.0,2.0,hello\n")
+    result = cli("predict", run, tmp_path / "extra.csv")
+    assert result.returncode == 0
+    assert "ignored 1 column the model does not use: notes" in result.stderr
+    assert result.stdout.splitlines()[0] == "prediction" and len(result.stdout.splitlines()) == 2
+
+
+def test_explicit_validation_and_test_files(cli, write, blobs_csv, tmp_path):
+    frame = pd.read_csv(blobs_csv)
+    frame.iloc[::4].to_csv(tmp_path / "val.csv", index=False)
+    frame.iloc[1::4].to_csv(tmp_path / "test.csv", index=False)
+    frame.iloc[[i for i in range(len(frame)) if i % 4 > 1]].to_csv(tmp_path / "train.csv", index=False)
+    config = write("files.yaml", f"""
+        data: {{train: {tmp_path / 'train.csv'}, validation: {tmp_path / 'val.csv'}, test: {tmp_path / 'test.csv'}, target: label}}
+        training: {{epochs: 3}}
+        output: {{dir: {tmp_path / 'run'}}}
+        """)
+    result = cli("fit", config)
+    assert result.returncode == 0, result.stderr
+    assert "on 60 rows (30 validation, 30 test)" in result.stderr
+    assert len(pd.read_csv(tmp_path / "run" / "test.csv")) == 30
+    both = cli("fit", config, "--set", "data.split.test=0.1", "--overwrite")
+    assert both.returncode == 2 and "give either data.test (a file) or data.split.test (a fraction)" in both.stderr

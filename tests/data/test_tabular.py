@@ -13,7 +13,7 @@ def prepare(frame, **overrides):
                    stratify=True, pipeline=[], target_transform="auto", rng=np.random.default_rng(0),
                    dtype=np.float32)
     options.update(overrides)
-    return prepare_training(frame, **options)
+    return prepare_training({"train": frame}, {"train": options.pop("source")}, **options)
 
 
 def lines(frame):
@@ -79,7 +79,7 @@ def test_rows_without_target_are_dropped_and_counted():
     frame = lines(pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "y": ["p", None, "q", "p"]}))
     data = prepare(frame)
     assert len(data.x["train"]) == 3
-    assert "dropped 1 rows with a missing target (first on line 3)" in data.notes
+    assert "t.csv: dropped 1 rows with a missing target (first on line 3)" in data.notes
 
 
 def test_missing_columns_are_listed_with_what_the_file_has():
@@ -95,7 +95,7 @@ def test_text_and_missing_feature_values_name_the_line():
     with pytest.raises(DataError, match=r"column 'a' holds numbers but line 4 has 'oops'"):
         prepare(frame)
     frame = lines(pd.DataFrame({"a": [1.0, np.nan, 3.0, 4.0], "y": ["p", "q", "p", "q"]}))
-    with pytest.raises(DataError, match=r"column 'a' has 1 missing values, first on line 3; add \{type: clean\}"):
+    with pytest.raises(DataError, match=r"column 'a' has 1 missing values, first on line 3; fill them with a clean"):
         prepare(frame)
 
 
@@ -109,7 +109,7 @@ def test_clean_fill_and_drop():
 
 
 def test_dedupe_drops_exact_duplicates_only_while_training():
-    frame = lines(pd.DataFrame({"a": [1.0, 1.0, 2.0, 1.0], "y": ["p", "p", "q", "q"]}))
+    frame = lines(pd.DataFrame({"a": [1.0, 1.0, 2.0, 3.0], "y": ["p", "p", "q", "q"]}))
     data = prepare(frame, pipeline=[{"type": "dedupe"}])
     assert len(data.x["train"]) == 3
     x, _, _ = prepare_inference(pd.DataFrame({"a": [1.0, 1.0]}), data.state, source="n", with_target=False,

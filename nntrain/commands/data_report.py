@@ -1,0 +1,74 @@
+"""`nntrain data`: run the data preparation without training and report what it did."""
+
+import json
+import sys
+
+from nntrain.commands.display import Display
+from nntrain.commands.session import load_training_data
+from nntrain.config import load_config
+
+
+def data_report(config_path: str, display: Display, overrides: list[str] = (), as_json: bool = False) -> dict:
+    config, _ = load_config(config_path, list(overrides))
+    data = load_training_data(config)
+    report = {**data.report, "notes": data.notes}
+    if as_json:
+        sys.stdout.write(json.dumps(report) + "\n")
+    else:
+        show_report(report, display)
+    return report
+
+
+def show_report(report: dict, display: Display) -> None:
+    from rich.table import Table
+
+    read = ", ".join(f"{report['sources'][name]}: {rows} rows" for name, rows in report["rows_read"].items())
+    used = ", ".join(f"{name} {rows}" for name, rows in report["rows_used"].items())
+    display.note(f"read {read}; task {report['task']}; rows used: {used}")
+
+    columns = Table(title="columns", title_justify="left")
+    for heading in ("column", "kind", "missing", "after", "distinct", "notes"):
+        columns.add_column(heading, justify="right" if heading in ("missing", "after", "distinct") else "left")
+    for profile in report["columns"]:
+        columns.add_row(profile["column"], profile["kind"], str(profile["missing"]),
+                        "encoded" if profile["missing_after"] is None else str(profile["missing_after"]),
+                        str(profile["distinct"]), _column_notes(profile))
+    display.show(columns)
+
+    steps = Table(title="pipeline", title_justify="left")
+    steps.add_column("step")
+    steps.add_column("rows dropped", justify="right")
+    for index, (step, dropped) in enumerate(report["dropped_by_step"]):
+        steps.add_row(f"{index + 1}. {step}", str(dropped))
+    if report["dropped_by_step"]:
+        display.show(steps)
+
+    if "class_balance" in report:
+        balance = Table(title="class balance", title_justify="left")
+        balance.add_column("class")
+        splits = [name for name, counts in report["class_balance"].items() if sum(counts.values())]
+        for name in splits:
+            balance.add_column(name, justify="right")
+        for label in next(iter(report["class_balance"].values())):
+            balance.add_row(label, *(str(report["class_balance"][name][label]) for name in splits))
+        display.show(balance)
+
+    features = report["features"]
+    shown = ", ".join(features[:12]) + (f", ... ({len(features) - 12} more)" if len(features) > 12 else "")
+    display.note(f"{len(features)} features: {shown}")
+    leaks = {pair: n for pair, n in report["leaks"].items() if n}
+    display.note("leak check: " + (", ".join(f"{pair} {n}" for pair, n in leaks.items()) if leaks else
+                                   "no rows shared between splits"))
+    for note in report["notes"]:
+        display.note(f"note: {note}")
+
+
+def _column_notes(profile: dict) -> str:
+    notes = []
+    if profile.get("constant"):
+        notes.append("constant")
+    if profile.get("text_values"):
+        notes.append(f"{profile['text_values']} text values")
+    if profile.get("top"):
+        notes.append("e.g. " + ", ".join(profile["top"][:3]))
+    return "; ".join(notes)
