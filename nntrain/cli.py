@@ -121,6 +121,19 @@ def data(
         data_report(config, _display(quiet, verbose), set_, as_json=json_)
 
 
+@app.command()
+def plot(
+    run: Annotated[str, typer.Argument(help="Run directory.")],
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="PNG path; default RUN/curves.png.")] = None,
+    quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
+) -> None:
+    """Draw training and validation curves of a run as a PNG (needs: pip install 'nntrain[plot]')."""
+    with _exit_codes(debug):
+        from nntrain.commands.plot import plot as run_plot
+
+        run_plot(run, _display(quiet, verbose), output)
+
+
 def main() -> None:
     """Console entry point."""
     app(prog_name="nntrain")

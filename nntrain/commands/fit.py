@@ -18,7 +18,7 @@ from nntrain.seeds import rng_for
 from nntrain.train.checkpoint import load_checkpoint
 from nntrain.train.interrupts import stop_on_signals
 from nntrain.train.loop import Outcome, Settings, StopSignal, Trainer
-from nntrain.train.recorder import RunRecorder
+from nntrain.train.recorder import RunRecorder, kept_checkpoints, read_log
 from nntrain.train.saved import load_arrays, load_optimizer, model_meta, split_flat
 
 
@@ -29,7 +29,7 @@ def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: 
     run_dir = Path(config.output.dir) if config.output.dir else default_run_dir(config_path)
     if resume and resume != "auto":
         run_dir = Path(resume)
-    _check_run_dir(run_dir, overwrite, resume)
+    _check_run_dir(run_dir, overwrite, resume, force)
     resolved = config.model_dump(mode="json")
 
     session = build_session(config)
@@ -54,7 +54,7 @@ def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: 
     settings = Settings(config.training.epochs, config.training.batch_size, config.training.shuffle,
                         session.monitor, session.mode, config.training.restore_best,
                         config.optimizer.clip_norm, config.optimizer.clip_value)
-    recorder = RunRecorder(run_dir, meta)
+    recorder = RunRecorder(run_dir, meta, config.training.checkpoint.every, config.training.checkpoint.keep)
     stop = StopSignal()
     columns = _shown_columns(session.task, session.monitor, session.has_validation)
     trainer = Trainer(model, session.loss, optimizer,
@@ -63,7 +63,7 @@ def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: 
                       shuffle_rng=rng_for(config.seed, "shuffle"), class_weight=session.class_weight,
                       reporter=display.reporter(columns), recorder=recorder, stop=stop)
     if resume:
-        _resume(trainer, recorder, run_dir, resolved, data.state, force, display)
+        _resume(trainer, recorder, run_dir, resolved, data.state, force, resume == "auto", display)
     else:
         _start_fresh(run_dir, resolved, data, overwrite)
     display.note(f"training {model.parameter_count():,} parameters on {len(x_train)} rows "
@@ -88,11 +88,16 @@ def _shown_columns(task: str, monitor: str, has_validation: bool) -> list[str]:
     return list(dict.fromkeys(columns))
 
 
-def _check_run_dir(run_dir: Path, overwrite: bool, resume: str | None) -> None:
+def _check_run_dir(run_dir: Path, overwrite: bool, resume: str | None, force: bool) -> None:
     if resume:
-        if not (run_dir / "last.npz").exists():
+        if not (run_dir / "last.npz").exists() and not (resume == "auto" and kept_checkpoints(run_dir)):
             raise ConfigError(f"--resume: {run_dir} has no last.npz to resume from"
                               + ("" if run_dir.exists() else " (the directory does not exist)"))
+        summary = run_dir / "summary.json"
+        if summary.exists() and not force:
+            reason = json.loads(summary.read_text(encoding="utf-8")).get("stop_reason", "finished")
+            raise ConfigError(f"the run in {run_dir} already finished ({reason}); pass --force to train it "
+                              "further (raise training.epochs), or --overwrite to start over")
         return
     ensure_writable(run_dir)
     found = existing_run_files(run_dir)
@@ -103,18 +108,16 @@ def _check_run_dir(run_dir: Path, overwrite: bool, resume: str | None) -> None:
 
 def _start_fresh(run_dir: Path, resolved: dict, data: TrainingData, overwrite: bool) -> None:
     if overwrite:
-        for name in RUN_FILES:
-            (run_dir / name).unlink(missing_ok=True)
+        for path in [run_dir / name for name in RUN_FILES] + kept_checkpoints(run_dir):
+            path.unlink(missing_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
     if len(data.test_rows):
         data.test_rows.to_csv(run_dir / "test.csv", index=False)
 
 
 def _resume(trainer: Trainer, recorder: RunRecorder, run_dir: Path, resolved: dict, data_state: dict,
-            force: bool, display: Display) -> None:
-    meta, arrays = load_checkpoint(run_dir / "last.npz")
-    if "training" not in meta:
-        raise CheckpointError(f"{run_dir / 'last.npz'} holds no training state to resume from")
+            force: bool, fall_back: bool, display: Display) -> None:
+    path, meta, arrays = _resumable_checkpoint(run_dir, fall_back, display)
     changes = _differences(meta.get("config", {}), resolved, ignore={"output"})
     if changes and not force:
         listed = "\n".join(f"  {change}" for change in changes)
@@ -124,18 +127,38 @@ def _resume(trainer: Trainer, recorder: RunRecorder, run_dir: Path, resolved: di
         raise ConfigError(f"the training data differs from the data the run in {run_dir} started with; "
                           "pass --force to continue anyway")
     model = trainer.model
-    path = run_dir / "last.npz"
     load_arrays(split_flat(model, model.flat_params), arrays, "params", path)
     load_arrays(model.buffers, arrays, "buffers", path)
     load_optimizer(model, trainer.optimizer, arrays, path)
-    trainer.load_state(meta["training"])
+    try:
+        trainer.load_state(meta["training"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: its training state is incomplete ({exc})") from None
     trainer.best_params[...] = model.flat_params
     if (run_dir / "best.npz").exists():
         _, best_arrays = load_checkpoint(run_dir / "best.npz")
         load_arrays(split_flat(model, trainer.best_params), best_arrays, "params", run_dir / "best.npz")
         load_arrays(trainer.best_buffers, best_arrays, "buffers", run_dir / "best.npz")
     recorder.truncate_logs(trainer.epoch)
-    display.note(f"resuming {run_dir} at epoch {trainer.epoch + 1}, batch {trainer.batch + 1}")
+    (run_dir / "summary.json").unlink(missing_ok=True)
+    display.note(f"resuming {run_dir} from {path.name} at epoch {trainer.epoch + 1}, batch {trainer.batch + 1}")
+
+
+def _resumable_checkpoint(run_dir: Path, fall_back: bool, display: Display):
+    """last.npz, or with --resume auto the newest kept checkpoint that loads, if last.npz is damaged."""
+    candidates = [run_dir / "last.npz"] + (kept_checkpoints(run_dir) if fall_back else [])
+    candidates = [path for path in candidates if path.exists()]
+    for index, path in enumerate(candidates):
+        try:
+            meta, arrays = load_checkpoint(path)
+            if "training" not in meta:
+                raise CheckpointError(f"{path} holds no training state to resume from")
+            return path, meta, arrays
+        except CheckpointError as exc:
+            if index + 1 == len(candidates):
+                raise
+            display.warn(f"{exc}; falling back to {candidates[index + 1].name}")
+    raise CheckpointError(f"no checkpoint to resume from in {run_dir}")
 
 
 def _differences(old, new, ignore=frozenset(), prefix="") -> list[str]:
@@ -172,6 +195,9 @@ def _show_summary(summary: dict, run_dir: Path, display: Display) -> None:
     table = Table(title=f"run {run_dir}", show_header=False, title_justify="left")
     table.add_row("stopped", summary["stop_reason"])
     table.add_row("epochs", str(summary["epochs_run"]))
+    history = [row.get(summary["monitor"]) for row in read_log(run_dir / "metrics.jsonl")]
+    if len(history) > 1 and None not in history:
+        table.add_row(summary["monitor"], sparkline(history))
     if summary["best_value"] is not None:
         table.add_row("best epoch", f"{summary['best_epoch']} ({summary['monitor']} {summary['best_value']:.4g})")
     for name, value in summary.get("test", {}).items():
@@ -179,3 +205,15 @@ def _show_summary(summary: dict, run_dir: Path, display: Display) -> None:
     table.add_row("model", str(run_dir / summary["final_checkpoint"]))
     table.add_row("time", f"{summary['seconds']:.1f}s")
     display.show(table)
+
+
+def sparkline(values: list[float], width: int = 40) -> str:
+    """A one-line chart of values, e.g. '█▆▄▃▂▂▁▁', with at most `width` characters (later values win)."""
+    blocks = "▁▂▃▄▅▆▇█"
+    if len(values) > width:
+        step = len(values) / width
+        values = [values[min(len(values) - 1, int((i + 1) * step) - 1)] for i in range(width)]
+    low, high = min(values), max(values)
+    span = high - low or 1.0
+    return "".join(blocks[round((v - low) / span * (len(blocks) - 1))] for v in values) + \
+        f"  {values[0]:.4g} → {values[-1]:.4g}"

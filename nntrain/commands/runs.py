@@ -11,7 +11,8 @@ from nntrain.nn.losses import Loss
 from nntrain.nn.model import Model
 from nntrain.train.metrics import compute_metrics
 
-RUN_FILES = ("config.yaml", "metrics.jsonl", "metrics.csv", "best.npz", "last.npz", "test.csv", "summary.json")
+RUN_FILES = ("config.yaml", "metrics.jsonl", "metrics.csv", "best.npz", "last.npz", "test.csv", "summary.json",
+             "curves.png")
 
 
 def default_run_dir(config_path: str) -> Path:

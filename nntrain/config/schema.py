@@ -542,6 +542,15 @@ class Regularization(Spec):
     """L2 penalty `l2·Σw²`."""
 
 
+class Checkpointing(Spec):
+    """When checkpoints are written; `best.npz` is always written when the monitored value improves."""
+
+    every: PositiveInt = 1
+    """Write `last.npz` every this many epochs (and always at the end, and on interrupt)."""
+    keep: Annotated[int, Field(ge=0)] = 0
+    """Also keep the last K epoch checkpoints as `epoch-NNNN.npz`, for `--resume auto` to fall back on."""
+
+
 class Training(Spec):
     """The training loop."""
 
@@ -559,6 +568,8 @@ class Training(Spec):
     """Stopping rules; the first to fire ends training. A single mapping is one rule (`plateau` if no type)."""
     restore_best: bool = True
     """Finish with the weights of the best epoch rather than the last."""
+    checkpoint: Checkpointing = Field(default_factory=Checkpointing)
+    """Checkpoint cadence and retention."""
     class_weight: Literal["balanced"] | dict[str, PositiveFloat] | None = None
     """Weight of each class in the loss: `balanced` (inverse class frequency in the training split) or a
     mapping from class name to weight (unlisted classes weigh 1). Classification only."""

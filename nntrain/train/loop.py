@@ -107,7 +107,7 @@ class Trainer:
             record["seconds"] = seconds
             reason = next((r for rule in self.rules if (r := rule.check(self.epoch, record, self.elapsed))), None)
             if self.recorder:
-                self.recorder.epoch_end(self, record, improved)
+                self.recorder.epoch_end(self, record, improved, final=bool(reason) or self.epoch == s.epochs)
             self.reporter.epoch({**record, "improved": improved})
             if reason:
                 return reason

@@ -32,7 +32,7 @@ class Recorder:
     def __init__(self):
         self.records = []
 
-    def epoch_end(self, trainer, record, improved):
+    def epoch_end(self, trainer, record, improved, final=False):
         self.records.append((dict(record), improved))
 
 
@@ -66,10 +66,21 @@ def test_best_epoch_is_restored_and_plateau_stops():
     trainer.recorder = Recorder()
     snapshots = []
     original = trainer.recorder.epoch_end
-    trainer.recorder.epoch_end = lambda t, r, i: (snapshots.append(t.model.flat_params.copy()), original(t, r, i))
+    trainer.recorder.epoch_end = lambda t, r, i, final: (snapshots.append(t.model.flat_params.copy()),
+                                                         original(t, r, i))
     x, y = data()
     outcome = trainer.fit(x, y)
     assert outcome.best_epoch == 2 and outcome.epochs_run == 4
     assert outcome.reason.startswith("val_loss has not improved for 2 epochs")
     assert [improved for _, improved in trainer.recorder.records] == [True, True, False, False]
     assert np.array_equal(trainer.model.flat_params, snapshots[1])
+
+
+def test_a_log_line_torn_by_a_crash_is_skipped(tmp_path):
+    from nntrain.train.recorder import RunRecorder, read_log
+
+    (tmp_path / "metrics.jsonl").write_text('{"epoch": 1, "loss": 0.5}\n{"epoch": 2, "loss": 0.4}\n{"epoch": 3, "lo')
+    assert [row["epoch"] for row in read_log(tmp_path / "metrics.jsonl")] == [1, 2]
+    RunRecorder(tmp_path, {}).truncate_logs(1)
+    assert (tmp_path / "metrics.jsonl").read_text() == '{"epoch": 1, "loss": 0.5}\n'
+    assert (tmp_path / "metrics.csv").read_text().splitlines() == ["epoch,loss", "1,0.5"]

@@ -1,0 +1,61 @@
+"""`nntrain plot`: training curves of a run as a PNG (needs the optional matplotlib extra)."""
+
+import json
+from pathlib import Path
+
+from nntrain.commands.display import Display
+from nntrain.errors import CheckpointError, ConfigError
+from nntrain.train.recorder import read_log
+
+
+def plot(run: str, display: Display, output: str | None = None) -> Path:
+    run_dir = Path(run)
+    log = run_dir / "metrics.jsonl"
+    if not log.is_file():
+        raise CheckpointError(f"{run_dir} has no metrics.jsonl; pass a run directory written by `nntrain fit`")
+    rows = read_log(log)
+    if not rows:
+        raise CheckpointError(f"{log} is empty: the run has not finished an epoch yet")
+    try:
+        import matplotlib
+    except ImportError:
+        raise ConfigError("nntrain plot needs matplotlib, an optional extra: pip install 'nntrain[plot]'") from None
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    summary = _summary(run_dir)
+    epochs = [row["epoch"] for row in rows]
+    metric = next((name for name in ("val_accuracy", "val_r2", "val_f1") if name in rows[0]), None)
+    figure, axes = pyplot.subplots(1, 2 if metric else 1, figsize=(11 if metric else 6, 4), squeeze=False)
+    losses = axes[0][0]
+    for name in ("loss", "val_loss"):
+        if name in rows[0]:
+            losses.plot(epochs, [row[name] for row in rows], label=name)
+    losses.set(xlabel="epoch", ylabel="loss", title="loss")
+    if metric:
+        axes[0][1].plot(epochs, [row[metric] for row in rows], label=metric, color="tab:green")
+        axes[0][1].set(xlabel="epoch", ylabel=metric, title=metric)
+    for axis in axes[0]:
+        if summary.get("best_epoch"):
+            axis.axvline(summary["best_epoch"], color="grey", linestyle=":", label=f"best epoch {summary['best_epoch']}")
+        axis.legend()
+        axis.grid(alpha=0.3)
+    if summary.get("stop_reason"):
+        figure.suptitle(f"{run_dir.name}: {summary['stop_reason']}", fontsize=9)
+    figure.tight_layout()
+    target = Path(output) if output else run_dir / "curves.png"
+    try:
+        figure.savefig(target, dpi=100)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {target}: {exc.strerror or exc}") from None
+    finally:
+        pyplot.close(figure)
+    display.note(f"wrote {target}")
+    return target
+
+
+def _summary(run_dir: Path) -> dict:
+    try:
+        return json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
