@@ -40,7 +40,23 @@ def penguins() -> None:
     shutil.copyfile(source, HERE / "penguins.csv")
 
 
+def digits() -> None:
+    """UCI handwritten digits as scikit-learn bundles them: 1797 images of 8x8 pixels (16 gray levels),
+    written as grayscale PNGs in one folder per digit."""
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    for index, (image, label) in enumerate(zip(bunch.images, bunch.target)):
+        folder = HERE / "digits" / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = np.round(image * 255 / 16).astype(np.uint8)
+        Image.fromarray(pixels, mode="L").save(folder / f"{index:04d}.png", optimize=True)
+
+
 if __name__ == "__main__":
     iris()
     diabetes()
     penguins()
+    digits()

@@ -93,3 +93,56 @@ def blobs_config(write, blobs_csv, tmp_path):
             """ + textwrap.dedent(extra))
 
     return make
+
+
+def _pattern(kind: int, rng) -> np.ndarray:
+    """An 8x8 grayscale picture of class `kind`: a horizontal bar, a vertical bar, or a diagonal."""
+    image = rng.integers(0, 40, (8, 8))
+    offset = rng.integers(2, 6)
+    if kind == 0:
+        image[offset, :] = 255
+    elif kind == 1:
+        image[:, offset] = 255
+    else:
+        image[np.arange(8), np.arange(8)] = 255
+    return image.astype(np.uint8)
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """bars/{horizontal,vertical,diagonal}/*.png (15 each), plus four bad files that must be skipped."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "bars"
+    for kind, name in enumerate(["horizontal", "vertical", "diagonal"]):
+        (root / name).mkdir(parents=True)
+        for index in range(15):
+            Image.fromarray(_pattern(kind, rng), mode="L").save(root / name / f"{index:02d}.png")
+    good = (root / "diagonal" / "00.png").read_bytes()
+    (root / "diagonal" / "truncated.png").write_bytes(good[: len(good) // 2])
+    (root / "vertical" / "notes.png").write_text("this is not an image")
+    (root / "vertical" / "empty.png").write_bytes(b"")
+    (root / "horizontal" / "readme.txt").write_text("hello")
+    return root
+
+
+@pytest.fixture
+def image_config(write, image_folder, tmp_path):
+    def make(extra: str = "") -> Path:
+        return write("images.yaml", f"""
+            seed: 0
+            data:
+              train: {image_folder}
+              image: {{color: grayscale, size: [8, 8]}}
+              split: {{validation: 0.2, test: 0.2}}
+            model:
+              layers:
+                - {{type: flatten}}
+                - {{type: dense, units: 16, activation: relu}}
+            optimizer: {{lr: 0.01}}
+            training: {{epochs: 30, batch_size: 8}}
+            output: {{dir: {tmp_path / 'run'}}}
+            """ + textwrap.dedent(extra))
+
+    return make

@@ -22,9 +22,21 @@ def data_report(config_path: str, display: Display, overrides: list[str] = (), a
 def show_report(report: dict, display: Display) -> None:
     from rich.table import Table
 
-    read = ", ".join(f"{report['sources'][name]}: {rows} rows" for name, rows in report["rows_read"].items())
+    unit = "images" if "image_size" in report else "rows"
+    read = ", ".join(f"{report['sources'][name]}: {rows} {unit}" for name, rows in report["rows_read"].items())
     used = ", ".join(f"{name} {rows}" for name, rows in report["rows_used"].items())
-    display.note(f"read {read}; task {report['task']}; rows used: {used}")
+    display.note(f"read {read}; task {report['task']}; {unit} used: {used}")
+    if "image_size" in report:
+        height, width = report["image_size"]
+        display.note(f"images: {height}x{width} pixels, {report['channels']} channel(s); "
+                     f"{report['skipped']} unreadable files skipped")
+    else:
+        _show_columns(report, display)
+    _show_rest(report, display)
+
+
+def _show_columns(report: dict, display: Display) -> None:
+    from rich.table import Table
 
     columns = Table(title="columns", title_justify="left")
     for heading in ("column", "kind", "missing", "after", "distinct", "notes"):
@@ -34,6 +46,10 @@ def show_report(report: dict, display: Display) -> None:
                         "encoded" if profile["missing_after"] is None else str(profile["missing_after"]),
                         str(profile["distinct"]), _column_notes(profile))
     display.show(columns)
+
+
+def _show_rest(report: dict, display: Display) -> None:
+    from rich.table import Table
 
     steps = Table(title="pipeline", title_justify="left")
     steps.add_column("step")
@@ -54,11 +70,12 @@ def show_report(report: dict, display: Display) -> None:
         display.show(balance)
 
     features = report["features"]
-    shown = ", ".join(features[:12]) + (f", ... ({len(features) - 12} more)" if len(features) > 12 else "")
-    display.note(f"{len(features)} features: {shown}")
-    leaks = {pair: n for pair, n in report["leaks"].items() if n}
-    display.note("leak check: " + (", ".join(f"{pair} {n}" for pair, n in leaks.items()) if leaks else
-                                   "no rows shared between splits"))
+    if features:
+        shown = ", ".join(features[:12]) + (f", ... ({len(features) - 12} more)" if len(features) > 12 else "")
+        display.note(f"{len(features)} features: {shown}")
+        leaks = {pair: n for pair, n in report["leaks"].items() if n}
+        display.note("leak check: " + (", ".join(f"{pair} {n}" for pair, n in leaks.items()) if leaks else
+                                       "no rows shared between splits"))
     for note in report["notes"]:
         display.note(f"note: {note}")
 

@@ -5,6 +5,7 @@ import sys
 from nntrain.commands.display import Display
 from nntrain.commands.runs import evaluate_split
 from nntrain.commands.saved_run import open_run
+from nntrain.data.image_folders import prepare_labelled_images
 from nntrain.data.tables import read_csv
 from nntrain.data.tabular import prepare_inference
 from nntrain.errors import ConfigError
@@ -19,9 +20,13 @@ def evaluate(run: str, data: str | None, display: Display, as_json: bool = False
                               "pass a labelled CSV to evaluate on: nntrain eval RUN DATA")
         data = str(held_out)
     display.note(f"evaluating {saved.path} (epoch {saved.meta.get('epoch')}) on {data}")
-    frame = read_csv(data, key="DATA")
     source = "standard input" if data == "-" else data
-    x, y, notes = prepare_inference(frame, saved.data, source=source, with_target=True, dtype=saved.model.dtype)
+    if saved.images:
+        x, y, notes = prepare_labelled_images(data, saved.data, saved.model.dtype)
+    else:
+        frame = read_csv(data, key="DATA")
+        x, y, notes = prepare_inference(frame, saved.data, source=source, with_target=True,
+                                        dtype=saved.model.dtype)
     for note in notes:
         display.note(note)
     loss, metrics, confusion = evaluate_split(saved.model, saved.loss, x, y, saved.target)

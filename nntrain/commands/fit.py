@@ -12,6 +12,7 @@ from nntrain.commands.display import Display
 from nntrain.commands.runs import RUN_FILES, default_run_dir, ensure_writable, evaluate_split, existing_run_files
 from nntrain.commands.session import build_session
 from nntrain.config import Config, load_config
+from nntrain.data.augment import Augmenter
 from nntrain.data.tabular import TrainingData
 from nntrain.errors import CheckpointError, ConfigError, Interrupted
 from nntrain.seeds import rng_for
@@ -57,10 +58,12 @@ def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: 
     recorder = RunRecorder(run_dir, meta, config.training.checkpoint.every, config.training.checkpoint.keep)
     stop = StopSignal()
     columns = _shown_columns(session.task, session.monitor, session.has_validation)
+    augment = Augmenter(**config.data.augment.model_dump())
     trainer = Trainer(model, session.loss, optimizer,
                       make_schedule(config, steps_per_epoch, session.monitor, session.mode), settings,
                       rules=rules, divergence=divergence, evaluate=evaluate,
                       shuffle_rng=rng_for(config.seed, "shuffle"), class_weight=session.class_weight,
+                      augment=augment if augment.active else None, augment_rng=rng_for(config.seed, "augment"),
                       reporter=display.reporter(columns), recorder=recorder, stop=stop)
     if resume:
         _resume(trainer, recorder, run_dir, resolved, data.state, force, resume == "auto", display)

@@ -1,7 +1,8 @@
 """`nntrain predict`: predictions for new rows as CSV on stdout (or a file), in the input's row order.
 
 Columns: `prediction` (class name or value; `prediction_<target>` per column for
-several targets) and, with --proba, `proba_<class>` per class.
+several targets) and, with --proba, `proba_<class>` per class. For image models
+a first `path` column names each readable image.
 """
 
 import os
@@ -12,6 +13,7 @@ import pandas as pd
 
 from nntrain.commands.display import Display
 from nntrain.commands.saved_run import open_run
+from nntrain.data.image_folders import image_paths, prepare_unlabelled_images
 from nntrain.data.tables import read_csv
 from nntrain.data.tabular import prepare_inference
 from nntrain.data.targets import decode_regression
@@ -22,13 +24,19 @@ from nntrain.train.metrics import predicted_classes
 
 def predict(run: str, data: str, display: Display, output: str | None = None, proba: bool = False) -> None:
     saved = open_run(run)
-    frame = read_csv(data, key="DATA")
-    source = "standard input" if data == "-" else data
-    x, _, notes = prepare_inference(frame, saved.data, source=source, with_target=False, dtype=saved.model.dtype)
+    if saved.images:
+        x, paths, notes = prepare_unlabelled_images(image_paths(data), saved.data, saved.model.dtype)
+    else:
+        frame = read_csv(data, key="DATA")
+        source = "standard input" if data == "-" else data
+        x, _, notes = prepare_inference(frame, saved.data, source=source, with_target=False,
+                                        dtype=saved.model.dtype)
     for note in notes:
         display.note(note)
     outputs = saved.model.predict(x)
     table = prediction_table(outputs, saved.target, saved.loss.output_activation, proba)
+    if saved.images:
+        table.insert(0, "path", [str(p) for p in paths])
     _write(table, output)
     display.detail(f"predicted {len(table)} rows with {saved.path}")
 

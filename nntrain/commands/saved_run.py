@@ -11,7 +11,7 @@ from nntrain.nn.model import Model
 from nntrain.train.checkpoint import load_checkpoint
 from nntrain.train.saved import build_saved_model
 
-_DATA_KEYS = ("input_columns", "target", "pipeline", "features")
+_TABLE_KEYS = ("input_columns", "target", "pipeline", "features")
 
 
 @dataclass
@@ -28,6 +28,10 @@ class SavedRun:
     @property
     def target(self) -> dict:
         return self.meta["data"]["target"]
+
+    @property
+    def images(self) -> bool:
+        return self.meta["data"].get("kind") == "images"
 
 
 def open_run(run: str) -> SavedRun:
@@ -47,7 +51,15 @@ def open_run(run: str) -> SavedRun:
 
 def _check_data_state(meta: dict, path: Path) -> None:
     data = meta.get("data")
-    if not isinstance(data, dict) or any(key not in data for key in _DATA_KEYS):
+    if not isinstance(data, dict) or not isinstance(data.get("target"), dict):
+        raise CheckpointError(f"{path} is damaged: it lacks the data preparation state")
+    if data.get("kind") == "images":
+        image = data.get("image")
+        if not isinstance(image, dict) or image.get("color") not in ("grayscale", "rgb") or \
+                not isinstance(image.get("size"), list):
+            raise CheckpointError(f"{path} is damaged: its image settings are incomplete")
+        return
+    if any(key not in data for key in _TABLE_KEYS):
         raise CheckpointError(f"{path} is damaged: it lacks the data preparation state")
     steps = data["pipeline"].get("steps", []) if isinstance(data["pipeline"], dict) else None
     if steps is None or any(not isinstance(s, dict) or s.get("type") not in STEPS for s in steps):

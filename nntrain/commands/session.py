@@ -5,11 +5,14 @@ training, so `fit`, `summary` and `check` agree on what a config means.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from nntrain.commands.build import layer_specs, loss_spec, make_loss, resolve_monitor
 from nntrain.config import Config
+from nntrain.data.image_folders import prepare_image_training
+from nntrain.data.images import ImageSpec
 from nntrain.data.tables import read_csv
 from nntrain.data.tabular import TrainingData, prepare_training
 from nntrain.data.targets import output_units
@@ -62,6 +65,13 @@ def build_session(config: Config) -> Session:
 
 def load_training_data(config: Config) -> TrainingData:
     d = config.data
+    if d.train != "-" and Path(d.train).is_dir():
+        return _load_image_folders(config)
+    if d.target is None:
+        raise ConfigError("data.target: required for CSV data; name the column to predict")
+    for key in ("image", "augment"):
+        if key in d.model_fields_set:
+            raise ConfigError(f"data.{key}: applies to image folders, but data.train is a CSV file")
     paths = {"train": d.train, "validation": d.validation, "test": d.test}
     frames = {name: read_csv(path, key=f"data.{name}") for name, path in paths.items() if path}
     sources = {name: "standard input" if path == "-" else path for name, path in paths.items() if path}
@@ -70,6 +80,28 @@ def load_training_data(config: Config) -> TrainingData:
         loss=config.loss.type if config.loss else None, validation=d.split.validation, test=d.split.test,
         stratify=d.split.stratify, pipeline=[step.model_dump() for step in d.pipeline],
         target_transform=d.target_transform, rng=rng_for(config.seed, "split"), dtype=config.engine.dtype)
+
+
+def _load_image_folders(config: Config) -> TrainingData:
+    d = config.data
+    misplaced = {"target": d.target is not None, "features": d.features is not None, "pipeline": bool(d.pipeline)}
+    for key, present in misplaced.items():
+        if present:
+            raise ConfigError(f"data.{key}: does not apply to image folders ({d.train} is a folder, whose "
+                              "subfolder names are the classes); remove it")
+    if config.task not in ("auto", "classification"):
+        raise ConfigError(f"task: image folders are for classification, not {config.task}")
+    roots = {"train": Path(d.train)}
+    for name in ("validation", "test"):
+        path = getattr(d, name)
+        if path is not None:
+            if not Path(path).is_dir():
+                raise ConfigError(f"data.{name}: {path} is not a folder; with image folders, give folders")
+            roots[name] = Path(path)
+    spec = ImageSpec(d.image.color, tuple(d.image.size) if d.image.size else None, d.image.resize)
+    return prepare_image_training(roots, spec, validation=d.split.validation, test=d.split.test,
+                                  normalize=d.image.normalize, on_bad=d.image.on_bad_image,
+                                  rng=rng_for(config.seed, "split"), dtype=config.engine.dtype)
 
 
 def class_weights(config: Config, target: dict, y_train: np.ndarray, dtype) -> np.ndarray | None:

@@ -481,6 +481,32 @@ PipelineStep = Annotated[Union[CleanStep, DedupeStep, EncodeStep, NormalizeStep,
 
 # ---------------------------------------------------------------- sections
 
+class ImageInput(Spec):
+    """How images are read when `data.train` is a folder with one subfolder per class."""
+
+    color: Literal["grayscale", "rgb"] = "rgb"
+    """Convert every image to one gray channel or three RGB channels (transparency is composited on white)."""
+    size: tuple[PositiveInt, PositiveInt] | None = None
+    """[height, width] to resize every image to; default the size of the first image."""
+    resize: Literal["nearest", "bilinear", "bicubic", "lanczos"] = "bilinear"
+    """Resampling filter used when resizing."""
+    normalize: bool = False
+    """Standardise each channel with the mean and deviation of the training images (pixels are 0..1 otherwise)."""
+    on_bad_image: Literal["skip", "error"] = "skip"
+    """Unreadable, empty, truncated or oversized files: skip them with a warning, or stop with exit code 3."""
+
+
+class Augment(Spec):
+    """Random changes to training images (never to validation, test or predict), drawn from the seed."""
+
+    flip_horizontal: bool = False
+    """Mirror half of the images left to right."""
+    shift: Annotated[int, Field(ge=0)] = 0
+    """Move images by up to this many pixels in each direction."""
+    rotate: Annotated[float, Field(ge=0, le=180)] = 0.0
+    """Rotate images by up to this many degrees either way."""
+
+
 class Split(Spec):
     """How the training file is split into train, validation and test rows."""
 
@@ -502,19 +528,24 @@ class Data(Spec):
     """Where the data comes from and how it is prepared."""
 
     train: str
-    """CSV file with the training rows, or `-` for standard input."""
+    """CSV file with the training rows, `-` for standard input, or a folder of images with one subfolder per class."""
     validation: str | None = None
-    """CSV file of validation rows, used instead of splitting them off `train`."""
+    """CSV file (or image folder) of validation rows, used instead of splitting them off `train`."""
     test: str | None = None
-    """CSV file of test rows, used instead of splitting them off `train`."""
-    target: str | list[str]
-    """Column to predict, or a list of columns (multi-output regression, multi-label)."""
+    """CSV file (or image folder) of test rows, used instead of splitting them off `train`."""
+    target: str | list[str] | None = None
+    """Column to predict, or a list of columns (multi-output regression, multi-label). Required for CSV data;
+    image folders take their classes from the subfolder names."""
     features: list[str] | None = None
     """Columns to use as inputs; default every column but the target."""
     split: Split = Field(default_factory=Split)
     """Held-out fractions."""
     pipeline: list[PipelineStep] = []
-    """Preparation steps, applied in order, fitted on the training split only."""
+    """Preparation steps for CSV data, applied in order, fitted on the training split only."""
+    image: ImageInput = Field(default_factory=ImageInput)
+    """Image reading, for image folders."""
+    augment: Augment = Field(default_factory=Augment)
+    """Training-time image augmentation, for image folders."""
     target_transform: Literal["auto", "none", "zscore", "log"] = "auto"
     """Regression targets: `zscore` standardises, `log` takes ln then standardises; `auto` is `zscore`."""
 

@@ -52,12 +52,15 @@ class Trainer:
     def __init__(self, model: Model, loss: Loss, optimizer: Optimizer, schedule: Schedule, settings: Settings, *,
                  rules: list[Rule], divergence: Divergence, evaluate: Callable[[], dict[str, float]],
                  shuffle_rng: np.random.Generator, class_weight: np.ndarray | None = None,
+                 augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+                 augment_rng: np.random.Generator | None = None,
                  reporter: Reporter | None = None, recorder=None, stop: StopSignal | None = None):
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
         self.settings = settings
         self.rules, self.divergence, self.evaluate = rules, divergence, evaluate
         self.shuffle_rng = shuffle_rng
         self.class_weight = class_weight
+        self.augment, self.augment_rng = augment, augment_rng
         self.reporter = reporter or Reporter()
         self.recorder = recorder
         self.stop = stop or StopSignal()
@@ -126,6 +129,8 @@ class Trainer:
                 rows = order[start:stop]
                 xb = np.take(x, rows, axis=0, out=self._batch_buffer[:len(rows)])
                 yb = y[rows]
+            if self.augment is not None:
+                xb = self.augment(xb, self.augment_rng)
             outputs = model.forward(xb, training=True)
             weight = None if self.class_weight is None else self.class_weight[yb]
             value, grad = self.loss.value_and_grad(outputs, yb, weight)
@@ -172,7 +177,8 @@ class Trainer:
             "rules": [rule.state() for rule in self.rules],
             "divergence": self.divergence.state(),
             "rng": {"epoch_shuffle": self.epoch_shuffle_state,
-                    "noise": self.model.noise_rng.bit_generator.state if self.model.noise_rng else None},
+                    "noise": self.model.noise_rng.bit_generator.state if self.model.noise_rng else None,
+                    "augment": self.augment_rng.bit_generator.state if self.augment_rng else None},
         }
 
     def load_state(self, state: dict) -> None:
@@ -187,3 +193,5 @@ class Trainer:
         self.epoch_shuffle_state = state["rng"]["epoch_shuffle"]
         if self.model.noise_rng is not None and state["rng"]["noise"] is not None:
             self.model.noise_rng.bit_generator.state = state["rng"]["noise"]
+        if self.augment_rng is not None and state["rng"].get("augment") is not None:
+            self.augment_rng.bit_generator.state = state["rng"]["augment"]

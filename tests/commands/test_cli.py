@@ -128,6 +128,12 @@ def test_missing_files_exit_2_naming_them(cli, write, tmp_path):
     assert result.returncode == 2 and "data.train: file not found" in result.stderr
 
 
+def test_csv_data_needs_a_target(cli, write, blobs_csv, tmp_path):
+    config = write("c.yaml", f"data: {{train: {blobs_csv}}}\noutput: {{dir: {tmp_path / 'run'}}}\n")
+    result = cli("fit", config)
+    assert result.returncode == 2 and "data.target: required for CSV data" in result.stderr
+
+
 def test_data_errors_exit_3(cli, blobs_config):
     result = cli("fit", blobs_config(), "--set", "data.target=species")
     assert result.returncode == 3

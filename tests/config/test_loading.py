@@ -80,8 +80,8 @@ def test_cross_field_checks(write):
 
 
 def test_missing_required_keys(write):
-    message = error_of(write("c.yaml", "data: {train: d.csv}\nseed: 1\n"))
-    assert "data.target (line 1): required key is missing" in message
+    message = error_of(write("c.yaml", "data: {target: y}\nseed: 1\n"))
+    assert "data.train (line 1): required key is missing" in message
 
 
 def test_union_field_explains_both_accepted_types(write):

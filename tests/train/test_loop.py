@@ -84,3 +84,33 @@ def test_a_log_line_torn_by_a_crash_is_skipped(tmp_path):
     RunRecorder(tmp_path, {}).truncate_logs(1)
     assert (tmp_path / "metrics.jsonl").read_text() == '{"epoch": 1, "loss": 0.5}\n'
     assert (tmp_path / "metrics.csv").read_text().splitlines() == ["epoch,loss", "1,0.5"]
+
+
+def test_augmentation_generator_state_is_saved_and_restored():
+    from nntrain.data.augment import Augmenter
+
+    def trainer(epochs):
+        model = build_model([{"type": "flatten"}, {"type": "dense", "units": 2}], (3, 3, 1), np.float64,
+                            np.random.default_rng(0))
+        optimizer = OPTIMIZERS["adam"]()
+        optimizer.bind(model.flat_params.size, np.float64, model.decay_mask)
+        settings = Settings(epochs=epochs, batch_size=4, shuffle=True, monitor="loss", mode="min", restore_best=False)
+        return Trainer(model, LOSSES["cross_entropy"](), optimizer, SCHEDULES["constant"](0.01, epochs, 3), settings,
+                       rules=[], divergence=Divergence(), evaluate=lambda: {}, shuffle_rng=np.random.default_rng(1),
+                       augment=Augmenter(flip_horizontal=True, shift=1), augment_rng=np.random.default_rng(2))
+
+    rng = np.random.default_rng(5)
+    x, y = rng.random((12, 3, 3, 1)), rng.integers(0, 2, 12)
+    straight = trainer(4)
+    straight.fit(x, y)
+    first = trainer(2)
+    first.fit(x, y)
+    state, params, moments = first.state(), first.model.flat_params.copy(), dict(first.optimizer.state)
+    second = trainer(4)
+    second.load_state(state)
+    second.model.flat_params[...] = params
+    for name, value in moments.items():
+        second.optimizer.state[name][...] = value
+    second.fit(x, y)
+    assert state["rng"]["augment"] is not None
+    assert np.array_equal(second.model.flat_params, straight.model.flat_params)

@@ -1,0 +1,135 @@
+"""Training and inference data from image folders: classes from subfolder names, stratified splits,
+per-channel statistics fitted on the training images and replayed at predict time."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, first_size, list_files,
+                                 load_images, normalise, problems_note)
+from nntrain.data.report import class_balance
+from nntrain.data.split import SPLIT_NAMES, split_rows
+from nntrain.data.tabular import TrainingData
+from nntrain.errors import DataError
+
+
+def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validation: float, test: float,
+                           normalize: bool, on_bad: str, rng: np.random.Generator, dtype) -> TrainingData:
+    """Images of `roots["train"]` (and explicit `roots["validation"]`/`["test"]` folders) as a TrainingData."""
+    files = class_folders(roots["train"])
+    classes = sorted(files)
+    paths = [path for name in classes for path in files[name]]
+    labels = np.repeat(np.arange(len(classes)), [len(files[name]) for name in classes])
+    size = tuple(spec.size) if spec.size else first_size(paths)
+    x_all, ok, problems = load_images(paths, spec, size, dtype, on_bad)
+    paths, labels = [p for p, keep in zip(paths, ok) if keep], labels[ok]
+    unreadable = [name for index, name in enumerate(classes) if not np.any(labels == index)]
+    if unreadable:
+        raise DataError(f"no readable images in class folder {roots['train'] / unreadable[0]}")
+    fractions = {"validation": 0.0 if "validation" in roots else validation, "test": 0.0 if "test" in roots else test}
+    codes = split_rows(labels, fractions["validation"], fractions["test"], rng)
+    parts = {name: (x_all[codes == code], labels[codes == code], [p for p, c in zip(paths, codes) if c == code])
+             for code, name in enumerate(SPLIT_NAMES)}
+    for name in ("validation", "test"):
+        if name in roots:
+            parts[name] = labelled_images(roots[name], classes, spec, size, dtype, on_bad, problems)
+    for name, fraction in (("train", 1), ("validation", validation), ("test", test)):
+        if (fraction or name in roots) and len(parts[name][0]) == 0:
+            raise DataError(f"the {name} split of {roots.get(name, roots['train'])} is empty; add images or set "
+                            f"data.split.{name}: 0")
+    statistics = channel_statistics(parts["train"][0]) if normalize else None
+    if statistics:
+        for x, _, _ in parts.values():
+            normalise(x, *statistics)
+    state = {
+        "kind": "images",
+        "image": {"color": spec.color, "size": list(size), "resize": spec.resize,
+                  "mean": statistics[0] if statistics else None, "std": statistics[1] if statistics else None},
+        "target": {"task": "classification", "columns": ["class"], "classes": classes},
+    }
+    test_paths, test_labels = parts["test"][2], parts["test"][1]
+    y = {name: part[1] for name, part in parts.items()}
+    notes = [note] if (note := problems_note(problems)) else []
+    report = {"sources": {name: str(root) for name, root in roots.items()},
+              "rows_read": {"train": len(ok)}, "skipped": len(problems),
+              "rows_used": {name: len(part[0]) for name, part in parts.items()}, "task": "classification",
+              "image_size": list(size), "channels": spec.channels, "class_balance": class_balance(y, classes),
+              "dropped_by_step": [], "leaks": {}, "features": [], "columns": []}
+    return TrainingData(
+        x={name: part[0] for name, part in parts.items()}, y=y,
+        test_rows=pd.DataFrame({"path": [str(p.resolve()) for p in test_paths],
+                                "class": [classes[i] for i in test_labels]}),
+        state=state, lines={}, notes=notes, report=report)
+
+
+def labelled_images(root: Path, classes: list[str], spec: ImageSpec, size, dtype, on_bad: str,
+                    problems: list) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+    """Images of a class-per-folder tree whose class names must be among `classes`."""
+    files = class_folders(root, key=str(root))
+    unknown = sorted(set(files) - set(classes))
+    if unknown:
+        raise DataError(f"{root}: class folders the model was not trained on: {', '.join(unknown)}; "
+                        f"known classes: {', '.join(classes)}")
+    paths = [path for name in sorted(files) for path in files[name]]
+    labels = np.array([classes.index(name) for name in sorted(files) for _ in files[name]], dtype=np.int64)
+    x, ok, found = load_images(paths, spec, size, dtype, on_bad)
+    problems += found
+    return x, labels[ok], [p for p, keep in zip(paths, ok) if keep]
+
+
+def image_spec(state: dict) -> tuple[ImageSpec, tuple[int, int]]:
+    image = state["image"]
+    return ImageSpec(image["color"], tuple(image["size"]), image["resize"]), tuple(image["size"])
+
+
+def prepare_labelled_images(source: str, state: dict, dtype, on_bad: str = "skip"):
+    """Images and class indices for eval: a class-per-folder tree, or a CSV with `path` and `class` columns."""
+    spec, size = image_spec(state)
+    classes = state["target"]["classes"]
+    problems: list = []
+    location = Path(source)
+    if location.is_dir():
+        x, y, _ = labelled_images(location, classes, spec, size, dtype, on_bad, problems)
+    else:
+        from nntrain.data.tables import read_csv
+        from nntrain.data.tabular import check_columns
+
+        table = read_csv(source, key="DATA")
+        check_columns(table, ["path", "class"], source, "")
+        unknown = sorted(set(table["class"].astype(str)) - set(classes))
+        if unknown:
+            raise DataError(f"{source}: classes the model was not trained on: {', '.join(unknown)}")
+        x, ok, problems = load_images([Path(p) for p in table["path"]], spec, size, dtype, on_bad)
+        y = np.array([classes.index(c) for c in table["class"].astype(str)], dtype=np.int64)[ok]
+    _apply_statistics(x, state)
+    return x, y, [note] if (note := problems_note(problems)) else []
+
+
+def prepare_unlabelled_images(paths: list[Path], state: dict, dtype, on_bad: str = "skip"):
+    """Images for predict; returns the array, the paths that were readable, and notes."""
+    spec, size = image_spec(state)
+    x, ok, problems = load_images(paths, spec, size, dtype, on_bad)
+    _apply_statistics(x, state)
+    return x, [p for p, keep in zip(paths, ok) if keep], [note] if (note := problems_note(problems)) else []
+
+
+def image_paths(source: str) -> list[Path]:
+    """Files to predict on: every file under a folder, one image file, or paths listed on stdin (`-`)."""
+    import sys
+
+    if source == "-":
+        return [Path(line.strip()) for line in sys.stdin.read().splitlines() if line.strip()]
+    location = Path(source)
+    if location.is_dir():
+        return list_files(location)
+    if location.is_file():
+        return [location]
+    from nntrain.errors import ConfigError
+
+    raise ConfigError(f"DATA: {source} does not exist; pass an image folder, an image file, or - for paths on stdin")
+
+
+def _apply_statistics(x: np.ndarray, state: dict) -> None:
+    if state["image"]["mean"] is not None:
+        normalise(x, state["image"]["mean"], state["image"]["std"])

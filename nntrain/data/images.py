@@ -1,0 +1,163 @@
+"""Image folders: one subfolder per class, decoded safely into NHWC float arrays in 0..1.
+
+Only an allow-list of formats is decoded, sizes are checked before any pixel is
+allocated (decompression bombs), and every image is fully decoded so truncated
+files are caught here, not halfway through training. Unreadable files are
+skipped and reported (or refused, with `on_bad_image: error`).
+"""
+
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nntrain.errors import ConfigError, DataError
+
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
+MAX_PIXELS = 40_000_000  # larger images are refused before decoding
+RESAMPLING = {"nearest": 0, "bilinear": 2, "bicubic": 3, "lanczos": 1}  # Pillow's resampling codes
+SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+class BadImage(Exception):
+    """A file that is not a readable image of an allowed format."""
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    color: str                      # "grayscale" or "rgb"
+    size: tuple[int, int] | None    # (height, width); None: the first readable image's size
+    resize: str = "bilinear"
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.color == "grayscale" else 3
+
+
+def class_folders(root: Path, key: str = "data.train") -> dict[str, list[Path]]:
+    """Image files per class folder under `root`, classes sorted by name, files sorted by path."""
+    if not root.is_dir():
+        raise ConfigError(f"{key}: {root} is not a folder")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise ConfigError(f"{key}: {root} has no class subfolders; put each class's images in "
+                          f"{root}/<class name>/")
+    files = {folder.name: list_files(folder) for folder in folders}
+    empty = [name for name, paths in files.items() if not paths]
+    if empty:
+        raise ConfigError(f"{key}: class folder{'s' if len(empty) > 1 else ''} "
+                          f"{', '.join(str(root / name) for name in empty)} "
+                          f"{'are' if len(empty) > 1 else 'is'} empty; add images or remove the folder")
+    return files
+
+
+def list_files(folder: Path) -> list[Path]:
+    """Every non-hidden file below `folder`, recursively, in a stable order."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not any(
+        part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def read_image(path: Path, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray:
+    """One image as float32 (H, W, C) in 0..1; BadImage if it cannot be used."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        if path.stat().st_size == 0:
+            raise BadImage("empty file")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path, formats=FORMATS) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise BadImage(f"declares {width}x{height} pixels, over the limit of {MAX_PIXELS:,}")
+                image.load()
+                return _to_array(image, spec, size)
+    except UnidentifiedImageError:
+        raise BadImage(f"not an image in an allowed format ({', '.join(FORMATS)})") from None
+    except Image.DecompressionBombError as exc:
+        raise BadImage(str(exc)) from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise BadImage(f"cannot be decoded ({exc})") from None
+
+
+def _to_array(image, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray:
+    from PIL import Image
+
+    if image.mode in SIXTEEN_BIT:  # scale 16-bit values, which Pillow's 8-bit conversion would clip
+        image = Image.fromarray(np.asarray(image, dtype=np.float32) / 65535.0, mode="F")
+    elif image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode == "F":
+        if (image.height, image.width) != size:
+            image = image.resize((size[1], size[0]), RESAMPLING[spec.resize])
+        gray = np.asarray(image, dtype=np.float32)[:, :, None]
+        return gray if spec.channels == 1 else np.repeat(gray, 3, axis=2)
+    image = image.convert("L" if spec.channels == 1 else "RGB")
+    if (image.height, image.width) != size:
+        image = image.resize((size[1], size[0]), RESAMPLING[spec.resize])
+    array = np.asarray(image, dtype=np.float32) / 255.0
+    return array[:, :, None] if spec.channels == 1 else array
+
+
+def first_size(paths: list[Path]) -> tuple[int, int]:
+    """(height, width) of the first readable image, for configs that do not set `size`."""
+    from PIL import Image
+
+    for path in paths:
+        try:
+            with Image.open(path, formats=FORMATS) as image:
+                return image.height, image.width
+        except Exception:  # unreadable files are reported when they are loaded
+            continue
+    raise DataError("no readable image found")
+
+
+def load_images(paths: list[Path], spec: ImageSpec, size: tuple[int, int], dtype,
+                on_bad: str = "skip") -> tuple[np.ndarray, np.ndarray, list[tuple[Path, str]]]:
+    """Decode images in parallel; returns the array of readable ones, which were readable, and the problems."""
+    def attempt(path):
+        try:
+            return read_image(path, spec, size), None
+        except BadImage as problem:
+            return None, str(problem)
+
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        results = list(pool.map(attempt, paths))
+    problems = [(path, reason) for path, (_, reason) in zip(paths, results) if reason]
+    if problems and on_bad == "error":
+        path, reason = problems[0]
+        raise DataError(f"{path}: {reason}" + (f" (and {len(problems) - 1} more bad images)"
+                                               if len(problems) > 1 else ""))
+    ok = np.array([reason is None for _, reason in results], dtype=bool)
+    images = [array for array, _ in results if array is not None]
+    shape = (len(images), *size, spec.channels)
+    batch = np.stack(images).astype(dtype, copy=False) if images else np.empty(shape, dtype=dtype)
+    return batch, ok, problems
+
+
+def problems_note(problems: list[tuple[Path, str]], shown: int = 3) -> str | None:
+    """One warning line for skipped images: the count and the first few paths with reasons."""
+    if not problems:
+        return None
+    listed = "; ".join(f"{path} ({reason})" for path, reason in problems[:shown])
+    more = f"; and {len(problems) - shown} more" if len(problems) > shown else ""
+    return f"skipped {len(problems)} unreadable image file{'s' if len(problems) > 1 else ''}: {listed}{more}"
+
+
+def channel_statistics(x: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-channel mean and standard deviation of NHWC images (std 0 becomes 1)."""
+    mean = x.mean(axis=(0, 1, 2), dtype=np.float64)
+    std = x.std(axis=(0, 1, 2), dtype=np.float64)
+    return [float(v) for v in mean], [float(v) if v > 0 else 1.0 for v in std]
+
+
+def normalise(x: np.ndarray, mean: list[float], std: list[float]) -> np.ndarray:
+    """(x − mean)/std per channel, in place, keeping the dtype."""
+    x -= np.asarray(mean, dtype=x.dtype)
+    x /= np.asarray(std, dtype=x.dtype)
+    return x

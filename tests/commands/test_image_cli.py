@@ -1,0 +1,74 @@
+"""Image folders end to end through the CLI: training with bad files, eval on folders, predict on folders and stdin."""
+
+import io
+import json
+import subprocess
+
+import pandas as pd
+
+from nntrain.train.checkpoint import load_checkpoint
+
+
+def test_fit_on_an_image_folder_skips_and_reports_bad_files(cli, image_config, tmp_path):
+    result = cli("fit", image_config())
+    assert result.returncode == 0, result.stderr
+    assert "skipped 4 unreadable image files:" in result.stderr
+    assert "empty.png (empty file)" in result.stderr and "; and 1 more" in result.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["test"]["accuracy"] >= 0.9
+    meta, _ = load_checkpoint(tmp_path / "run" / "best.npz")
+    assert meta["model"]["input_shape"] == [8, 8, 1]
+    assert meta["data"]["target"]["classes"] == ["diagonal", "horizontal", "vertical"]
+
+
+def test_bad_images_can_be_made_fatal(cli, image_config):
+    result = cli("fit", image_config(), "--set", "data.image.on_bad_image=error")
+    assert result.returncode == 3
+    assert "(and 3 more bad images)" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_eval_on_a_class_per_subfolder_folder(cli, image_config, image_folder, tmp_path):
+    assert cli("fit", image_config()).returncode == 0
+    report = json.loads(cli("eval", tmp_path / "run", image_folder, "--json").stdout)
+    assert report["rows"] == 45
+    assert report["confusion_matrix"]["labels"] == ["diagonal", "horizontal", "vertical"]
+    assert sum(map(sum, report["confusion_matrix"]["matrix"])) == 45
+    assert report["metrics"]["accuracy"] >= 0.9
+    held_out = json.loads(cli("eval", tmp_path / "run", "--json").stdout)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert held_out["metrics"]["accuracy"] == summary["test"]["accuracy"]
+
+
+def test_predict_on_a_folder_and_on_paths_from_stdin(cli, image_config, image_folder, tmp_path, shell_command):
+    assert cli("fit", image_config()).returncode == 0
+    result = cli("predict", tmp_path / "run", image_folder)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert list(table.columns) == ["path", "prediction"] and len(table) == 45  # one row per readable image
+    assert "skipped 4 unreadable image files" in result.stderr
+    listed = "\n".join([str(image_folder / "vertical" / "03.png"), str(image_folder / "vertical" / "empty.png"),
+                        str(image_folder / "horizontal" / "07.png")])
+    piped = subprocess.run(f"{shell_command} predict {tmp_path / 'run'} - --proba", shell=True, input=listed,
+                           capture_output=True, text=True)
+    table = pd.read_csv(io.StringIO(piped.stdout))
+    assert table["path"].tolist() == [str(image_folder / "vertical" / "03.png"),
+                                      str(image_folder / "horizontal" / "07.png")]
+    assert table["prediction"].tolist() == ["vertical", "horizontal"]
+    assert list(table.columns) == ["path", "prediction", "proba_diagonal", "proba_horizontal", "proba_vertical"]
+
+
+def test_channel_statistics_are_fitted_and_stored(cli, image_config, tmp_path):
+    assert cli("fit", image_config(), "--set", "data.image.normalize=true", "--set", "training.epochs=2").returncode == 0
+    meta, _ = load_checkpoint(tmp_path / "run" / "best.npz")
+    assert len(meta["data"]["image"]["mean"]) == 1 and 0.1 < meta["data"]["image"]["mean"][0] < 0.3
+
+
+def test_image_folder_config_mistakes(cli, image_config, image_folder, tmp_path):
+    (image_folder / "empty_class").mkdir()
+    result = cli("fit", image_config())
+    assert result.returncode == 2 and "empty_class is empty" in result.stderr
+    (image_folder / "empty_class").rmdir()
+    result = cli("fit", image_config(), "--set", "data.target=label")
+    assert result.returncode == 2 and "data.target: does not apply to image folders" in result.stderr
+    result = cli("fit", image_config(), "--set", "model.layers=[{type: dense, units: 4}]")
+    assert result.returncode == 2 and "add a flatten layer before it" in result.stderr

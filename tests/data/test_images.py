@@ -1,0 +1,133 @@
+"""Decoding images safely: modes, bad files, bombs, allow-listed formats; augmentation."""
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nntrain.data.augment import Augmenter, rotate, shift
+from nntrain.data.images import BadImage, ImageSpec, class_folders, load_images, read_image
+from nntrain.errors import ConfigError, DataError
+
+GRAY = ImageSpec("grayscale", (4, 4))
+RGB = ImageSpec("rgb", (4, 4))
+
+
+def save(path, image, **options):
+    image.save(path, **options)
+    return path
+
+
+def test_grayscale_png_scaled_to_unit_range(tmp_path):
+    pixels = np.arange(16, dtype=np.uint8).reshape(4, 4) * 17
+    array = read_image(save(tmp_path / "g.png", Image.fromarray(pixels, mode="L")), GRAY, (4, 4))
+    assert array.dtype == np.float32 and array.shape == (4, 4, 1)
+    assert np.allclose(array[:, :, 0], pixels / 255)
+
+
+def test_cmyk_rgba_sixteen_bit_and_palette_are_converted(tmp_path):
+    cmyk = read_image(save(tmp_path / "c.jpg", Image.new("CMYK", (4, 4), (0, 255, 0, 0))), RGB, (4, 4))
+    assert np.allclose(cmyk[0, 0], [1, 0, 1], atol=0.02)  # no magenta ink left out: magenta
+    transparent = read_image(save(tmp_path / "a.png", Image.new("RGBA", (4, 4), (255, 0, 0, 0))), RGB, (4, 4))
+    assert np.allclose(transparent, 1.0)  # fully transparent: the white background shows
+    half = read_image(save(tmp_path / "h.png", Image.new("RGBA", (4, 4), (0, 0, 0, 128))), GRAY, (4, 4))
+    assert np.allclose(half, 127 / 255, atol=0.01)
+    deep = np.full((4, 4), 65535 // 2, dtype=np.uint16)
+    sixteen = read_image(save(tmp_path / "d.png", Image.fromarray(deep)), GRAY, (4, 4))
+    assert np.allclose(sixteen, 0.5, atol=1e-3)  # scaled, not clipped at 255
+    assert read_image(tmp_path / "d.png", RGB, (4, 4)).shape == (4, 4, 3)
+    palette = Image.new("P", (4, 4), 1)
+    palette.putpalette([0, 0, 0, 0, 255, 0] + [0] * 762)
+    assert np.allclose(read_image(save(tmp_path / "p.png", palette), RGB, (4, 4))[0, 0], [0, 1, 0])
+
+
+def test_resize_to_the_requested_size(tmp_path):
+    path = save(tmp_path / "big.png", Image.new("L", (20, 10), 200))
+    array = read_image(path, ImageSpec("grayscale", (5, 8)), (5, 8))
+    assert array.shape == (5, 8, 1) and np.allclose(array, 200 / 255)
+
+
+def _png_header_only(width, height):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("width,height", [(20000, 10000), (7000, 7000)])
+def test_decompression_bomb_is_refused_before_decoding(tmp_path, width, height):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_png_header_only(width, height))
+    with pytest.raises(BadImage, match="pixels"):
+        read_image(path, GRAY, (4, 4))
+
+
+@pytest.mark.parametrize("name,content,reason", [
+    ("empty.png", b"", "empty file"),
+    ("text.png", b"not an image at all", "not an image in an allowed format"),
+])
+def test_unusable_files(tmp_path, name, content, reason):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(BadImage, match=reason):
+        read_image(tmp_path / name, GRAY, (4, 4))
+
+
+def test_truncated_file_is_caught_by_decoding(tmp_path):
+    noisy = Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8), mode="L")
+    buffer = io.BytesIO()
+    noisy.save(buffer, "PNG")
+    (tmp_path / "t.png").write_bytes(buffer.getvalue()[:300])
+    with pytest.raises(BadImage, match="cannot be decoded"):
+        read_image(tmp_path / "t.png", GRAY, (4, 4))
+
+
+def test_formats_outside_the_allow_list_are_refused(tmp_path):
+    path = save(tmp_path / "x.ppm", Image.new("RGB", (4, 4)))
+    with pytest.raises(BadImage, match="not an image in an allowed format"):
+        read_image(path, RGB, (4, 4))
+
+
+def test_load_images_skips_bad_files_or_refuses_them(image_folder):
+    paths = sorted(image_folder.rglob("*"))
+    paths = [p for p in paths if p.is_file()]
+    x, ok, problems = load_images(paths, GRAY, (8, 8), np.float32)
+    assert len(x) == 45 and ok.sum() == 45 and len(problems) == 4
+    assert {p.name for p, _ in problems} == {"truncated.png", "notes.png", "empty.png", "readme.txt"}
+    with pytest.raises(DataError, match=r"(and 3 more bad images)"):
+        load_images(paths, GRAY, (8, 8), np.float32, on_bad="error")
+
+
+def test_class_folders_refuse_empty_classes(tmp_path):
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "dogs").mkdir()
+    (tmp_path / "dogs" / "a.png").write_bytes(b"x")
+    with pytest.raises(ConfigError, match="cats is empty"):
+        class_folders(tmp_path)
+    with pytest.raises(ConfigError, match="no class subfolders"):
+        class_folders(tmp_path / "dogs")
+
+
+def test_shift_moves_pixels_and_repeats_edges():
+    batch = np.arange(2 * 3 * 3, dtype=np.float32).reshape(2, 3, 3, 1)
+    moved = shift(batch, np.array([[1, 0], [0, -1]]))
+    assert moved[0, :, :, 0].tolist() == [[0, 1, 2], [0, 1, 2], [3, 4, 5]]          # down one row
+    assert moved[1, :, :, 0].tolist() == [[10, 11, 11], [13, 14, 14], [16, 17, 17]]  # left one column
+
+
+def test_rotation_by_a_quarter_turn_matches_rot90():
+    batch = np.random.default_rng(0).random((1, 5, 5, 2)).astype(np.float32)
+    turned = rotate(batch, np.array([np.pi / 2]))
+    assert np.array_equal(turned[0], np.rot90(batch[0], k=1, axes=(0, 1)))
+
+
+def test_augmenter_is_seeded_and_never_changes_its_input():
+    batch = np.random.default_rng(0).random((16, 6, 6, 1)).astype(np.float32)
+    original = batch.copy()
+    augment = Augmenter(flip_horizontal=True, shift=1, rotate=15)
+    first = augment(batch, np.random.default_rng(3))
+    second = augment(batch, np.random.default_rng(3))
+    assert np.array_equal(first, second) and not np.array_equal(first, batch)
+    assert np.array_equal(batch, original) and first.dtype == np.float32
