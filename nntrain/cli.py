@@ -84,13 +84,19 @@ def predict(
     data: Annotated[str, typer.Argument(help="CSV file, or - for standard input.")],
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the CSV here instead of stdout.")] = None,
     proba: Annotated[bool, typer.Option("--proba", help="Add one probability column per class.")] = False,
+    on_error: Annotated[str, typer.Option("--on-error", metavar="error|skip",
+                                          help="Rows that cannot be prepared: stop (exit 3), or skip them "
+                                               "and add a `line` column.")] = "error",
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
     """Write predictions for new rows as CSV, in the input's row order."""
     with _exit_codes(debug):
         from nntrain.commands.predict import predict as run_predict
+        from nntrain.errors import ConfigError
 
-        run_predict(run, data, _display(quiet, verbose), output=output, proba=proba)
+        if on_error not in ("error", "skip"):
+            raise ConfigError(f"--on-error: expected error or skip, got {on_error!r}")
+        run_predict(run, data, _display(quiet, verbose), output=output, proba=proba, on_error=on_error)
 
 
 @app.command()

@@ -146,3 +146,18 @@ def image_config(write, image_folder, tmp_path):
             """ + textwrap.dedent(extra))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def header_only_png():
+    """Bytes of a PNG that declares width x height pixels but holds almost no data (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def make(width: int, height: int) -> bytes:
+        def chunk(kind, data):
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+    return make

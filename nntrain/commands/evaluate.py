@@ -25,8 +25,8 @@ def evaluate(run: str, data: str | None, display: Display, as_json: bool = False
         x, y, notes = prepare_labelled_images(data, saved.data, saved.model.dtype)
     else:
         frame = read_csv(data, key="DATA")
-        x, y, notes = prepare_inference(frame, saved.data, source=source, with_target=True,
-                                        dtype=saved.model.dtype)
+        x, y, notes, _ = prepare_inference(frame, saved.data, source=source, with_target=True,
+                                           dtype=saved.model.dtype)
     for note in notes:
         display.note(note)
     loss, metrics, confusion = evaluate_split(saved.model, saved.loss, x, y, saved.target)

@@ -40,6 +40,9 @@ def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: 
     optimizer = make_optimizer(config)
     optimizer.bind(model.flat_params.size, model.dtype, model.decay_mask)
     x_train, y_train = data.x["train"], data.y["train"]
+    if len(x_train) < config.training.batch_size:
+        display.warn(f"the training split has {len(x_train)} rows, fewer than one batch (training.batch_size: "
+                     f"{config.training.batch_size}); each epoch is a single step")
     steps_per_epoch = -(-len(x_train) // config.training.batch_size)
     rules, divergence = make_rules(config, session.monitor)
 

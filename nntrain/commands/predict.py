@@ -2,7 +2,8 @@
 
 Columns: `prediction` (class name or value; `prediction_<target>` per column for
 several targets) and, with --proba, `proba_<class>` per class. For image models
-a first `path` column names each readable image.
+a first `path` column names each readable image; with --on-error skip a first
+`line` column gives each predicted row's line in the input file.
 """
 
 import os
@@ -22,21 +23,27 @@ from nntrain.nn.losses import output_transform
 from nntrain.train.metrics import predicted_classes
 
 
-def predict(run: str, data: str, display: Display, output: str | None = None, proba: bool = False) -> None:
+def predict(run: str, data: str, display: Display, output: str | None = None, proba: bool = False,
+            on_error: str = "error") -> None:
     saved = open_run(run)
     if saved.images:
         x, paths, notes = prepare_unlabelled_images(image_paths(data), saved.data, saved.model.dtype)
     else:
         frame = read_csv(data, key="DATA")
         source = "standard input" if data == "-" else data
-        x, _, notes = prepare_inference(frame, saved.data, source=source, with_target=False,
-                                        dtype=saved.model.dtype)
+        x, _, notes, lines = prepare_inference(frame, saved.data, source=source, with_target=False,
+                                               dtype=saved.model.dtype, skip_bad=on_error == "skip")
     for note in notes:
-        display.note(note)
+        if note.startswith("skipped"):
+            display.warn(note)
+        else:
+            display.note(note)
     outputs = saved.model.predict(x)
     table = prediction_table(outputs, saved.target, saved.loss.output_activation, proba)
     if saved.images:
         table.insert(0, "path", [str(p) for p in paths])
+    elif on_error == "skip":
+        table.insert(0, "line", lines)
     _write(table, output)
     display.detail(f"predicted {len(table)} rows with {saved.path}")
 

@@ -238,13 +238,13 @@ def _one_message(error: dict, path: KeyPath) -> str:
     if kind == "greater_than":
         if ctx.get("gt") == 0 and isinstance(value, int) and not isinstance(value, bool):
             return f"must be a positive integer, got {_show(value)}"
-        return f"must be greater than {ctx.get('gt')}, got {_show(value)}"
+        return f"must be greater than {_show(ctx.get('gt'))}, got {_show(value)}"
     if kind == "greater_than_equal":
-        return f"must be at least {ctx.get('ge')}, got {_show(value)}"
+        return f"must be at least {_show(ctx.get('ge'))}, got {_show(value)}"
     if kind == "less_than":
-        return f"must be less than {ctx.get('lt')}, got {_show(value)}"
+        return f"must be less than {_show(ctx.get('lt'))}, got {_show(value)}"
     if kind == "less_than_equal":
-        return f"must be at most {ctx.get('le')}, got {_show(value)}"
+        return f"must be at most {_show(ctx.get('le'))}, got {_show(value)}"
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", ctx.get("expected", ""))
         return f"must be one of {', '.join(choices)}; got {_show(value)}" + _closest(value, choices)
@@ -269,6 +269,8 @@ def _kind(path: KeyPath) -> str:
 
 
 def _show(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
     return repr(value) if isinstance(value, str) else str(value)
 
 

@@ -7,6 +7,7 @@ skipped and reported (or refused, with `on_bad_image: error`).
 """
 
 import os
+import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -72,15 +73,21 @@ def read_image(path: Path, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray
             with Image.open(path, formats=FORMATS) as image:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
-                    raise BadImage(f"declares {width}x{height} pixels, over the limit of {MAX_PIXELS:,}")
+                    raise BadImage(_too_large(width * height))
                 image.load()
                 return _to_array(image, spec, size)
     except UnidentifiedImageError:
         raise BadImage(f"not an image in an allowed format ({', '.join(FORMATS)})") from None
-    except Image.DecompressionBombError as exc:
-        raise BadImage(str(exc)) from None
+    except Image.DecompressionBombError as exc:  # Pillow's own, looser limit, hit while opening
+        declared = re.search(r"\((\d+) pixels\)", str(exc))
+        raise BadImage(_too_large(int(declared.group(1)) if declared else None)) from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise BadImage(f"cannot be decoded ({exc})") from None
+
+
+def _too_large(pixels: int | None) -> str:
+    declared = f"{pixels:,} pixels" if pixels else "too many pixels"
+    return f"declares {declared}, over the limit of {MAX_PIXELS:,} (a decompression bomb?)"
 
 
 def _to_array(image, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray:

@@ -209,17 +209,19 @@ class Encode:
             if name not in frame:
                 continue
             values = _category_strings(frame[name])
-            if values.isna().any():
-                raise DataError(f"column {name!r} has {int(values.isna().sum())} missing values, first on line "
+            missing = values.isna().to_numpy()
+            if missing.any() and ctx.training:
+                raise DataError(f"column {name!r} has {int(missing.sum())} missing values, first on line "
                                 f"{_first_line(values.isna())}; add a clean step before encode to fill them")
             codes = pd.Index(spec["categories"]).get_indexer(values)
-            outside = codes < 0
+            outside = (codes < 0) & ~missing
             if outside.any() and not ctx.training:
                 example = values[outside].iloc[0]
                 where = "the other column" if spec["other"] else "all zeros" if state["method"] == "onehot" else "-1"
                 ctx.notes.append(f"encode: {int(outside.sum())} values of {name!r} were not seen in training "
                                  f"(e.g. {example!r}); encoded as {where}")
             pieces[name] = self._encode(name, codes, spec, state["method"], frame.index)
+            pieces[name][missing] = np.nan  # left for the feature check to report, or skip, at predict time
             position[name] = frame.columns.get_loc(name)
         if not pieces:
             return frame

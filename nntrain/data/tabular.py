@@ -8,6 +8,7 @@ replays for eval and predict.
 """
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -88,7 +89,7 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
         target_state = fit_target(parts["train"], targets, task, transform)
 
     feature_names = [c for c in prepared.columns if c not in targets]
-    x = {name: to_matrix(part, feature_names, sources.get(name, sources["train"]), dtype)
+    x = {name: to_matrix(part, feature_names, sources.get(name, sources["train"]), dtype)[0]
          for name, part in parts.items()}
     y = {name: encode_target(part, target_state, dtype, sources.get(name, sources["train"]))
          for name, part in parts.items()}
@@ -97,6 +98,7 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     test_source = selected["test"] if "test" in frames else main
     state = {
         "input_columns": inputs,
+        "numeric_inputs": [c for c in inputs if is_numeric(main[c])],
         "target": target_state,
         "pipeline": {"steps": pipeline, "states": states},
         "features": feature_names,
@@ -122,9 +124,20 @@ def _drop_missing_target(frame: pd.DataFrame, targets: list[str], source: str, n
     return frame
 
 
-def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_target: bool,
-                      dtype) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-    """Features (and targets, for eval) of new rows, prepared exactly as in training."""
+class Inference(NamedTuple):
+    x: np.ndarray               # prepared features
+    y: np.ndarray | None        # encoded targets, for eval
+    notes: list[str]            # what the user should know (ignored columns, unseen categories, skipped rows)
+    lines: np.ndarray           # line number of each prepared row in its file
+
+
+def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_target: bool, dtype,
+                      skip_bad: bool = False) -> Inference:
+    """Features (and targets, for eval) of new rows, prepared exactly as in training.
+
+    Rows the fitted pipeline cannot turn into numbers are an error naming the first, or with
+    `skip_bad` are left out and listed in a note.
+    """
     inputs, targets = state["input_columns"], state["target"]["columns"]
     check_columns(frame, inputs, source, "feature")
     notes = []
@@ -137,24 +150,64 @@ def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_tar
         frame = _drop_missing_target(frame[inputs + targets], targets, source, notes)
     else:
         frame = frame[inputs]
+    frame, bad_inputs = _coerce_numeric_inputs(frame, state, source, skip_bad)
     ctx = Context(target=targets if with_target else [], training=False)
     frame = Pipeline(state["pipeline"]["steps"]).transform(frame, state["pipeline"]["states"], ctx)
     notes += ctx.notes
-    x = to_matrix(frame, state["features"], source, dtype)
+    x, keep, bad_features = to_matrix(frame, state["features"], source, dtype, skip_bad=skip_bad)
+    skipped = sorted(bad_inputs + bad_features)
+    if skipped:
+        notes.append(_skipped_note(skipped))
+    frame = frame[keep]
     y = encode_target(frame, state["target"], dtype, source) if with_target else None
-    return x, y, notes
+    return Inference(x, y, notes, frame.index.to_numpy())
 
 
-def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype) -> np.ndarray:
-    """The feature matrix, refusing text, missing and infinite values with the line they are on."""
+def _coerce_numeric_inputs(frame: pd.DataFrame, state: dict, source: str, skip_bad: bool):
+    """Columns that were numbers in training must be numbers now, unless a clean step handles text.
+
+    Returns the frame (bad rows dropped when skipping) and (line, column, value) of each bad row.
+    """
+    if any(spec["type"] == "clean" for spec in state["pipeline"]["steps"]):
+        return frame, []
+    bad_rows = pd.Series(False, index=frame.index)
+    details = []
+    for name in state["numeric_inputs"]:
+        column = frame[name]
+        if is_numeric(column):
+            continue
+        text = pd.to_numeric(column, errors="coerce").isna() & column.notna()
+        if text.any() and not skip_bad:
+            raise DataError(f"{source}: {_text_problem(column, name)}")
+        details += [(line, name, column[line]) for line in column.index[(text & ~bad_rows).to_numpy()]]
+        bad_rows |= text
+        frame = frame.assign(**{name: pd.to_numeric(column, errors="coerce")})
+    return frame[~bad_rows.to_numpy()], details
+
+
+def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype,
+              skip_bad: bool = False) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
+    """The feature matrix, refusing text, missing and infinite values with the line they are on.
+
+    With `skip_bad`, such rows are left out instead: returns the matrix of good rows, which rows
+    were kept, and (line, column, value) of each skipped row.
+    """
+    numbers = {}
     for name in columns:
-        if not is_numeric(frame[name]):
-            raise DataError(f"{source}: {_text_problem(frame[name], name)}")
-    values = frame[columns].to_numpy(dtype="float64")
+        column = frame[name]
+        if not is_numeric(column):
+            if not skip_bad:
+                raise DataError(f"{source}: {_text_problem(column, name)}")
+            column = pd.to_numeric(column, errors="coerce")
+        numbers[name] = column
+    values = pd.DataFrame(numbers, index=frame.index).to_numpy(dtype="float64")
     bad = ~np.isfinite(values)
-    if bad.any():
+    keep = ~bad.any(axis=1)
+    if keep.all():
+        return values.astype(dtype), keep, []
+    if not skip_bad:
         rows, cols = np.nonzero(bad)
-        name, line = columns[cols[0]], frame.index[rows[0]]
+        name, line = _shown(columns[cols[0]]), frame.index[rows[0]]
         count = int(bad[:, cols[0]].sum())
         value = values[rows[0], cols[0]]
         if np.isnan(value):
@@ -162,7 +215,28 @@ def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype) -> np
                             "fill them with a clean step (missing: mean, median, mode or constant), or fix the file")
         raise DataError(f"{source}: column {name!r} has {count} infinite values ({value} on line {line}); "
                         "fix the file")
-    return values.astype(dtype)
+    details = []
+    for row in np.flatnonzero(~keep):
+        name = columns[int(np.argmax(bad[row]))]
+        details.append((frame.index[row], _shown(name), frame[name].iloc[row] if name in frame else None))
+    return values[keep].astype(dtype), keep, details
+
+
+def _skipped_note(skipped: list[tuple], shown: int = 5) -> str:
+    listed = "; ".join(f"line {line}: {name!r} is {_value(value)}" for line, name, value in skipped[:shown])
+    more = f"; and {len(skipped) - shown} more" if len(skipped) > shown else ""
+    return f"skipped {len(skipped)} rows that cannot be predicted ({listed}{more})"
+
+
+def _value(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "missing"
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _shown(name: str) -> str:
+    """The input column a prepared feature came from ('color' for the one-hot 'color=red')."""
+    return name.split("=", 1)[0]
 
 
 def _text_problem(column: pd.Series, name: str) -> str:

@@ -40,7 +40,7 @@ def test_predict_on_raw_training_rows_equals_the_model_on_the_training_matrix(cl
     raw = read_csv(str(repo / "datasets/penguins.csv"))
     raw_train = raw.loc[session.data.lines["train"]]  # the training split's rows, exactly as in the CSV
     assert len(raw_train) == len(session.data.x["train"]) == 206
-    x, _, _ = prepare_inference(raw_train, session.data.state, source="raw", with_target=False, dtype=np.float32)
+    x, _, _, _ = prepare_inference(raw_train, session.data.state, source="raw", with_target=False, dtype=np.float32)
     assert np.array_equal(x, session.data.x["train"])  # the replayed pipeline gives the identical matrix
 
     raw_train.to_csv(tmp_path / "raw_train.csv", index=False)

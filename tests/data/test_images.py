@@ -1,8 +1,6 @@
 """Decoding images safely: modes, bad files, bombs, allow-listed formats; augmentation."""
 
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -50,18 +48,11 @@ def test_resize_to_the_requested_size(tmp_path):
     assert array.shape == (5, 8, 1) and np.allclose(array, 200 / 255)
 
 
-def _png_header_only(width, height):
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
-
-
 @pytest.mark.parametrize("width,height", [(20000, 10000), (7000, 7000)])
-def test_decompression_bomb_is_refused_before_decoding(tmp_path, width, height):
+def test_decompression_bomb_is_refused_before_decoding(tmp_path, width, height, header_only_png):
     path = tmp_path / "bomb.png"
-    path.write_bytes(_png_header_only(width, height))
-    with pytest.raises(BadImage, match="pixels"):
+    path.write_bytes(header_only_png(width, height))
+    with pytest.raises(BadImage, match=f"declares {width * height:,} pixels, over the limit"):
         read_image(path, GRAY, (4, 4))
 
 

@@ -119,13 +119,13 @@ def test_encode_caps_categories_and_maps_unseen_values(messy):
     assert data.state["features"] == ["age", "weight", "color=blue", "color=green", "color=other", "const"]
     new = pd.DataFrame({"id": [9, 9], "age": [30, 30], "weight": [60, 60], "color": ["red", "purple"],
                         "const": [1, 1]}, index=[2, 3])
-    x, _, notes = prepare_inference(new, data.state, source="new.csv", with_target=False, dtype=np.float64)
+    x, _, notes, _ = prepare_inference(new, data.state, source="new.csv", with_target=False, dtype=np.float64)
     assert x[:, 2:5].tolist() == [[0, 0, 1], [0, 0, 1]]
     assert "encode: 2 values of 'color' were not seen in training (e.g. 'red'); encoded as the other column" \
         in notes
     plain = prepare(messy, [{"type": "drop", "columns": ["id"]}, {"type": "clean", "missing": "median"},
                             {"type": "encode"}])
-    x, _, notes = prepare_inference(new, plain.state, source="new.csv", with_target=False, dtype=np.float64)
+    x, _, notes, _ = prepare_inference(new, plain.state, source="new.csv", with_target=False, dtype=np.float64)
     assert x[1, 2:5].tolist() == [0, 0, 0]
     assert any("encoded as all zeros" in note for note in notes)
 

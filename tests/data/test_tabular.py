@@ -29,7 +29,7 @@ def test_zscore_state_is_fitted_on_training_rows_and_replayed_by_hand():
     assert state["center"] == [2.5, 10.0]
     assert state["scale"] == pytest.approx([np.sqrt(1.25), 1.0])  # population std; constant column -> 1
     new = pd.DataFrame({"b": [12, 10], "a": [5.0, 2.5]})              # columns in another order
-    x, y, _ = prepare_inference(new, data.state, source="new.csv", with_target=False, dtype=np.float32)
+    x, y, _, _ = prepare_inference(new, data.state, source="new.csv", with_target=False, dtype=np.float32)
     assert y is None
     assert x.dtype == np.float32
     assert np.allclose(x, [[(5.0 - 2.5) / np.sqrt(1.25), 2.0], [0.0, 0.0]])
@@ -38,7 +38,7 @@ def test_zscore_state_is_fitted_on_training_rows_and_replayed_by_hand():
 def test_minmax_uses_training_range():
     frame = lines(pd.DataFrame({"a": [2.0, 4.0, 6.0], "y": [0.5, 1.5, 2.5]}))
     data = prepare(frame, pipeline=[{"type": "normalize", "method": "minmax"}])
-    x, _, _ = prepare_inference(pd.DataFrame({"a": [3.0, 8.0]}), data.state, source="n", with_target=False,
+    x, _, _, _ = prepare_inference(pd.DataFrame({"a": [3.0, 8.0]}), data.state, source="n", with_target=False,
                                 dtype=np.float64)
     assert np.allclose(x, [[0.25], [1.5]])
 
@@ -112,7 +112,7 @@ def test_dedupe_drops_exact_duplicates_only_while_training():
     frame = lines(pd.DataFrame({"a": [1.0, 1.0, 2.0, 3.0], "y": ["p", "p", "q", "q"]}))
     data = prepare(frame, pipeline=[{"type": "dedupe"}])
     assert len(data.x["train"]) == 3
-    x, _, _ = prepare_inference(pd.DataFrame({"a": [1.0, 1.0]}), data.state, source="n", with_target=False,
+    x, _, _, _ = prepare_inference(pd.DataFrame({"a": [1.0, 1.0]}), data.state, source="n", with_target=False,
                                 dtype=np.float32)
     assert len(x) == 2
 
