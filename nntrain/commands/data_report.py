@@ -44,7 +44,7 @@ def _show_columns(report: dict, display: Display) -> None:
     for profile in report["columns"]:
         columns.add_row(profile["column"], profile["kind"], str(profile["missing"]),
                         "encoded" if profile["missing_after"] is None else str(profile["missing_after"]),
-                        str(profile["distinct"]), _column_notes(profile))
+                        "many" if profile["distinct"] is None else str(profile["distinct"]), _column_notes(profile))
     display.show(columns)
 
 

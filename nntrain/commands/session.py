@@ -73,10 +73,12 @@ def load_training_data(config: Config) -> TrainingData:
         if key in d.model_fields_set:
             raise ConfigError(f"data.{key}: applies to image folders, but data.train is a CSV file")
     paths = {"train": d.train, "validation": d.validation, "test": d.test}
-    frames = {name: read_csv(path, key=f"data.{name}") for name, path in paths.items() if path}
+    targets = (d.target,) if isinstance(d.target, str) else tuple(d.target)
+    narrow = config.engine.dtype == "float32"
     sources = {name: "standard input" if path == "-" else path for name, path in paths.items() if path}
     return prepare_training(
-        frames, sources, target=d.target, features=d.features, task=config.task,
+        {name: read_csv(path, key=f"data.{name}", narrow=narrow, keep=targets) for name, path in paths.items() if path},
+        sources, target=d.target, features=d.features, task=config.task,
         loss=config.loss.type if config.loss else None, validation=d.split.validation, test=d.split.test,
         stratify=d.split.stratify, pipeline=[step.model_dump() for step in d.pipeline],
         target_transform=d.target_transform, rng=rng_for(config.seed, "split"), dtype=config.engine.dtype)

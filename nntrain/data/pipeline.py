@@ -1,6 +1,8 @@
 """Pipeline steps: each is fitted on the training rows, and its state replayed on any later table.
 
 A step has `fit(frame, ctx) -> state` and `transform(frame, state, ctx) -> frame`.
+`fit` learns only from the training rows, which it reads column by column with
+`ctx.learn(frame, name)` (so the training rows are never copied as a whole).
 State is plain data (numbers, strings, lists) so it is saved in the checkpoint as
 JSON and `eval` and `predict` transform new rows exactly as training rows were.
 Steps see feature columns and the target columns (named in `ctx.target`) and
@@ -28,9 +30,14 @@ class Context:
     target: list[str]
     training: bool
     notes: list[str] = field(default_factory=list)
+    rows: np.ndarray | None = None  # while fitting: which rows of the frame are training rows
 
     def features(self, frame: pd.DataFrame) -> list[str]:
         return [c for c in frame.columns if c not in self.target]
+
+    def learn(self, frame: pd.DataFrame, name: str) -> pd.Series:
+        """Column `name` restricted to the training rows, the only rows a step may learn from."""
+        return frame[name] if self.rows is None else frame[name][self.rows]
 
 
 def is_numeric(column: pd.Series) -> bool:
@@ -61,16 +68,17 @@ class Clean:
         if unknown:
             raise DataError(f"clean: no feature column {', '.join(map(repr, unknown))}; "
                             f"the features are {', '.join(map(str, features))}")
-        kinds = {name: ("numeric" if _looks_numeric(frame[name], self.markers) else "categorical")
-                 for name in features}
-        state = {"kinds": kinds, "markers": self.markers, "strategy": {}, "fill": {}, "indicators": []}
-        coerced = self._coerce(frame, state, Context(ctx.target, ctx.training))
+        state = {"kinds": {}, "markers": self.markers, "strategy": {}, "fill": {}, "indicators": []}
         for name in features:
-            strategy, value = self._rule(name, kinds[name])
+            column = ctx.learn(frame, name)
+            kind = "numeric" if _looks_numeric(column, self.markers) else "categorical"
+            values, _ = _coerce_column(column, kind, self.markers)
+            strategy, value = self._rule(name, kind)
+            state["kinds"][name] = kind
             state["strategy"][name] = strategy
             if strategy != "drop":
-                state["fill"][name] = value if strategy == "constant" else _statistic(coerced[name], strategy)
-            if self.indicator and strategy != "drop" and coerced[name].isna().any():
+                state["fill"][name] = value if strategy == "constant" else _statistic(values, strategy)
+            if self.indicator and strategy != "drop" and values.isna().any():
                 state["indicators"].append(name)
         return state
 
@@ -83,37 +91,38 @@ class Clean:
         return self.categorical, self.categorical_value
 
     def transform(self, frame, state, ctx):
-        frame = self._coerce(frame, state, ctx)
+        frame = frame.copy(deep=False)  # replaced columns leave the input frame untouched
+        for name, kind in state["kinds"].items():
+            if name not in frame:
+                continue
+            values, bad = _coerce_column(frame[name], kind, state["markers"])
+            if bad.any():
+                line = _first_line(bad)
+                ctx.notes.append(f"clean: {int(bad.sum())} unparsable values in numeric column {name!r} "
+                                 f"treated as missing (e.g. {frame[name][line]!r} on line {line})")
+            if values is not frame[name]:
+                frame[name] = values
         for name in state["indicators"]:
             if name in frame:
                 frame[f"{name}_missing"] = frame[name].isna().astype("float64")
-        fills = {name: value for name, value in state["fill"].items() if name in frame and value is not None}
-        frame = frame.fillna(fills)
+        for name, value in state["fill"].items():
+            if name in frame and value is not None and frame[name].hasnans:
+                frame[name] = frame[name].fillna(value)
         dropped = [name for name, strategy in state["strategy"].items() if strategy == "drop" and name in frame]
         if ctx.training and dropped:
             frame = frame.dropna(subset=dropped)
         return frame
 
-    @staticmethod
-    def _coerce(frame: pd.DataFrame, state: dict, ctx: Context) -> pd.DataFrame:
-        """Markers to missing; text in numeric columns to numbers, unparsable text to missing (noted)."""
-        frame = frame.copy()
-        for name, kind in state["kinds"].items():
-            if name not in frame:
-                continue
-            column = frame[name]
-            if not is_numeric(column):
-                column = column.mask(column.isin(state["markers"]))
-            if kind == "numeric" and not is_numeric(column):
-                numbers = pd.to_numeric(column, errors="coerce")
-                bad = numbers.isna() & column.notna()
-                if bad.any():
-                    line = _first_line(bad)
-                    ctx.notes.append(f"clean: {int(bad.sum())} unparsable values in numeric column {name!r} "
-                                     f"treated as missing (e.g. {column[line]!r} on line {line})")
-                column = numbers
-            frame[name] = column
-        return frame
+
+def _coerce_column(column: pd.Series, kind: str, markers: list[str]) -> tuple[pd.Series, pd.Series]:
+    """Markers to missing, and for numeric columns text to numbers; also which cells were unparsable."""
+    if is_numeric(column):
+        return column, pd.Series(False, index=column.index)
+    column = column.mask(column.isin(markers))
+    if kind != "numeric":
+        return column, pd.Series(False, index=column.index)
+    numbers = pd.to_numeric(column, errors="coerce")
+    return numbers, numbers.isna() & column.notna()
 
 
 def _looks_numeric(column: pd.Series, markers: list[str]) -> bool:
@@ -150,21 +159,31 @@ class Dedupe:
         if not ctx.training:
             return frame
         key = list(self.subset or ctx.features(frame))
-        exact = frame.duplicated(subset=key + ctx.target, keep="first")
-        frame = frame[~exact]
+        exact = duplicated(frame, key + ctx.target)
         if exact.any():
+            frame = frame[~exact]
             ctx.notes.append(f"dedupe: dropped {int(exact.sum())} duplicate rows")
-        clash = frame.duplicated(subset=key, keep=False)
+        clash = duplicated(frame, key, keep=False)
         if clash.any():
             groups = frame[clash].groupby(key, dropna=False).ngroups
             if self.conflicts == "drop_all":
                 drop, action = clash, "dropped them all"
             else:
-                drop, action = frame.duplicated(subset=key, keep="first"), "kept the first of each"
+                drop, action = duplicated(frame, key), "kept the first of each"
             ctx.notes.append(f"dedupe: {int(clash.sum())} rows in {groups} groups have the same features but "
                              f"different targets; {action} (conflicts: {self.conflicts})")
             frame = frame[~drop]
         return frame
+
+
+def duplicated(frame: pd.DataFrame, columns: list[str], keep="first") -> np.ndarray:
+    """pandas' DataFrame.duplicated, exact, but hashing rows first so only candidate rows are compared."""
+    hashes = pd.util.hash_pandas_object(frame[columns], index=False)
+    candidates = hashes.duplicated(keep=False).to_numpy()
+    result = np.zeros(len(frame), dtype=bool)
+    if candidates.any():
+        result[candidates] = frame.loc[candidates, columns].duplicated(keep=keep).to_numpy()
+    return result
 
 
 class Encode:
@@ -190,7 +209,7 @@ class Encode:
             raise DataError(f"encode: no feature column {', '.join(map(repr, dict.fromkeys(missing)))}")
         state = {}
         for name in columns:
-            values = _category_strings(frame[name]).dropna()
+            values = _category_strings(ctx.learn(frame, name)).dropna()
             if name in self.categories:
                 kept, other = [str(v) for v in self.categories[name]], False
             else:
@@ -271,26 +290,35 @@ class Normalize:
         text = [c for c in columns if not is_numeric(frame[c])]
         if text:
             raise DataError(f"normalize: column {text[0]!r} is not numeric; add a clean step first, or encode it")
-        values = frame[columns].astype("float64")
-        if self.method == "zscore":
-            center, scale = values.mean(), values.std(ddof=0)
-        elif self.method == "robust":
-            center, scale = values.median(), values.quantile(0.75) - values.quantile(0.25)
-        else:
-            low, high = self.range
-            center, scale = values.min(), (values.max() - values.min()) / (high - low)
-        scale = scale.where(scale > 0, 1.0)
+        center, scale = zip(*(self._statistics(ctx.learn(frame, name).astype("float64")) for name in columns)) \
+            if columns else ((), ())
         offset = self.range[0] if self.method == "minmax" else 0.0
-        return {"columns": columns, "center": _floats(center), "scale": _floats(scale), "offset": offset}
+        return {"columns": columns, "center": [float(c) for c in center],
+                "scale": [float(s) if s > 0 else 1.0 for s in scale], "offset": offset}
+
+    def _statistics(self, values: pd.Series) -> tuple[float, float]:
+        """(center, scale) of one column, one column at a time to keep memory small."""
+        if self.method == "zscore":
+            return values.mean(), values.std(ddof=0)
+        if self.method == "robust":
+            return values.median(), values.quantile(0.75) - values.quantile(0.25)
+        low, high = self.range
+        return values.min(), (values.max() - values.min()) / (high - low)
 
     def transform(self, frame, state, ctx):
         columns = [c for c in state["columns"] if c in frame]
         if not columns:
             return frame
-        frame = frame.copy()
-        center = pd.Series(state["center"], index=state["columns"])[columns]
-        scale = pd.Series(state["scale"], index=state["columns"])[columns]
-        frame[columns] = (frame[columns].astype("float64") - center) / scale + state["offset"]
+        frame = frame.copy(deep=False)  # new columns replace old ones; the input frame is untouched
+        center = dict(zip(state["columns"], state["center"]))
+        scale = dict(zip(state["columns"], state["scale"]))
+        for name in columns:  # column by column, in float64 and in place, keeping float32 columns float32
+            kind = frame[name].dtype if pd.api.types.is_float_dtype(frame[name]) else np.float64
+            values = frame[name].to_numpy(dtype="float64", copy=True)
+            values -= center[name]
+            values /= scale[name]
+            values += state["offset"]
+            frame[name] = values.astype(kind, copy=False)
         return frame
 
 
@@ -309,10 +337,6 @@ class Drop:
 
     def transform(self, frame, state, ctx):
         return frame.drop(columns=[c for c in state["columns"] if c in frame and c not in ctx.target])
-
-
-def _floats(series: pd.Series) -> list[float]:
-    return [float(v) for v in series.to_numpy(dtype="float64")]
 
 
 def _plain(value):
@@ -343,8 +367,10 @@ class Pipeline:
         """Fit each step on the training rows of `frame`, transforming all of it as it goes."""
         states, drops = [], []
         for spec, step in zip(self.specs, self.steps):
-            train_rows = frame[is_train.reindex(frame.index).to_numpy()]
-            state = step.fit(train_rows, ctx)
+            mask = is_train.reindex(frame.index).to_numpy()
+            ctx.rows = None if mask.all() else mask
+            state = step.fit(frame, ctx)
+            ctx.rows = None
             before = len(frame)
             frame = step.transform(frame, state, ctx)
             states.append(state)

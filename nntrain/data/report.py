@@ -13,28 +13,47 @@ from nntrain.data.pipeline import DEFAULT_MARKERS, is_numeric
 SPLIT_PAIRS = (("train", "validation"), ("train", "test"), ("validation", "test"))
 
 
-def profile_columns(raw: pd.DataFrame, prepared: pd.DataFrame, markers: list[str]) -> list[dict]:
-    """Per raw feature column: kind, missing cells before preparation (markers included) and after."""
+def profile_columns(raw: pd.DataFrame, markers: list[str], exact_limit: int = 200_000) -> list[dict]:
+    """Per raw feature column: kind, missing cells before preparation (markers included), distinct values.
+
+    Distinct values of a numeric column are counted exactly only up to `exact_limit` rows
+    (a constant column is always detected); counting millions of floats costs more memory than
+    the report is worth.
+    """
     profiles = []
     for name in raw.columns:
         column = raw[name]
-        missing = column.isna()
-        if not is_numeric(column):
-            missing |= column.isin(markers)
-        present = column[~missing]
-        numeric = is_numeric(column) or (len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() >= 0.5)
-        profile = {"column": str(name), "kind": "numeric" if numeric else "categorical",
-                   "missing": int(missing.sum()),
-                   "missing_after": int(prepared[name].isna().sum()) if name in prepared else None,
-                   "distinct": int(present.nunique())}
-        if numeric and not is_numeric(column):
-            profile["text_values"] = int(pd.to_numeric(present, errors="coerce").isna().sum())
-        if not numeric:
-            profile["top"] = [str(v) for v in present.value_counts().index[:5]]
+        numeric_dtype = is_numeric(column)
+        missing = column.isna() if numeric_dtype else column.isna() | column.isin(markers)
+        profile = {"column": str(name), "missing": int(missing.sum())}
+        if numeric_dtype:
+            values = column.to_numpy()
+            present = values[~missing.to_numpy()] if profile["missing"] else values
+            constant = len(present) > 0 and present.min() == present.max()
+            profile["kind"] = "numeric"
+            profile["distinct"] = 1 if constant else (len(np.unique(present)) if len(present) <= exact_limit
+                                                      else None)
+        else:
+            present = column[~missing]
+            parsed = pd.to_numeric(present, errors="coerce")
+            numeric = len(present) > 0 and parsed.notna().mean() >= 0.5
+            profile["kind"] = "numeric" if numeric else "categorical"
+            profile["distinct"] = int(present.nunique())
+            if numeric:
+                profile["text_values"] = int(parsed.isna().sum())
+            else:
+                profile["top"] = [str(v) for v in present.value_counts().index[:5]]
         if profile["distinct"] == 1:
             profile["constant"] = True
         profiles.append(profile)
     return profiles
+
+
+def missing_after(profiles: list[dict], prepared: pd.DataFrame) -> None:
+    """Add each column's missing cells after preparation (None once a column was encoded away)."""
+    for profile in profiles:
+        name = profile["column"]
+        profile["missing_after"] = int(prepared[name].isna().sum()) if name in prepared else None
 
 
 def markers_of(pipeline: list[dict]) -> list[str]:
@@ -45,7 +64,7 @@ def markers_of(pipeline: list[dict]) -> list[str]:
 
 def leak_counts(x: dict[str, np.ndarray]) -> dict[str, int]:
     """For each pair of splits, how many rows of the second have features identical to a row of the first."""
-    hashes = {name: pd.util.hash_pandas_object(pd.DataFrame(values), index=False).to_numpy()
+    hashes = {name: pd.util.hash_pandas_object(pd.DataFrame(values, copy=False), index=False).to_numpy()
               for name, values in x.items() if len(values)}
     return {f"{first}-{second}": int(np.isin(hashes[second], hashes[first]).sum())
             for first, second in SPLIT_PAIRS if first in hashes and second in hashes}

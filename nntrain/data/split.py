@@ -14,19 +14,16 @@ def split_rows(groups: np.ndarray, validation: float, test: float, rng: np.rando
     counts are rounded so the totals match the fractions (largest remainder),
     and every group keeps at least one training row.
     """
-    n = len(groups)
     sizes = np.bincount(groups)
     n_test = _allocate(sizes, test, capacity=np.maximum(sizes - 1, 0))
     n_validation = _allocate(sizes, validation, capacity=np.maximum(sizes - 1 - n_test, 0))
-    order = rng.permutation(n)
-    by_group = order[np.argsort(groups[order], kind="stable")]  # each group's rows, in random order
-    sorted_groups = groups[by_group]
-    rank = np.arange(n) - np.searchsorted(sorted_groups, sorted_groups, side="left")
-    cut_test = n_test[sorted_groups]
-    cut_validation = cut_test + n_validation[sorted_groups]
-    codes = np.full(n, TRAIN, dtype=np.int8)
-    codes[by_group[rank < cut_validation]] = VALIDATION
-    codes[by_group[rank < cut_test]] = TEST
+    order = rng.permutation(len(groups))
+    shuffled = groups[order] if len(sizes) > 1 else None
+    codes = np.full(len(groups), TRAIN, dtype=np.int8)
+    for group in range(len(sizes)):  # a loop over classes, not rows
+        members = order if shuffled is None else order[shuffled == group]  # this group's rows, shuffled
+        codes[members[:n_test[group]]] = TEST
+        codes[members[n_test[group]:n_test[group] + n_validation[group]]] = VALIDATION
     return codes
 
 

@@ -7,6 +7,7 @@ Everything learnt is returned as plain `state`, which `prepare_inference`
 replays for eval and predict.
 """
 
+import ctypes
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from nntrain.data.pipeline import Context, Pipeline, is_numeric
-from nntrain.data.report import class_balance, leak_counts, leak_note, markers_of, profile_columns
+from nntrain.data.report import class_balance, leak_counts, leak_note, markers_of, missing_after, profile_columns
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
 from nntrain.data.targets import encode_target, fit_target, infer_task, label_strings
 from nntrain.errors import DataError
@@ -42,77 +43,96 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
                      features: list[str] | None, task: str, loss: str | None, validation: float, test: float,
                      stratify: bool, pipeline: list[dict], target_transform: str, rng: np.random.Generator,
                      dtype) -> TrainingData:
-    """Prepare `frames["train"]` (and explicit `frames["validation"]`/`["test"]`, if given) for training."""
+    """Prepare `frames["train"]` (and explicit `frames["validation"]`/`["test"]`, if given) for training.
+
+    Consumes `frames`: the raw tables are released as soon as they are no longer needed, so a
+    large table is held at most twice (raw and prepared, then prepared and its matrix).
+    """
     targets = [target] if isinstance(target, str) else list(target)
-    main = frames["train"]
-    check_columns(main, targets, sources["train"], "target")
+    train_source = sources["train"]
+    check_columns(frames["train"], targets, train_source, "target")
     if features is not None:
-        check_columns(main, features, sources["train"], "feature")
-    features = features if features is not None else [c for c in main.columns if c not in targets]
+        check_columns(frames["train"], features, train_source, "feature")
+    features = features if features is not None else [c for c in frames["train"].columns if c not in targets]
     if not features:
-        raise DataError(f"{sources['train']}: no feature columns left besides the target {targets}")
+        raise DataError(f"{train_source}: no feature columns left besides the target {targets}")
     steps = Pipeline(pipeline)
     inputs = [c for c in features if c not in steps.dropped_columns()]
     notes: list[str] = []
     rows_read = {name: len(frame) for name, frame in frames.items()}
-    selected = {}
-    for name, frame in frames.items():
-        check_columns(frame, features + targets, sources[name], "")
-        selected[name] = _drop_missing_target(frame[features + targets], targets, sources[name], notes)
+    for name in frames:
+        check_columns(frames[name], features + targets, sources[name], "")
+    selected = {name: _drop_missing_target(frames[name][features + targets], targets, sources[name], notes)
+                for name in list(frames)}
+    frames.clear()
     main = selected["train"]
 
     task, task_note = infer_task(main, targets, task, loss)
     notes += [task_note] if task_note else []
     transform = "zscore" if target_transform == "auto" else target_transform
-    labelled = pd.concat([f[targets] for f in selected.values()])
-    target_state = fit_target(labelled, targets, task, transform) if task != "regression" else None
-
+    target_state = None
+    if task != "regression":
+        target_state = fit_target(pd.concat([f[targets] for f in selected.values()]), targets, task, transform)
     groups = np.zeros(len(main), dtype=np.int64)
     if task == "classification" and stratify:
         groups = pd.Index(target_state["classes"]).get_indexer(label_strings(main[targets[0]])).astype(np.int64)
-    fractions = {VALIDATION: 0.0 if "validation" in frames else validation, TEST: 0.0 if "test" in frames else test}
-    codes = pd.Series(split_rows(groups, fractions[VALIDATION], fractions[TEST], rng), index=main.index)
+    explicit = [name for name in ("validation", "test") if name in selected]
+    codes = pd.Series(split_rows(groups, 0.0 if "validation" in explicit else validation,
+                                 0.0 if "test" in explicit else test, rng), index=main.index)
 
+    columns = profile_columns(main[features], markers_of(pipeline))
     ctx = Context(target=targets, training=True)
     prepared, states, drops = steps.fit_transform(main, codes == TRAIN, ctx)
-    codes = codes.reindex(prepared.index)
-    parts = {name: prepared[(codes == code).to_numpy()] for code, name in enumerate(SPLIT_NAMES)}
-    for name in ("validation", "test"):
-        if name in frames:
-            parts[name] = steps.transform(selected[name], states, ctx)
+    missing_after(columns, prepared)
+    codes = codes.reindex(prepared.index).to_numpy()
+    masks = {name: codes == code for code, name in enumerate(SPLIT_NAMES) if name not in explicit}
+    others = {name: steps.transform(selected[name], states, ctx) for name in explicit}
     notes += ctx.notes
+    lines = {**{name: prepared.index[mask].to_numpy() for name, mask in masks.items()},
+             **{name: frame.index.to_numpy() for name, frame in others.items()}}
     for name, fraction in (("train", 1), ("validation", validation), ("test", test)):
-        if (fraction or name in frames) and parts[name].empty:
-            raise DataError(f"{sources.get(name, sources['train'])}: the {name} split is empty "
+        if (fraction or name in explicit) and len(lines[name]) == 0:
+            raise DataError(f"{sources.get(name, train_source)}: the {name} split is empty "
                             f"({len(prepared)} usable rows); add rows or set data.split.{name}: 0")
-    if task == "regression":
-        target_state = fit_target(parts["train"], targets, task, transform)
-
     feature_names = [c for c in prepared.columns if c not in targets]
-    x = {name: to_matrix(part, feature_names, sources.get(name, sources["train"]), dtype)[0]
-         for name, part in parts.items()}
-    y = {name: encode_target(part, target_state, dtype, sources.get(name, sources["train"]))
-         for name, part in parts.items()}
+    state = {"input_columns": inputs, "numeric_inputs": [c for c in inputs if is_numeric(main[c])],
+             "float32_inputs": [c for c in inputs if main[c].dtype == np.float32]}
+    test_rows = (selected["test"] if "test" in explicit else main).loc[lines["test"]]
+    del main, selected  # the raw rows are no longer needed
+    return_freed_memory()
+
+    if task == "regression":
+        target_state = fit_target(prepared.loc[masks["train"], targets], targets, task, transform)
+    y_all = encode_target(prepared, target_state, dtype, train_source)
+    y = {name: y_all[mask] for name, mask in masks.items()}
+    x = {name: to_matrix(prepared, feature_names, train_source, dtype, rows=mask)[0] for name, mask in masks.items()}
+    del prepared
+    for name, frame in others.items():
+        x[name] = to_matrix(frame, feature_names, sources[name], dtype)[0]
+        y[name] = encode_target(frame, target_state, dtype, sources[name])
+    x = {name: x[name] for name in SPLIT_NAMES}
+    y = {name: y[name] for name in SPLIT_NAMES}
+
     leaks = leak_counts(x)
     notes += [note] if (note := leak_note(leaks)) else []
-    test_source = selected["test"] if "test" in frames else main
-    state = {
-        "input_columns": inputs,
-        "numeric_inputs": [c for c in inputs if is_numeric(main[c])],
-        "target": target_state,
-        "pipeline": {"steps": pipeline, "states": states},
-        "features": feature_names,
-    }
+    state.update({"target": target_state, "pipeline": {"steps": pipeline, "states": states},
+                  "features": feature_names})
     report = {
-        "sources": sources, "rows_read": rows_read, "rows_used": {n: len(p) for n, p in parts.items()},
-        "dropped_by_step": drops, "leaks": leaks, "task": task, "features": feature_names,
-        "columns": profile_columns(frames["train"][features], prepared, markers_of(pipeline)),
+        "sources": sources, "rows_read": rows_read, "rows_used": {n: len(x[n]) for n in SPLIT_NAMES},
+        "dropped_by_step": drops, "leaks": leaks, "task": task, "features": feature_names, "columns": columns,
     }
     if task == "classification":
         report["class_balance"] = class_balance(y, target_state["classes"])
-    return TrainingData(x=x, y=y, test_rows=test_source.loc[parts["test"].index], state=state,
-                        lines={name: part.index.to_numpy() for name, part in parts.items()}, notes=notes,
-                        report=report)
+    return TrainingData(x=x, y=y, test_rows=test_rows, state=state, lines=lines, notes=notes, report=report)
+
+
+def return_freed_memory() -> None:
+    """Hand memory freed by the raw table back to the system (glibc only), so the arrays built
+    next do not add to the peak the table already set."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _drop_missing_target(frame: pd.DataFrame, targets: list[str], source: str, notes: list[str]) -> pd.DataFrame:
@@ -185,31 +205,34 @@ def _coerce_numeric_inputs(frame: pd.DataFrame, state: dict, source: str, skip_b
     return frame[~bad_rows.to_numpy()], details
 
 
-def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype,
-              skip_bad: bool = False) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
-    """The feature matrix, refusing text, missing and infinite values with the line they are on.
+def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype, skip_bad: bool = False,
+              rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
+    """The feature matrix (of the `rows` mask, if given), refusing text, missing and infinite values
+    with the line they are on.
 
     With `skip_bad`, such rows are left out instead: returns the matrix of good rows, which rows
     were kept, and (line, column, value) of each skipped row.
     """
-    numbers = {}
-    for name in columns:
+    lines = frame.index if rows is None else frame.index[rows]
+    values = np.empty((len(lines), len(columns)), dtype=dtype)
+    for index, name in enumerate(columns):  # column by column: no full-size temporary
         column = frame[name]
         if not is_numeric(column):
             if not skip_bad:
-                raise DataError(f"{source}: {_text_problem(column, name)}")
+                raise DataError(f"{source}: {_text_problem(column if rows is None else column[rows], name)}")
             column = pd.to_numeric(column, errors="coerce")
-        numbers[name] = column
-    values = pd.DataFrame(numbers, index=frame.index).to_numpy(dtype="float64")
-    bad = ~np.isfinite(values)
-    keep = ~bad.any(axis=1)
+        numbers = column.to_numpy(dtype=dtype, na_value=np.nan)
+        values[:, index] = numbers if rows is None else numbers[rows]
+    finite = np.isfinite(values)
+    keep = finite.all(axis=1)
     if keep.all():
-        return values.astype(dtype), keep, []
+        return values, keep, []
+    bad = ~finite
     if not skip_bad:
-        rows, cols = np.nonzero(bad)
-        name, line = _shown(columns[cols[0]]), frame.index[rows[0]]
+        first_rows, cols = np.nonzero(bad)
+        name, line = _shown(columns[cols[0]]), lines[first_rows[0]]
         count = int(bad[:, cols[0]].sum())
-        value = values[rows[0], cols[0]]
+        value = values[first_rows[0], cols[0]]
         if np.isnan(value):
             raise DataError(f"{source}: column {name!r} has {count} missing values, first on line {line}; "
                             "fill them with a clean step (missing: mean, median, mode or constant), or fix the file")
@@ -219,7 +242,7 @@ def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype,
     for row in np.flatnonzero(~keep):
         name = columns[int(np.argmax(bad[row]))]
         details.append((frame.index[row], _shown(name), frame[name].iloc[row] if name in frame else None))
-    return values[keep].astype(dtype), keep, details
+    return values[keep], keep, details
 
 
 def _skipped_note(skipped: list[tuple], shown: int = 5) -> str:

@@ -2,7 +2,8 @@
 
 Every optimizer keeps its state as named arrays the size of the parameter
 buffer (saved with checkpoints) plus a step counter, and works in place with a
-reused scratch buffer, so a step allocates nothing.
+reused scratch buffer, so a step allocates nothing. (Splitting the update across
+threads was measured slower in a real training loop: it is memory-bound.)
 """
 
 import math
@@ -24,7 +25,7 @@ class Optimizer:
         self.steps += 1
         self._update(params, grads, lr)
 
-    def _update(self, params, grads, lr):
+    def _update(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
         raise NotImplementedError
 
 
@@ -41,20 +42,21 @@ class SGD(Optimizer):
         self.nesterov = nesterov
 
     def _update(self, params, grads, lr):
+        tmp = self._scratch
         if not self.momentum:
-            np.multiply(grads, lr, out=self._scratch)
-            params -= self._scratch
+            np.multiply(grads, lr, out=tmp)
+            params -= tmp
             return
         v = self.state["velocity"]
         v *= self.momentum
         v += grads
         if self.nesterov:
-            np.multiply(v, self.momentum, out=self._scratch)
-            self._scratch += grads
-            self._scratch *= lr
+            np.multiply(v, self.momentum, out=tmp)
+            tmp += grads
+            tmp *= lr
         else:
-            np.multiply(v, lr, out=self._scratch)
-        params -= self._scratch
+            np.multiply(v, lr, out=tmp)
+        params -= tmp
 
 
 class Adam(Optimizer):
@@ -62,6 +64,10 @@ class Adam(Optimizer):
 
     m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
     p ← p − (lr / (1−β1^t)) · m / (sqrt(v) / sqrt(1−β2^t) + eps).
+
+    The state holds m/(1−β1) and v/(1−β2), which update as m ← β1·m + g and
+    v ← β2·v + g²: the constant factors move into the step size, saving three
+    passes over the parameters per step.
     """
 
     state_names = ("m", "v")
@@ -70,21 +76,17 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
     def _update(self, params, grads, lr):
-        m, v, tmp = self.state["m"], self.state["v"], self._scratch
+        m, v, tmp, g = self.state["m"], self.state["v"], self._scratch, grads
         m *= self.beta1
-        np.multiply(grads, 1 - self.beta1, out=tmp)
-        m += tmp
+        m += g
+        np.multiply(g, g, out=tmp)
         v *= self.beta2
-        np.multiply(grads, grads, out=tmp)
-        tmp *= 1 - self.beta2
         v += tmp
-        correction1 = 1 - self.beta1**self.steps
-        correction2 = 1 - self.beta2**self.steps
+        root = math.sqrt((1 - self.beta2**self.steps) / (1 - self.beta2))
         np.sqrt(v, out=tmp)
-        tmp *= 1 / math.sqrt(correction2)
-        tmp += self.eps
+        tmp += self.eps * root
         np.divide(m, tmp, out=tmp)
-        tmp *= lr / correction1
+        tmp *= lr * (1 - self.beta1) * root / (1 - self.beta1**self.steps)
         params -= tmp
 
 

@@ -37,7 +37,7 @@ def test_predict_on_raw_training_rows_equals_the_model_on_the_training_matrix(cl
                "--set", "training.epochs=5").returncode == 0
     config, _ = load_config(str(repo / "configs/penguins.yaml"), [f"output.dir={tmp_path}"])
     session = build_session(config)  # the same seed gives the same split and the same fitted pipeline
-    raw = read_csv(str(repo / "datasets/penguins.csv"))
+    raw = read_csv(str(repo / "datasets/penguins.csv"), narrow=session.data.state["float32_inputs"])
     raw_train = raw.loc[session.data.lines["train"]]  # the training split's rows, exactly as in the CSV
     assert len(raw_train) == len(session.data.x["train"]) == 206
     x, _, _, _ = prepare_inference(raw_train, session.data.state, source="raw", with_target=False, dtype=np.float32)

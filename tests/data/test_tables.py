@@ -39,3 +39,17 @@ def test_standard_input(monkeypatch):
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"a,b\n1,2\n")))
     frame = read_csv("-")
     assert frame.to_dict("list") == {"a": [1], "b": [2]}
+
+
+def test_decimal_columns_are_narrowed_to_float32_except_kept_ones(write):
+    path = str(write("d.csv", "a,b,n,y\n1.5,x,3,0.25\n2.5,y,4,0.75\n"))
+    frame = read_csv(path, narrow=True, keep=("y",))
+    assert frame.dtypes.astype(str).to_dict() == {"a": "float32", "b": "str", "n": "int64", "y": "float64"}
+    named = read_csv(path, narrow=["a", "y"])
+    assert named["a"].dtype == "float32" and named["y"].dtype == "float32"
+
+
+def test_text_below_the_sampled_rows_falls_back_to_full_parsing(write, monkeypatch):
+    monkeypatch.setattr("nntrain.data.tables.SAMPLE_ROWS", 2)
+    frame = read_csv(str(write("d.csv", "a,y\n1.5,p\n2.5,q\noops,p\n")), narrow=True)
+    assert frame["a"].tolist() == ["1.5", "2.5", "oops"]  # kept as text, for the feature check to report

@@ -1,0 +1,59 @@
+"""Shared benchmark helpers: alternating timed runs, medians, machine description, tables.
+
+Machines are noisy, so each case runs its contenders in the same process, in
+alternating order, after a warm-up, and reports medians and ratios between them.
+"""
+
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+
+def alternate(contenders: dict[str, Callable[[], float | None]], repeats: int, warmup: int = 1) -> dict[str, float]:
+    """Median seconds per contender. A contender returns its own measured seconds, or None to be timed whole."""
+    times = {name: [] for name in contenders}
+    for round_ in range(warmup + repeats):
+        order = list(contenders)
+        order = order[round_ % len(order):] + order[:round_ % len(order)]
+        for name in order:
+            started = time.perf_counter()
+            measured = contenders[name]()
+            if round_ >= warmup:
+                times[name].append(measured if measured is not None else time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def machine() -> str:
+    """Cores, CPU, NumPy and its BLAS, as the numbers depend on them."""
+    parts = [f"{len(os.sched_getaffinity(0))} cores", platform.processor() or platform.machine(),
+             f"numpy {np.__version__}"]
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [f"{i['internal_api']} {i.get('version', '')} {i.get('architecture', '')}".strip()
+                for i in threadpool_info() if i["user_api"] == "blas"]
+        parts.append("BLAS: " + ", ".join(dict.fromkeys(blas)))
+    except ImportError:
+        parts.append("BLAS: unknown (pip install threadpoolctl)")
+    return "; ".join(parts)
+
+
+def print_table(title: str, rows: list[tuple]) -> None:
+    """Rows of (label, value, ...) as aligned text."""
+    print(f"\n{title}")
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+
+
+def peer(module: str):
+    """Import an optional peer package, or None with a note if it is not installed."""
+    try:
+        return __import__(module)
+    except ImportError:
+        print(f"  ({module} not installed: pip install -e '.[bench]')")
+        return None
