@@ -14,7 +14,7 @@ import numpy as np
 
 from nntrain.nn.activations import make_activation
 from nntrain.nn.initializers import INITIALIZERS, default_initializer
-from nntrain.nn.windows import col2im, im2col, offset_slices, output_size, padding_amounts, pair
+from nntrain.nn.windows import im2col, offset_slices, output_size, padding_amounts, pair
 
 
 class Layer:
@@ -197,6 +197,8 @@ class Conv2D(Layer):
     product is cols (N·Ho·Wo, kh·kw·C_in) · W (kh·kw·C_in, filters). With g = dL/dz
     as an (N·Ho·Wo, filters) matrix:
       dW = colsᵀ·g,  db = Σ g,  dcols = g·Wᵀ,  dx = col2im(dcols), cropped to the unpadded input.
+    col2im adds each kernel offset's columns back onto the pixels they were copied from; dcols is
+    computed one offset at a time, g·W[i, j]ᵀ, so each add reads a contiguous block (see benchmarks/).
     """
 
     penalized = ("W",)
@@ -224,6 +226,7 @@ class Conv2D(Layer):
                              f"(padding {self.padding!r}); use a smaller kernel or padding: same")
         self._out = (output_size(padded[0], kh, sh), output_size(padded[1], kw, sw))
         self._padded_shape = padded
+        self._slices = offset_slices(self.kernel, self.stride, self._out)
         shape = (kh, kw, channels, self.filters)
         self._add_param("W", INITIALIZERS[self.init](shape, kh * kw * channels, kh * kw * self.filters, rng, dtype))
         self._add_param("b", np.zeros(self.filters, dtype=dtype))
@@ -236,19 +239,25 @@ class Conv2D(Layer):
         im2col(self._pad(x), self.kernel, self.stride, cols)
         self._cols = cols if training else None
         z = cols.reshape(-1, cols[0, 0, 0].size) @ kernel_w.reshape(-1, self.filters)
-        z += self.params["b"]
+        z = z.reshape(-1, self._out[1] * self.filters)  # rows of Wo·filters: long strides, fast even for few filters
+        z += np.tile(self.params["b"], self._out[1])
         return self.act.forward(z.reshape(n, *self._out, self.filters))
 
     def backward(self, grad_y):
         g = self.act.backward(grad_y).reshape(-1, self.filters)
         cols = self._cols.reshape(len(g), -1)
         np.matmul(cols.T, g, out=self.grads["W"].reshape(cols.shape[1], self.filters))
-        np.sum(g, axis=0, out=self.grads["b"])
+        by_column = g.reshape(-1, self._out[1] * self.filters).sum(axis=0)  # as in forward: rows of Wo·filters
+        np.sum(by_column.reshape(-1, self.filters), axis=0, out=self.grads["b"])
         if not self.input_grad:
             return None
-        dcols = g @ self.params["W"].reshape(-1, self.filters).T
-        dx = np.zeros((len(grad_y), *self._padded_shape, self.params["W"].shape[2]), dtype=g.dtype)
-        col2im(dcols.reshape(self._cols.shape), self.stride, dx)
+        kernel_w = self.params["W"]
+        n, channels = len(grad_y), kernel_w.shape[2]
+        dx = np.zeros((n, *self._padded_shape, channels), dtype=g.dtype)
+        dcols = np.empty((len(g), channels), dtype=g.dtype)
+        for (i, j), rows, columns in self._slices:
+            np.matmul(g, kernel_w[i, j].T, out=dcols)
+            dx[:, rows, columns] += dcols.reshape(n, *self._out, channels)
         (top, bottom), (left, right) = self._pads
         return dx[:, top:dx.shape[1] - bottom, left:dx.shape[2] - right]
 
@@ -292,8 +301,8 @@ class _Pool2D(Layer):
 class MaxPool2D(_Pool2D):
     """Maximum of each window; the gradient goes to the input that held it (the first one on ties).
 
-    Forward keeps, per output, the index of the winning offset in the window (a small integer array);
-    backward routes dy to that offset, one offset at a time, adding where windows overlap.
+    Forward keeps, per output, the index of the winning offset in the window (a small integer
+    array); backward routes dy to that offset, one offset at a time, adding where windows overlap.
     """
 
     kind = "maxpool2d"
@@ -301,10 +310,15 @@ class MaxPool2D(_Pool2D):
     def forward(self, x, training):
         (_, rows, columns), *rest = self._slices
         y = x[:, rows, columns].copy()
+        # Offsets are visited in increasing order, so the offset that last raised the running maximum,
+        # max(winner, index·[window > y]), is the first one holding the window's maximum.
         winner = np.zeros(y.shape, dtype=np.min_scalar_type(len(self._slices) - 1))
+        window, raised, candidate = np.empty_like(y), np.empty(y.shape, dtype=bool), np.empty_like(winner)
         for index, (_, rows, columns) in enumerate(rest, start=1):
-            window = x[:, rows, columns]
-            np.copyto(winner, index, where=window > y)
+            np.copyto(window, x[:, rows, columns])  # one strided read; the rest runs on contiguous arrays
+            np.greater(window, y, out=raised)
+            np.multiply(raised, winner.dtype.type(index), out=candidate)
+            np.maximum(winner, candidate, out=winner)
             np.maximum(y, window, out=y)
         self._winner, self._input_shape = winner, x.shape
         return y

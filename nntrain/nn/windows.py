@@ -1,4 +1,4 @@
-"""Sliding windows over NHWC image batches: sizes, padding, im2col and col2im.
+"""Sliding windows over NHWC image batches: sizes, padding, per-offset slices and im2col.
 
 Convolution and pooling see a batch x of shape (N, H, W, C) through windows of
 kh×kw pixels placed every (sh, sw) pixels. The pixels at offset (i, j) of every
@@ -13,7 +13,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 def pair(value, name: str) -> tuple[int, int]:
     """(height, width) from an int (a square) or a pair [height, width] of positive ints."""
-    values = (value, value) if isinstance(value, int) else tuple(value)
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value, value)
     if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
         raise ValueError(f"{name} must be a positive integer or a pair [height, width], got {value!r}")
     return values
@@ -60,13 +60,3 @@ def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], out:
     np.copyto(out, windows.transpose(0, 1, 2, 4, 5, 3))
     return out
 
-
-def col2im(cols: np.ndarray, stride: tuple[int, int], out: np.ndarray) -> np.ndarray:
-    """Add each window's values (N, Ho, Wo, kh, kw, C) back onto the pixels of out (N, H, W, C) they came from.
-
-    The adjoint of im2col: pixels shared by overlapping windows receive the sum. `out` must start zeroed.
-    """
-    _, ho, wo, kh, kw, _ = cols.shape
-    for (i, j), rows, columns in offset_slices((kh, kw), stride, (ho, wo)):
-        out[:, rows, columns] += cols[:, :, :, i, j]
-    return out

@@ -198,6 +198,8 @@ def test_windows_that_do_not_fit_are_rejected():
     ({"kernel": [3, 3, 3]}, "kernel must be a positive integer or a pair"),
     ({"kernel": 0}, "kernel must be a positive integer"),
     ({"kernel": 3, "stride": [1, 0]}, "stride must be a positive integer"),
+    ({"kernel": 3, "stride": None}, "stride must be a positive integer"),
+    ({"kernel": "3"}, "kernel must be a positive integer"),
     ({"kernel": 3, "padding": "full"}, "padding must be 'valid', 'same' or a non-negative integer"),
     ({"kernel": 3, "padding": -1}, "padding must be"),
 ])
