@@ -125,13 +125,15 @@ class Conv2DLayer(Spec):
     stride: WindowSize = 1
     """Step between windows: an integer, or `[down, across]`."""
     padding: Padding = "valid"
-    """`valid`: windows inside the image only; `same`: zero-pad so the output is ceil(input / stride); or a number of zero pixels on every side."""
+    """`valid`: windows inside the image only; `same`: zero-pad so the output is ceil(input / stride);
+    or a number of zero pixels on every side."""
     activation: ActivationName = "linear"
     """Activation applied to the output."""
     alpha: float | None = None
     """Slope for `leaky_relu` (default 0.01) or scale for `elu` (default 1.0)."""
     init: InitializerName | None = None
-    """Weight initialiser (fan-in is kernel area × input channels); by default `he_normal` for relu, leaky_relu, elu and gelu, `xavier_uniform` otherwise."""
+    """Weight initialiser (fan-in is kernel area × input channels); by default `he_normal` for relu,
+    leaky_relu, elu and gelu, `xavier_uniform` otherwise."""
     l1: NonNegativeFloat | None = None
     """L1 penalty on this layer's weights; default `regularization.l1`."""
     l2: NonNegativeFloat | None = None
