@@ -89,7 +89,8 @@ def _label(annotation, metadata) -> str:
     if origin is Literal:
         return " \\| ".join(f"`{value}`" for value in get_args(annotation))
     if origin is list:
-        return f"list of {_plural(_label(get_args(annotation)[0], []))}"
+        items = _plural(_label(get_args(annotation)[0], []))
+        return f"pair of {items}" if _fixed_length(metadata) == 2 else f"list of {items}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "mapping" if type_name(annotation) is None else f"`{type_name(annotation)}`"
     base = {int: "integer", float: "number", str: "string", bool: "true/false"}.get(annotation, str(annotation))
@@ -99,7 +100,17 @@ def _label(annotation, metadata) -> str:
 def _plural(label: str) -> str:
     if label.startswith("`"):
         return label
-    return {"string": "strings", "integer": "integers", "number": "numbers", "mapping": "mappings"}.get(label, label)
+    noun, space, constraint = label.partition(" ")
+    plural = {"string": "strings", "integer": "integers", "number": "numbers", "mapping": "mappings"}.get(noun, noun)
+    return plural + space + constraint
+
+
+def _fixed_length(metadata) -> int | None:
+    """The length a list must have, if its minimum and maximum length agree."""
+    flat = [m for item in metadata for m in (item.metadata if isinstance(item, FieldInfo) else [item])]
+    low = [m.min_length for m in flat if isinstance(m, annotated_types.MinLen)]
+    high = [m.max_length for m in flat if isinstance(m, annotated_types.MaxLen)]
+    return low[0] if low and low == high else None
 
 
 def _constraints(metadata) -> str:

@@ -8,12 +8,34 @@ names of each kind match the engine's registries (a test checks they agree).
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator, field_validator
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, lt=1)]
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _int_or_pair(value):
+    if _positive_int(value) or (isinstance(value, list) and len(value) == 2 and all(map(_positive_int, value))):
+        return value
+    raise ValueError(f"must be a positive integer or a pair [height, width] of them, got {value!r}")
+
+
+def _padding(value):
+    if value in ("valid", "same") or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise ValueError(f"must be valid, same or a number of pixels (an integer ≥ 0), got {value!r}")
+
+
+# One message naming every accepted form, instead of one per member of the union.
+WindowSize = Annotated[PositiveInt | Annotated[list[PositiveInt], Field(min_length=2, max_length=2)],
+                       BeforeValidator(_int_or_pair)]
+Padding = Annotated[Literal["valid", "same"] | Annotated[int, Field(ge=0)], BeforeValidator(_padding)]
 
 ActivationName = Literal["linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax"]
 InitializerName = Literal["he_normal", "he_uniform", "xavier_normal", "xavier_uniform",
@@ -92,7 +114,62 @@ class FlattenLayer(Spec):
     type: Literal["flatten"]
 
 
-Layer = Annotated[Union[DenseLayer, DropoutLayer, BatchNormLayer, ActivationLayer, FlattenLayer],
+class Conv2DLayer(Spec):
+    """2-D convolution over images (height, width, channels): `activation(conv(x, W) + b)`."""
+
+    type: Literal["conv2d"]
+    filters: PositiveInt
+    """Number of output channels (feature maps)."""
+    kernel: WindowSize
+    """Window size: an integer for a square window, or `[height, width]`."""
+    stride: WindowSize = 1
+    """Step between windows: an integer, or `[down, across]`."""
+    padding: Padding = "valid"
+    """`valid`: windows inside the image only; `same`: zero-pad so the output is ceil(input / stride);
+    or a number of zero pixels on every side."""
+    activation: ActivationName = "linear"
+    """Activation applied to the output."""
+    alpha: float | None = None
+    """Slope for `leaky_relu` (default 0.01) or scale for `elu` (default 1.0)."""
+    init: InitializerName | None = None
+    """Weight initialiser (fan-in is kernel area × input channels); by default `he_normal` for relu,
+    leaky_relu, elu and gelu, `xavier_uniform` otherwise."""
+    l1: NonNegativeFloat | None = None
+    """L1 penalty on this layer's weights; default `regularization.l1`."""
+    l2: NonNegativeFloat | None = None
+    """L2 penalty on this layer's weights; default `regularization.l2`."""
+
+    _check = model_validator(mode="after")(_check_alpha)
+
+
+class MaxPool2DLayer(Spec):
+    """Maximum over each window of every channel; only whole windows (a leftover edge is dropped)."""
+
+    type: Literal["maxpool2d"]
+    size: WindowSize
+    """Window size: an integer for a square window, or `[height, width]`."""
+    stride: WindowSize | None = None
+    """Step between windows: an integer, or `[down, across]`; default `size` (windows side by side)."""
+
+
+class AvgPool2DLayer(Spec):
+    """Mean over each window of every channel; only whole windows (a leftover edge is dropped)."""
+
+    type: Literal["avgpool2d"]
+    size: WindowSize
+    """Window size: an integer for a square window, or `[height, width]`."""
+    stride: WindowSize | None = None
+    """Step between windows: an integer, or `[down, across]`; default `size` (windows side by side)."""
+
+
+class GlobalAvgPoolLayer(Spec):
+    """Mean of each channel over the whole image: (height, width, channels) becomes (channels)."""
+
+    type: Literal["global_avgpool"]
+
+
+Layer = Annotated[Union[DenseLayer, DropoutLayer, BatchNormLayer, ActivationLayer, FlattenLayer, Conv2DLayer,
+                        MaxPool2DLayer, AvgPool2DLayer, GlobalAvgPoolLayer],
                   Field(discriminator="type")]
 
 

@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nntrain.commands.build import layer_specs
 from nntrain.commands.session import class_weights
 from nntrain.config import load_config
+from nntrain.nn.model import build_model
 from nntrain.train.checkpoint import load_checkpoint
 
 EVERY_LAYER = ("model.layers=[{type: flatten}, {type: dense, units: 8, activation: relu}, {type: batchnorm}, "
@@ -31,6 +33,32 @@ def test_every_layer_kind_trains_and_the_summary_counts_parameters(cli, blobs_co
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["test"]["accuracy"] == 1.0
     table_text = cli("summary", tmp_path / "run").stderr
     assert "total" in table_text and "91" in table_text
+
+
+def test_image_layers_from_a_config_build_a_model_with_the_global_penalties(write):
+    config, _ = load_config(str(write("c.yaml", """
+        data: {train: d.csv, target: y}
+        regularization: {l2: 0.01}
+        model:
+          layers:
+            - {type: conv2d, filters: 6, kernel: 5, padding: same, activation: relu}
+            - {type: maxpool2d, size: 2}
+            - {type: conv2d, filters: 4, kernel: [3, 1], stride: [2, 1], l1: 0.1, l2: 0}
+            - {type: avgpool2d, size: 2, stride: 1}
+            - {type: global_avgpool}
+        """)))
+    model = build_model(layer_specs(config, 3), (28, 28, 1), config.engine.dtype, np.random.default_rng(0))
+    assert model.shapes == [(28, 28, 6), (14, 14, 6), (6, 14, 4), (5, 13, 4), (4,), (3,)]
+    conv1, conv2 = model.layers[0], model.layers[2]
+    assert (conv1.l1, conv1.l2, conv1.activation_name) == (0.0, 0.01, "relu")
+    assert (conv2.l1, conv2.l2, conv2.kernel, conv2.stride) == (0.1, 0, (3, 1), (2, 1))
+
+
+def test_image_layer_on_table_rows_is_a_config_error(cli, blobs_config):
+    result = cli("summary", blobs_config(), "--set", "model.layers=[{type: conv2d, filters: 2, kernel: 3}]")
+    assert result.returncode == 2
+    assert "model.layers: layer conv2d_1: conv2d needs image input (height, width, channels), got shape (2,)" \
+        in result.stderr
 
 
 def test_loss_that_does_not_fit_the_task_is_a_config_error(cli, blobs_config):

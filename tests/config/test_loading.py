@@ -145,3 +145,42 @@ def test_key_path_parsing():
     data = {}
     apply_override(data, "a.b=1")
     assert data == {"a": {"b": 1}}
+
+
+def test_image_layer_options_accept_an_integer_or_a_pair(write):
+    config, _ = load_config(str(write("c.yaml", """
+        data: {train: d.csv, target: y}
+        model:
+          layers:
+            - {type: conv2d, filters: 4, kernel: [3, 5], stride: 2, padding: same, activation: relu}
+            - {type: maxpool2d, size: 3, stride: [1, 2]}
+            - {type: conv2d, filters: 2, kernel: 1, padding: 2}
+            - {type: avgpool2d, size: [2, 1]}
+            - {type: global_avgpool}
+        """)))
+    conv, pool, conv2, avg, _ = config.model.layers
+    assert (conv.kernel, conv.stride, conv.padding, conv.init) == ([3, 5], 2, "same", None)
+    assert (pool.size, pool.stride, conv2.padding, avg.stride) == (3, [1, 2], 2, None)
+
+
+def test_image_layer_errors_name_every_accepted_form(write):
+    path = write("c.yaml", """
+        data: {train: d.csv, target: y}
+        model:
+          layers:
+            - {type: conv2d, filters: 4, kernel: [3, 3, 3]}
+            - {type: conv2d, filters: 4, kernel: 3, padding: full}
+            - {type: conv2d, filters: 4, kernel: 3, padding: -1}
+            - {type: maxpool2d, size: 0}
+            - {type: avgpool2d, size: 2, stride: [1, 0]}
+            - {type: conv2d, kernel: 3}
+        """)
+    message = error_of(path)
+    assert "model.layers[0].kernel (line 4): must be a positive integer or a pair [height, width] of them, " \
+           "got [3, 3, 3]" in message
+    assert "model.layers[1].padding (line 5): must be valid, same or a number of pixels (an integer ≥ 0), " \
+           "got 'full'" in message
+    assert "model.layers[2].padding (line 6): must be valid, same or a number of pixels" in message
+    assert "model.layers[3].size (line 7): must be a positive integer or a pair" in message
+    assert "model.layers[4].stride (line 8): must be a positive integer or a pair" in message
+    assert "model.layers[5].filters (line 9): required key is missing" in message

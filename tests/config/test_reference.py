@@ -1,5 +1,6 @@
 """The documented schema: README reference is current, and config names match the engine's registries."""
 
+import inspect
 from typing import get_args
 
 from nntrain.config import schema
@@ -32,6 +33,14 @@ def test_config_type_names_match_registries():
     assert _type_names("data.pipeline[]") == set(STEPS)
     assert set(get_args(schema.ActivationName)) == set(ACTIVATIONS)
     assert set(get_args(schema.InitializerName)) == set(INITIALIZERS)
+
+
+def test_layer_options_are_the_layer_constructor_arguments():
+    """The builder calls LAYERS[type](**options), so each layer spec's keys must be its class's parameters."""
+    for section in sections():
+        if section.path == "model.layers[]":
+            options = set(section.model.model_fields) - {"type"}
+            assert options == set(inspect.signature(LAYERS[section.type_name]).parameters), section.type_name
 
 
 def test_every_field_has_a_description():

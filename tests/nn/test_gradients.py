@@ -38,13 +38,13 @@ def away_from_zero(rng, shape, margin=0.05):
     return np.where(values >= 0, values + margin, values - margin)
 
 
-def check_layer(layer, input_shape, batch=5, training=True, reseed=None, seed=0):
-    """Check d(sum(R * layer(x)))/dx and /dθ against finite differences."""
+def check_layer(layer, input_shape, batch=5, training=True, reseed=None, seed=0, x=None):
+    """Check d(sum(R * layer(x)))/dx and /dθ against finite differences (x random unless given)."""
     rng = np.random.default_rng(seed)
     layer.build(input_shape, rng, np.float64)
     if reseed:
         reseed()
-    x = away_from_zero(rng, (batch, *input_shape))
+    x = away_from_zero(rng, (batch, *input_shape)) if x is None else x
     upstream = rng.standard_normal((batch, *layer.forward(x.copy(), training).shape[1:]))
 
     def objective():
@@ -104,8 +104,51 @@ def test_flatten_gradient():
     check_layer(LAYERS["flatten"](), (2, 3, 2))
 
 
+CONV_CASES = [  # (options, input shape (H, W, C))
+    ({"filters": 2, "kernel": 3}, (5, 6, 1)),
+    ({"filters": 3, "kernel": [2, 3], "padding": "same", "activation": "relu"}, (5, 6, 3)),
+    ({"filters": 2, "kernel": 3, "stride": 2}, (7, 6, 3)),
+    ({"filters": 2, "kernel": [3, 2], "stride": 2, "padding": "same", "activation": "tanh"}, (6, 5, 1)),
+    ({"filters": 3, "kernel": 3, "stride": [1, 2], "padding": "same", "activation": "elu"}, (5, 7, 3)),
+    ({"filters": 2, "kernel": [1, 4], "stride": [2, 1], "padding": 2, "activation": "sigmoid"}, (4, 5, 3)),
+    ({"filters": 1, "kernel": [2, 3], "padding": 1, "activation": "leaky_relu", "alpha": 0.2}, (4, 4, 1)),
+]
+
+
+@pytest.mark.parametrize("options,input_shape", CONV_CASES)
+def test_conv2d_gradient(options, input_shape):
+    check_layer(LAYERS["conv2d"](**options), input_shape, batch=3)
+
+
+POOL_CASES = [  # (size, stride, input shape): disjoint, leftover rows, gaps, overlapping windows
+    (2, None, (4, 6, 2)),
+    (2, None, (5, 7, 1)),
+    ([2, 3], [3, 4], (7, 8, 2)),
+    (3, 1, (5, 4, 2)),
+    ([3, 2], [2, 1], (7, 5, 3)),
+]
+
+
+@pytest.mark.parametrize("size,stride,input_shape", POOL_CASES)
+def test_maxpool2d_gradient(size, stride, input_shape):
+    """Distinct inputs spaced 0.01 apart: no ties, and no finite difference can change a window's winner."""
+    rng = np.random.default_rng(4)
+    x = rng.permutation(3 * int(np.prod(input_shape))).reshape(3, *input_shape) * 0.01
+    check_layer(LAYERS["maxpool2d"](size, stride), input_shape, batch=3, x=x)
+
+
+@pytest.mark.parametrize("size,stride,input_shape", POOL_CASES)
+def test_avgpool2d_gradient(size, stride, input_shape):
+    check_layer(LAYERS["avgpool2d"](size, stride), input_shape, batch=3)
+
+
+def test_global_avgpool_gradient():
+    check_layer(LAYERS["global_avgpool"](), (3, 4, 2), batch=3)
+
+
 def test_every_layer_kind_is_gradient_checked():
-    assert set(LAYERS) == {"activation", "dense", "batchnorm", "dropout", "flatten"}
+    assert set(LAYERS) == {"activation", "dense", "batchnorm", "dropout", "flatten",
+                           "conv2d", "maxpool2d", "avgpool2d", "global_avgpool"}
 
 
 def _loss_case(name, rng):
@@ -173,3 +216,32 @@ def test_model_gradient_with_penalties_through_flat_buffer(l1, l2):
     numeric = numeric_gradient(objective, model.flat_params)
     assert relative_error(analytic, numeric) < TOLERANCE
     assert model.has_penalty == bool(l1 or l2)
+
+
+def test_conv_model_gradient_through_flat_buffer():
+    """A small CNN through the model's flat buffers: every image layer writes its gradients in place."""
+    specs = [
+        {"type": "conv2d", "filters": 3, "kernel": 3, "stride": 2, "padding": "same", "activation": "tanh",
+         "l2": 0.02},
+        {"type": "batchnorm"},
+        {"type": "maxpool2d", "size": 2, "stride": 1},
+        {"type": "conv2d", "filters": 4, "kernel": [2, 1], "padding": 1, "activation": "elu", "l1": 0.01},
+        {"type": "avgpool2d", "size": 2},
+        {"type": "conv2d", "filters": 3, "kernel": 1},
+        {"type": "global_avgpool"},
+        {"type": "dense", "units": 3, "name": "output"},
+    ]
+    rng = np.random.default_rng(5)
+    model = build_model(specs, (7, 6, 2), np.float64, rng)
+    loss = LOSSES["cross_entropy"]()
+    x = rng.standard_normal((4, 7, 6, 2))
+    y = rng.integers(0, 3, 4)
+
+    def objective():
+        return loss.value(model.forward(x.copy(), training=True), y) + model.penalty()
+
+    _, grad = loss.value_and_grad(model.forward(x.copy(), training=True), y)
+    model.backward(grad)
+    model.add_penalty_grads()
+    analytic = model.flat_grads.copy()
+    assert relative_error(analytic, numeric_gradient(objective, model.flat_params)) < TOLERANCE
