@@ -38,3 +38,11 @@ def test_penguins_with_missing_values_and_categories_trains_well(cli, tmp_path):
     assert cli("fit", "configs/penguins.yaml", "--set", f"output.dir={tmp_path}").returncode == 0
     result = cli("eval", tmp_path, "--json")
     assert json.loads(result.stdout)["metrics"]["accuracy"] >= 0.95
+
+
+@pytest.mark.slow
+def test_digits_cnn_reaches_97_percent_on_held_out_images(cli, tmp_path):
+    result = cli("fit", "configs/digits.yaml", "--set", f"output.dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    result = cli("eval", tmp_path, "--json")
+    assert json.loads(result.stdout)["metrics"]["accuracy"] >= 0.97

@@ -15,7 +15,7 @@ import pandas as pd
 from nntrain.commands.display import Display
 from nntrain.commands.saved_run import open_run
 from nntrain.data.image_folders import image_paths, prepare_unlabelled_images
-from nntrain.data.tables import read_csv
+from nntrain.data.tables import read_csv, write_csv
 from nntrain.data.tabular import prepare_inference
 from nntrain.data.targets import decode_regression
 from nntrain.errors import ConfigError
@@ -74,13 +74,16 @@ def prediction_table(outputs: np.ndarray, target: dict, activation: str, proba: 
 
 
 def _write(table: pd.DataFrame, output: str | None) -> None:
+    columns = {name: table[name].to_numpy() for name in table.columns}
     if output is None:
-        table.to_csv(sys.stdout, index=False, float_format="%.7g")
         sys.stdout.flush()
+        write_csv(sys.stdout.buffer, columns)
+        sys.stdout.buffer.flush()
         return
     temporary = f"{output}.tmp-{os.getpid()}"
     try:
-        table.to_csv(temporary, index=False, float_format="%.7g")
+        with open(temporary, "wb") as handle:
+            write_csv(handle, columns)
         os.replace(temporary, output)
     except OSError as exc:
         raise ConfigError(f"--output: cannot write {output}: {exc.strerror or exc}") from None

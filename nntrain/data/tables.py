@@ -19,6 +19,7 @@ from nntrain.errors import ConfigError, DataError
 
 SAMPLE_ROWS = 1000
 CHUNK_ROWS = 100_000
+ONE_SHOT_BYTES = 128 * 2**20  # smaller files parse in one call: twice as fast, and the memory is small anyway
 
 
 def read_csv(source: str, key: str = "data", narrow: bool | list[str] = False,
@@ -88,8 +89,10 @@ def _parse(handle, name: str, dtypes: dict[str, str]) -> pd.DataFrame:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
             try:
-                frame = _parse_in_chunks(handle, dtypes) if dtypes else \
-                    pd.read_csv(_source(handle), index_col=False, skip_blank_lines=False)
+                if dtypes and _size(handle) > ONE_SHOT_BYTES:
+                    frame = _parse_in_chunks(handle, dtypes)
+                else:
+                    frame = pd.read_csv(_source(handle), index_col=False, skip_blank_lines=False, dtype=dtypes)
             except ValueError as exc:
                 if not dtypes or isinstance(exc, (pd.errors.ParserError, UnicodeDecodeError)):
                     raise
@@ -133,6 +136,10 @@ def _parse_in_chunks(handle, dtypes: dict[str, str]) -> pd.DataFrame:
     return pd.concat([pd.concat(rest, ignore_index=True), floats], axis=1)[order]  # no copy of the floats
 
 
+def _size(handle) -> int:
+    return len(handle) if isinstance(handle, bytes) else Path(handle).stat().st_size
+
+
 def _count_lines(handle) -> int:
     """An upper bound on the data rows: the number of line breaks (plus one for a missing last one)."""
     if isinstance(handle, bytes):
@@ -164,3 +171,61 @@ def _ragged_line(handle) -> str:
             return (f"line {reader.line_num} has {len(row)} fields but the header has {len(header)}; "
                     "fix or remove that row")
     return "rows do not match the header"
+
+
+WRITE_CHUNK_ROWS = 100_000
+
+
+def write_csv(stream, columns: dict[str, np.ndarray]) -> None:
+    """Write equal-length columns as CSV to a binary stream, several times faster than DataFrame.to_csv.
+
+    Each chunk of rows is laid out as one byte matrix (the fields of a row side by side,
+    padded with NUL), so no Python code runs per value. Floats are written as the shortest
+    decimal that reads back to the same float32 (predictions are float32 underneath).
+    """
+    names = list(columns)
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(names)
+    stream.write(header.getvalue().encode("utf-8"))
+    rows = len(next(iter(columns.values()))) if columns else 0
+    for start in range(0, rows, WRITE_CHUNK_ROWS):
+        size = min(WRITE_CHUNK_ROWS, rows - start)
+        comma = np.full((size, 1), ord(","), dtype=np.uint8)
+        fields = []
+        for name in names:
+            fields += [_field_bytes(columns[name][start:start + size]), comma]
+        fields[-1] = np.full((size, 1), ord("\n"), dtype=np.uint8)
+        text = np.concatenate(fields, axis=1).ravel()
+        stream.write(text[text != 0].tobytes())
+
+
+def _field_bytes(values: np.ndarray) -> np.ndarray:
+    """One column as a (rows, width) uint8 matrix of CSV fields, padded with NUL."""
+    if values.dtype.kind == "f":  # numpy's shortest round-trip spelling, straight to bytes
+        return _byte_matrix(values.astype(np.float32).astype("S20"))
+    if values.dtype.kind in "iub":
+        return _byte_matrix(values.astype(np.int64).astype("S20"))
+    try:
+        text = values.astype("S")
+    except UnicodeEncodeError:
+        text = np.char.encode(values.astype(str), "utf-8")
+    matrix = _byte_matrix(text)
+    special = np.isin(matrix, np.frombuffer(b',"\r\n', dtype=np.uint8)).any(axis=1)
+    if special.any():
+        quoted = ['"' + str(value).replace('"', '""') + '"' for value in values[special]]
+        return _merge_rows(matrix, special, np.char.encode(np.array(quoted, dtype=str), "utf-8"))
+    return matrix
+
+
+def _byte_matrix(text: np.ndarray) -> np.ndarray:
+    return text.view(np.uint8).reshape(len(text), text.dtype.itemsize)
+
+
+def _merge_rows(matrix: np.ndarray, rows: np.ndarray, replacement: np.ndarray) -> np.ndarray:
+    """`matrix` with the given rows replaced by (possibly wider) byte strings."""
+    width = max(matrix.shape[1], replacement.dtype.itemsize)
+    merged = np.zeros((len(matrix), width), dtype=np.uint8)
+    merged[:, :matrix.shape[1]] = matrix
+    merged[rows] = 0
+    merged[rows, :replacement.dtype.itemsize] = _byte_matrix(replacement)
+    return merged

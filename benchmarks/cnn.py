@@ -1,0 +1,93 @@
+"""One training epoch of a small CNN on 28x28x1 images (10,000 float32 samples, batch 64, Adam):
+nntrain's training loop against PyTorch on CPU.
+
+Network: conv 3x3 16 (same, ReLU) → maxpool 2 → conv 3x3 32 (same, ReLU) → maxpool 2 → flatten → dense 10.
+
+    python benchmarks/cnn.py [--repeats 5]
+"""
+
+import argparse
+import os
+
+import numpy as np
+
+from common import alternate, machine, peer, print_table
+
+SAMPLES, SIZE, CLASSES, BATCH = 10_000, 28, 10, 64
+
+
+def data():
+    rng = np.random.default_rng(0)
+    return rng.random((SAMPLES, SIZE, SIZE, 1), dtype=np.float32), rng.integers(0, CLASSES, SAMPLES)
+
+
+def nntrain_epoch(x, y):
+    from nntrain.nn.losses import LOSSES
+    from nntrain.nn.model import build_model
+    from nntrain.optim.optimizers import OPTIMIZERS
+    from nntrain.optim.schedules import SCHEDULES
+    from nntrain.train.loop import Settings, Trainer
+    from nntrain.train.stopping import Divergence
+
+    specs = [{"type": "conv2d", "filters": 16, "kernel": 3, "padding": "same", "activation": "relu"},
+             {"type": "maxpool2d", "size": 2},
+             {"type": "conv2d", "filters": 32, "kernel": 3, "padding": "same", "activation": "relu"},
+             {"type": "maxpool2d", "size": 2},
+             {"type": "flatten"},
+             {"type": "dense", "units": CLASSES}]
+    model = build_model(specs, (SIZE, SIZE, 1), np.float32, np.random.default_rng(1))
+    optimizer = OPTIMIZERS["adam"]()
+    optimizer.bind(model.flat_params.size, np.float32, model.decay_mask)
+    trainer = Trainer(model, LOSSES["cross_entropy"](), optimizer, SCHEDULES["constant"](1e-3, 1, 1),
+                      Settings(1, BATCH, True, "loss", "min", False), rules=[], divergence=Divergence(),
+                      evaluate=dict, shuffle_rng=np.random.default_rng(2))
+
+    def run():
+        trainer.epoch = 0
+        trainer.fit(x, y)
+    return run
+
+
+def torch_epoch(torch, x, y):
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))  # PyTorch wants NCHW
+    yt = torch.from_numpy(y)
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(32 * 7 * 7, CLASSES))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def run():
+        order = torch.randperm(SAMPLES)
+        for start in range(0, SAMPLES, BATCH):
+            rows = order[start:start + BATCH]
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(xt[rows]), yt[rows]).backward()
+            optimizer.step()
+    return run
+
+
+def measure(repeats: int) -> dict[str, float]:
+    x, y = data()
+    contenders = {"nntrain": nntrain_epoch(x, y)}
+    torch = peer("torch")
+    if torch:
+        contenders["PyTorch (CPU)"] = torch_epoch(torch, x, y)
+    return alternate(contenders, repeats)
+
+
+def report(times: dict[str, float]) -> list[tuple]:
+    rows = [("contender", "epoch (s)", "samples/s", "nntrain / contender")]
+    for name, seconds in times.items():
+        rows.append((name, f"{seconds:.3f}", f"{SAMPLES / seconds:,.0f}", f"{times['nntrain'] / seconds:.2f}"))
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    print(machine())
+    print_table("CNN epoch (2 conv 3x3 + max-pooling, 28x28x1, batch 64, 10,000 samples, float32)",
+                report(measure(args.repeats)))
