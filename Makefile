@@ -1,19 +1,25 @@
-# Two commands on a fresh machine: `make demo` and `make test`.
+# Two commands on a fresh machine: `make demo` and `make test`. `make bench` times nntrain against its peers
+# (pass options with BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick` or `BENCH_ARGS='--repeats 3'`).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+BENCH_ARGS ?=
 
-.PHONY: demo test docs clean
+.PHONY: demo test bench docs clean
 
 demo: $(VENV)/.installed
 	$(BIN)/nntrain fit configs/iris.yaml --overwrite
 	$(BIN)/nntrain eval runs/iris
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 docs: $(VENV)/.installed
 	$(BIN)/python -m nntrain.config.reference README.md
+	$(BIN)/nntrain schema > nntrain.schema.json
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +30,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $@ $(VENV)/.installed
 
 clean:

@@ -20,6 +20,8 @@ from common import alternate, machine, print_table
 
 BIN = Path(sys.executable).parent
 FEATURES = 10
+PREDICT, READ_CSV = "nntrain predict", "pandas.read_csv"
+HELP, PREDICT_ONE, IMPORTS = "nntrain --help", "nntrain predict (1 row)", "python -c 'import numpy, pandas'"
 
 
 def nntrain(*args) -> subprocess.CompletedProcess:
@@ -52,34 +54,41 @@ output: {{dir: {folder / 'run'}}}
     return folder / "run", data
 
 
-def predict_throughput(folder: Path, rows: int, repeats: int) -> list[tuple]:
+def predict_times(folder: Path, rows: int, repeats: int) -> dict[str, float]:
+    """Median seconds of `nntrain predict` and of pandas.read_csv alone on a CSV of `rows` rows."""
     run, data = make_run(folder, rows)
-    times = alternate({
-        "nntrain predict": command(BIN / "nntrain", "predict", run, data, "-o", folder / "out.csv"),
-        "pandas.read_csv": command(sys.executable, "-c", f"import pandas; pandas.read_csv({str(data)!r})"),
+    return alternate({
+        PREDICT: command(BIN / "nntrain", "predict", run, data, "-o", folder / "out.csv"),
+        READ_CSV: command(sys.executable, "-c", f"import pandas; pandas.read_csv({str(data)!r})"),
     }, repeats)
+
+
+def predict_report(times: dict[str, float], rows: int) -> list[tuple]:
     rate = {name: rows / seconds for name, seconds in times.items()}
     return [("contender", "seconds", "rows/s"),
             *((name, f"{times[name]:.2f}", f"{rate[name]:,.0f}") for name in times),
-            ("nntrain / read_csv throughput", f"{rate['nntrain predict'] / rate['pandas.read_csv']:.0%}", "")]
+            ("nntrain / read_csv throughput", f"{rate[PREDICT] / rate[READ_CSV]:.0%}", "")]
 
 
-def startup(folder: Path, repeats: int) -> list[tuple]:
+def startup_times(folder: Path, repeats: int) -> dict[str, float]:
+    """Median seconds of `nntrain --help`, a one-row `nntrain predict` and `import numpy, pandas`."""
     run, _ = make_run(folder, 10)
     one_row = folder / "one.csv"
     pd.read_csv(folder / "data.csv").head(1).to_csv(one_row, index=False)
-    times = alternate({
-        "nntrain --help": command(BIN / "nntrain", "--help"),
-        "nntrain predict (1 row)": command(BIN / "nntrain", "predict", run, one_row),
-        "python -c 'import numpy, pandas'": command(sys.executable, "-c", "import numpy, pandas"),
+    return alternate({
+        HELP: command(BIN / "nntrain", "--help"),
+        PREDICT_ONE: command(BIN / "nntrain", "predict", run, one_row),
+        IMPORTS: command(sys.executable, "-c", "import numpy, pandas"),
     }, repeats)
-    base = times["python -c 'import numpy, pandas'"]
+
+
+def startup_report(times: dict[str, float]) -> list[tuple]:
     return [("command", "seconds", "/ import numpy, pandas"),
-            *((name, f"{seconds:.3f}", f"{seconds / base:.2f}") for name, seconds in times.items())]
+            *((name, f"{seconds:.3f}", f"{seconds / times[IMPORTS]:.2f}") for name, seconds in times.items())]
 
 
-def fit_memory(folder: Path, rows: int) -> list[tuple]:
-    """Peak RSS of a child `nntrain fit` on `rows` x FEATURES float32 values (S bytes of data)."""
+def fit_memory(folder: Path, rows: int) -> tuple[int, int]:
+    """Bytes S of `rows` x FEATURES float32 values, and the peak RSS in bytes of a child `nntrain fit` on them."""
     run_folder = folder / "memory"
     run_folder.mkdir()
     make_run(run_folder, 10)
@@ -88,13 +97,37 @@ def fit_memory(folder: Path, rows: int) -> list[tuple]:
     frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(FEATURES)])
     frame["y"] = x.sum(axis=1)
     frame.to_csv(run_folder / "train.csv", index=False, float_format="%.6g")
-    size = x.nbytes
     measured = subprocess.run(["/usr/bin/time", "-f", "%M", str(BIN / "nntrain"), "fit", run_folder / "c.yaml", "-q",
                                "--overwrite"], capture_output=True, text=True, check=True)
-    peak = int(measured.stderr.strip().splitlines()[-1]) * 1024  # kilobytes of the child's peak RSS
-    budget = 3 * size + 200 * 2**20
+    return x.nbytes, int(measured.stderr.strip().splitlines()[-1]) * 1024  # kilobytes of the child's peak RSS
+
+
+def memory_budget(size: int) -> int:
+    return 3 * size + 200 * 2**20
+
+
+def memory_report(size: int, peak: int) -> list[tuple]:
     return [("dataset S (float32)", f"{size / 2**20:.0f} MB"), ("peak RSS of fit", f"{peak / 2**20:.0f} MB"),
-            ("budget 3·S + 200 MB", f"{budget / 2**20:.0f} MB"), ("within budget", str(peak <= budget))]
+            ("budget 3·S + 200 MB", f"{memory_budget(size) / 2**20:.0f} MB"),
+            ("within budget", str(peak <= memory_budget(size)))]
+
+
+def measure(rows: int, memory_rows: int, repeats: int) -> dict:
+    """All three measurements, each in a fresh temporary folder."""
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["predict"] = predict_times(Path(tmp), rows, repeats)
+    with tempfile.TemporaryDirectory() as tmp:
+        results["startup"] = startup_times(Path(tmp), max(5, repeats))
+    with tempfile.TemporaryDirectory() as tmp:
+        results["memory"] = fit_memory(Path(tmp), memory_rows)
+    return results
+
+
+def print_report(results: dict, rows: int) -> None:
+    print_table(f"predict throughput ({rows:,} rows x {FEATURES} features)", predict_report(results["predict"], rows))
+    print_table("start-up", startup_report(results["startup"]))
+    print_table("peak memory of fit", memory_report(*results["memory"]))
 
 
 if __name__ == "__main__":
@@ -104,10 +137,4 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     print(machine())
-    with tempfile.TemporaryDirectory() as tmp:
-        print_table(f"predict throughput ({args.rows:,} rows x {FEATURES} features)",
-                    predict_throughput(Path(tmp), args.rows, args.repeats))
-    with tempfile.TemporaryDirectory() as tmp:
-        print_table("start-up", startup(Path(tmp), max(5, args.repeats)))
-    with tempfile.TemporaryDirectory() as tmp:
-        print_table("peak memory of fit", fit_memory(Path(tmp), args.memory_rows))
+    print_report(measure(args.rows, args.memory_rows, args.repeats), args.rows)

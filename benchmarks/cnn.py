@@ -14,6 +14,7 @@ import numpy as np
 from common import alternate, machine, peer, print_table
 
 SAMPLES, SIZE, CLASSES, BATCH = 10_000, 28, 10, 64
+TITLE = "CNN epoch (2 conv 3x3 + max-pooling, 28x28x1, batch 64, 10,000 samples, float32)"
 
 
 def data():
@@ -89,5 +90,4 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     print(machine())
-    print_table("CNN epoch (2 conv 3x3 + max-pooling, 28x28x1, batch 64, 10,000 samples, float32)",
-                report(measure(args.repeats)))
+    print_table(TITLE, report(measure(args.repeats)))

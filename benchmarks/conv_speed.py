@@ -31,6 +31,14 @@ LENET = [
 BATCH = 64
 
 
+def setup():
+    """The LeNet model, its loss, and 8 batches of random inputs and labels."""
+    rng = np.random.default_rng(0)
+    model = build_model(LENET, (28, 28, 1), np.float32, rng)
+    x = rng.standard_normal((8, BATCH, 28, 28, 1)).astype(np.float32)
+    return model, LOSSES["cross_entropy"](), x, rng.integers(0, 10, (8, BATCH))
+
+
 def training_step(model, loss, x, y) -> None:
     _, grad = loss.value_and_grad(model.forward(x, training=True), y)
     model.backward(grad)
@@ -74,12 +82,7 @@ def main() -> None:
     parser.add_argument("--layers", action="store_true", help="also time each layer's forward and backward")
     args = parser.parse_args()
 
-    rng = np.random.default_rng(0)
-    model = build_model(LENET, (28, 28, 1), np.float32, rng)
-    loss = LOSSES["cross_entropy"]()
-    x = rng.standard_normal((8, BATCH, 28, 28, 1)).astype(np.float32)
-    y = rng.integers(0, 10, (8, BATCH))
-
+    model, loss, x, y = setup()
     rates = samples_per_second(model, loss, x, y, args.batches, args.repeats)
     print(f"LeNet 28x28x1, batch {BATCH}, float32, forward+backward: "
           f"median {statistics.median(rates):,.0f} samples/s "

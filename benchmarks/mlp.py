@@ -13,6 +13,7 @@ import numpy as np
 from common import alternate, machine, peer, print_table
 
 SAMPLES, FEATURES, HIDDEN, CLASSES, BATCH = 60_000, 784, (256, 128), 10, 128
+TITLE = "MLP epoch (784-256-128-10, Adam, batch 128, 60,000 samples, float32)"
 
 
 def data():
@@ -126,4 +127,4 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     print(machine())
-    print_table("MLP epoch (784-256-128-10, Adam, batch 128, 60,000 samples, float32)", report(measure(args.repeats)))
+    print_table(TITLE, report(measure(args.repeats)))
