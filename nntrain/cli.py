@@ -46,7 +46,7 @@ def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=
     """Train neural networks from a YAML file, on a NumPy engine."""
 
 
-@app.command()
+@app.command(epilog="\b\nExamples:\n  nntrain fit configs/iris.yaml\n  nntrain fit configs/iris.yaml --set optimizer.lr=0.01 --set training.epochs=50\n  nntrain fit configs/iris.yaml --resume auto\n")
 def fit(
     config: Annotated[str, typer.Argument(help="YAML config file describing the run.")],
     set_: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE",
@@ -64,7 +64,7 @@ def fit(
         run_fit(config, set_, _display(quiet, verbose), overwrite=overwrite, resume=resume, force=force)
 
 
-@app.command("eval")
+@app.command("eval", epilog="\b\nExamples:\n  nntrain eval runs/iris\n  nntrain eval runs/iris new-labelled.csv --json\n  cat labelled.csv | nntrain eval runs/iris -\n")
 def eval_(
     run: Annotated[str, typer.Argument(help="Run directory or checkpoint file.")],
     data: Annotated[Optional[str], typer.Argument(help="Labelled CSV, or - for stdin; default: the run's test split.")] = None,
@@ -78,7 +78,7 @@ def eval_(
         evaluate(run, data, _display(quiet, verbose), as_json=json_)
 
 
-@app.command()
+@app.command(epilog="\b\nExamples:\n  nntrain predict runs/iris new.csv > predictions.csv\n  nntrain predict runs/digits photos/ --proba\n  ls photos/*.png | nntrain predict runs/digits -\n")
 def predict(
     run: Annotated[str, typer.Argument(help="Run directory or checkpoint file.")],
     data: Annotated[str, typer.Argument(help="CSV file, or - for standard input.")],
@@ -99,7 +99,7 @@ def predict(
         run_predict(run, data, _display(quiet, verbose), output=output, proba=proba, on_error=on_error)
 
 
-@app.command()
+@app.command(epilog="\b\nExamples:\n  nntrain summary configs/digits.yaml\n  nntrain summary runs/iris --json\n")
 def summary(
     source: Annotated[str, typer.Argument(help="Config file, run directory or checkpoint.")],
     set_: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE", help="Override a config key.")] = [],
@@ -113,7 +113,7 @@ def summary(
         run_summary(source, _display(quiet, verbose), set_, as_json=json_)
 
 
-@app.command()
+@app.command(epilog="\b\nExamples:\n  nntrain data configs/penguins.yaml\n  nntrain data configs/penguins.yaml --json | jq .rows_used\n")
 def data(
     config: Annotated[str, typer.Argument(help="YAML config file describing the run.")],
     set_: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE", help="Override a config key.")] = [],
@@ -127,17 +127,90 @@ def data(
         data_report(config, _display(quiet, verbose), set_, as_json=json_)
 
 
-@app.command()
+@app.command(epilog="\b\nExamples:\n  nntrain plot runs/iris\n  nntrain plot runs/iris -o iris-curves.png\n")
 def plot(
     run: Annotated[str, typer.Argument(help="Run directory.")],
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="PNG path; default RUN/curves.png.")] = None,
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
-    """Draw training and validation curves of a run as a PNG (needs: pip install 'nntrain[plot]')."""
+    """Draw training and validation curves of a run as a PNG (needs: pip install 'nntrain\\[plot]')."""
     with _exit_codes(debug):
         from nntrain.commands.plot import plot as run_plot
 
         run_plot(run, _display(quiet, verbose), output)
+
+
+@app.command(epilog="\b\nExamples:\n  nntrain init --data my.csv -o my.yaml\n  nntrain init --data my.csv --target price --task regression > price.yaml\n  nntrain init --data photos/ -o photos.yaml\n")
+def init(
+    task: Annotated[Optional[str], typer.Option("--task", metavar="classification|regression|images",
+                                                help="What to learn; default guessed from --data.")] = None,
+    data: Annotated[Optional[str], typer.Option("--data", help="CSV file or image folder (one subfolder per class) "
+                                                               "to fill the config in from.")] = None,
+    target: Annotated[Optional[str], typer.Option("--target", help="Column to predict; default a column named "
+                                                                   "target, label, class, y... or the last one.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the config here instead of stdout.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the --output file if it exists.")] = False,
+    quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
+) -> None:
+    """Write a commented starter config, filled in from your data, that `nntrain fit` can train as is."""
+    with _exit_codes(debug):
+        from nntrain.commands.starter import init as run_init
+
+        run_init(task, data, target, output, force, _display(quiet, verbose))
+
+
+@app.command(epilog="\b\nExamples:\n  nntrain check configs/iris.yaml\n  nntrain check my.yaml --set training.batch_size=64\n")
+def check(
+    config: Annotated[str, typer.Argument(help="YAML config file describing the run.")],
+    set_: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE", help="Override a config key.")] = [],
+    quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
+) -> None:
+    """Validate a config and its data without training: resolved config, data report, model summary.
+
+    Exits 0 only when `nntrain fit` would start.
+    """
+    with _exit_codes(debug):
+        from nntrain.commands.check import check as run_check
+
+        run_check(config, set_, _display(quiet, verbose))
+
+
+@app.command("config", epilog="\b\nExamples:\n  nntrain config configs/iris.yaml --resolved\n  nntrain config configs/iris.yaml --set optimizer.lr=0.1 > tuned.yaml\n")
+def config_(
+    config: Annotated[str, typer.Argument(help="YAML config file.")],
+    set_: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE", help="Override a config key.")] = [],
+    resolved: Annotated[bool, typer.Option("--resolved", help="Fill in every default.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Print a config as YAML on stdout, with overrides applied (and defaults, with --resolved)."""
+    with _exit_codes(debug):
+        from nntrain.commands.check import print_config
+
+        print_config(config, set_, resolved)
+
+
+@app.command(epilog="\b\nExamples:\n  nntrain schema > nntrain.schema.json\n  first line of a config:  # yaml-language-server: $schema=nntrain.schema.json\n")
+def schema(debug: Debug = False) -> None:
+    """Print the JSON Schema of config files on stdout, for editor completion and checking."""
+    with _exit_codes(debug):
+        import json
+
+        from nntrain.config.json_schema import config_schema
+
+        sys.stdout.write(json.dumps(config_schema(), indent=2) + "\n")
+
+
+@app.command(epilog="\b\nExamples:\n  nntrain runs\n  nntrain runs experiments/ --json\n")
+def runs(
+    folder: Annotated[str, typer.Argument(help="Folder holding run directories.")] = "runs",
+    json_: Annotated[bool, typer.Option("--json", help="Print a JSON list on stdout instead of a table.")] = False,
+    quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
+) -> None:
+    """List runs with their best metric, epochs, stop reason and duration."""
+    with _exit_codes(debug):
+        from nntrain.commands.run_list import list_runs
+
+        list_runs(folder, _display(quiet, verbose), as_json=json_)
 
 
 def main() -> None:

@@ -34,10 +34,16 @@ class Display:
         if not self.quiet:
             print(f"warning: {message}", file=sys.stderr, flush=True)
 
-    def show(self, renderable) -> None:
-        """Print a Rich table or text to stderr; hidden by --quiet."""
-        if not self.quiet:
+    def show(self, renderable, min_width: int | None = None) -> None:
+        """Print a Rich table or text to stderr; hidden by --quiet. `min_width` widens narrow consoles."""
+        if self.quiet:
+            return
+        width = self.console.width
+        self.console.width = max(width, min_width or 0)
+        try:
             self.console.print(renderable)
+        finally:
+            self.console.width = width
 
     def reporter(self, columns: list[str]):
         """Progress bars on a terminal, one line per epoch otherwise, nothing when quiet.

@@ -9,7 +9,8 @@ import yaml
 from nntrain import __version__
 from nntrain.commands.build import make_optimizer, make_rules, make_schedule
 from nntrain.commands.display import Display
-from nntrain.commands.runs import RUN_FILES, default_run_dir, ensure_writable, evaluate_split, existing_run_files
+from nntrain.commands.runs import (RUN_FILES, default_run_dir, ensure_writable, evaluate_split,
+                                   refuse_existing_run)
 from nntrain.commands.session import build_session
 from nntrain.config import Config, load_config
 from nntrain.data.augment import Augmenter
@@ -19,7 +20,7 @@ from nntrain.seeds import rng_for
 from nntrain.train.checkpoint import load_checkpoint
 from nntrain.train.interrupts import stop_on_signals
 from nntrain.train.loop import Outcome, Settings, StopSignal, Trainer
-from nntrain.train.recorder import RunRecorder, kept_checkpoints, read_log
+from nntrain.train.recorder import RunRecorder, kept_checkpoints, now_iso, read_log
 from nntrain.train.saved import load_arrays, load_optimizer, model_meta, split_flat
 
 
@@ -27,7 +28,7 @@ def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: 
         resume: str | None = None, force: bool = False) -> Path:
     """Train the run a config describes; returns the run directory."""
     config, _ = load_config(config_path, overrides)
-    run_dir = Path(config.output.dir) if config.output.dir else default_run_dir(config_path)
+    run_dir = Path(config.output.dir) if config.output.dir else default_run_dir(config_path, resume == "auto")
     if resume and resume != "auto":
         run_dir = Path(resume)
     _check_run_dir(run_dir, overwrite, resume, force)
@@ -75,6 +76,7 @@ def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: 
     display.note(f"training {model.parameter_count():,} parameters on {len(x_train)} rows "
                  f"({len(data.x['validation'])} validation, {len(data.x['test'])} test) -> {run_dir}")
 
+    started_at = now_iso()
     started = time.perf_counter()
     try:
         with stop_on_signals(stop):
@@ -82,7 +84,8 @@ def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: 
     except Interrupted as exc:
         raise Interrupted(f"{exc}; saved {recorder.last_path}. Continue with: "
                           f"nntrain fit {config_path} --resume {run_dir}", exc.exit_code) from None
-    _finish(run_dir, config, data, model, session.loss, outcome, session.monitor, time.perf_counter() - started,
+    _finish(run_dir, config, data, model, session.loss, outcome, session.monitor,
+            {"started": started_at, "finished": now_iso(), "seconds": round(time.perf_counter() - started, 3)},
             display)
     return run_dir
 
@@ -106,10 +109,8 @@ def _check_run_dir(run_dir: Path, overwrite: bool, resume: str | None, force: bo
                               "further (raise training.epochs), or --overwrite to start over")
         return
     ensure_writable(run_dir)
-    found = existing_run_files(run_dir)
-    if found and not overwrite:
-        raise ConfigError(f"{run_dir} already holds a run ({', '.join(found)}); pass --resume auto to continue it, "
-                          "--overwrite to replace it, or set output.dir (e.g. --set output.dir=runs/other)")
+    if not overwrite:
+        refuse_existing_run(run_dir)
 
 
 def _start_fresh(run_dir: Path, resolved: dict, data: TrainingData, overwrite: bool) -> None:
@@ -183,11 +184,11 @@ def _differences(old, new, ignore=frozenset(), prefix="") -> list[str]:
 
 
 def _finish(run_dir: Path, config: Config, data: TrainingData, model, loss, outcome: Outcome, monitor: str,
-            seconds: float, display: Display) -> None:
+            timing: dict, display: Display) -> None:
     final = "best.npz" if config.training.restore_best and outcome.best_value is not None else "last.npz"
     summary = {"stop_reason": outcome.reason, "epochs_run": outcome.epochs_run, "best_epoch": outcome.best_epoch,
                "monitor": monitor, "best_value": outcome.best_value, "final_checkpoint": final,
-               "seconds": round(seconds, 3)}
+               **timing}
     if len(data.x["test"]):
         value, metrics, _ = evaluate_split(model, loss, data.x["test"], data.y["test"], data.state["target"])
         summary["test"] = {"loss": value, **metrics}

@@ -1,6 +1,7 @@
 """Run directories and saved models: where a run lives, which checkpoint a path means, how to score it."""
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +16,31 @@ RUN_FILES = ("config.yaml", "metrics.jsonl", "metrics.csv", "best.npz", "last.np
              "curves.png")
 
 
-def default_run_dir(config_path: str) -> Path:
-    return Path("runs") / Path(config_path).stem
+RUNS_ROOT = Path("runs")
+
+
+def default_run_dir(config_path: str, resume: bool = False) -> Path:
+    """runs/<config name>-<local time>, for a config without output.dir; to resume, the newest such run."""
+    stem = Path(config_path).stem
+    if resume:
+        earlier = sorted(RUNS_ROOT.glob(f"{stem}-*[0-9]"))
+        if not earlier:
+            raise ConfigError(f"--resume auto: no earlier run of {config_path} in {RUNS_ROOT}/ "
+                              f"(looked for {stem}-<time>); pass the run directory instead")
+        return earlier[-1]
+    return RUNS_ROOT / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
 def existing_run_files(run_dir: Path) -> list[str]:
     return [name for name in RUN_FILES if (run_dir / name).exists()]
+
+
+def refuse_existing_run(run_dir: Path) -> None:
+    """A fresh run must not mix its files with an earlier run's."""
+    found = existing_run_files(run_dir)
+    if found:
+        raise ConfigError(f"{run_dir} already holds a run ({', '.join(found)}); pass --resume auto to continue it, "
+                          "--overwrite to replace it, or set output.dir (e.g. --set output.dir=runs/other)")
 
 
 def ensure_writable(run_dir: Path) -> None:

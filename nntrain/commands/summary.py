@@ -25,7 +25,7 @@ def summary(source: str, display: Display, overrides: list[str] = (), as_json: b
     if as_json:
         sys.stdout.write(json.dumps(table) + "\n")
     else:
-        _show(table, display)
+        show_summary(table, display)
     return table
 
 
@@ -42,7 +42,7 @@ def describe(model: Model) -> dict:
             "trainable_parameters": model.parameter_count(), "non_trainable_parameters": buffers}
 
 
-def _show(table: dict, display: Display) -> None:
+def show_summary(table: dict, display: Display) -> None:
     from rich.table import Table
 
     view = Table()

@@ -701,7 +701,7 @@ class Output(Spec):
     """Where the run is written."""
 
     dir: str | None = None
-    """Run directory; default `runs/<config file name>`."""
+    """Run directory; default `runs/<config file name>-<date>-<time>` (`--resume auto` then picks the newest)."""
 
 
 class Engine(Spec):

@@ -89,6 +89,15 @@ def load_checkpoint(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     return meta, arrays
 
 
+def read_checkpoint_meta(path: Path) -> dict:
+    """Only the JSON part of a checkpoint (epoch, metrics, config), without loading its arrays."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _read_meta(archive, Path(path))
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
+
+
 def _read_meta(archive: zipfile.ZipFile, path: Path) -> dict:
     try:
         meta = json.loads(archive.read("meta.json"))

@@ -11,6 +11,7 @@ import csv
 import json
 import os
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 from nntrain.train.checkpoint import remove_stale_temporaries, save_checkpoint
@@ -62,6 +63,7 @@ class RunRecorder:
             old.unlink(missing_ok=True)
 
     def _append_log(self, record: dict) -> None:
+        record = {**record, "time": record.get("time") or now_iso()}  # replayed rows keep their time
         with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as log:
             log.write(json.dumps(record) + "\n")
         csv_path = self.dir / "metrics.csv"
@@ -80,6 +82,11 @@ class RunRecorder:
         (self.dir / "metrics.csv").unlink(missing_ok=True)
         for row in rows:
             self._append_log(row)
+
+
+def now_iso() -> str:
+    """The local time with its UTC offset, to the second, as logs and summaries record it."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 def kept_checkpoints(run_dir: Path) -> list[Path]:

@@ -88,7 +88,7 @@ def _wait_for_epochs(run, count, process, timeout=60):
 
 
 def _log_without_times(run):
-    return [{k: v for k, v in json.loads(line).items() if k != "seconds"}
+    return [{k: v for k, v in json.loads(line).items() if k not in ("seconds", "time")}
             for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 

@@ -79,11 +79,12 @@ def test_best_epoch_is_restored_and_plateau_stops():
 def test_a_log_line_torn_by_a_crash_is_skipped(tmp_path):
     from nntrain.train.recorder import RunRecorder, read_log
 
-    (tmp_path / "metrics.jsonl").write_text('{"epoch": 1, "loss": 0.5}\n{"epoch": 2, "loss": 0.4}\n{"epoch": 3, "lo')
+    first = '{"epoch": 1, "loss": 0.5, "time": "2026-01-02T03:04:05+00:00"}\n'
+    (tmp_path / "metrics.jsonl").write_text(first + '{"epoch": 2, "loss": 0.4}\n{"epoch": 3, "lo')
     assert [row["epoch"] for row in read_log(tmp_path / "metrics.jsonl")] == [1, 2]
     RunRecorder(tmp_path, {}).truncate_logs(1)
-    assert (tmp_path / "metrics.jsonl").read_text() == '{"epoch": 1, "loss": 0.5}\n'
-    assert (tmp_path / "metrics.csv").read_text().splitlines() == ["epoch,loss", "1,0.5"]
+    assert (tmp_path / "metrics.jsonl").read_text() == first  # kept as written, time included
+    assert (tmp_path / "metrics.csv").read_text().splitlines() == ["epoch,loss,time", "1,0.5,2026-01-02T03:04:05+00:00"]
 
 
 def test_augmentation_generator_state_is_saved_and_restored():

@@ -1,0 +1,71 @@
+"""The JSON Schema of config files, for editors: generated from the pydantic models, plus the shorthands.
+
+pydantic describes the *validated* shape; config files may also use the shorthands the
+models accept before validation (`loss: mse`, `schedule: cosine`, one stopping rule as a
+mapping, a plateau rule or an adam optimizer without `type`, `columns: {age: median}`).
+Those are added here so that an editor never flags a config that `nntrain check` accepts.
+"""
+
+from pydantic import BaseModel
+
+from nntrain.config.fields import sections
+from nntrain.config.schema import AdamOptimizer, CleanStep, Config, PlateauRule, Training
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+UNION_KEYS = ("oneOf", "discriminator")
+
+
+def config_schema() -> dict:
+    schema = Config.model_json_schema()
+    schema = {"$schema": DIALECT, "title": "nntrain config", **schema}
+    definitions = schema["$defs"]
+    for section in sections():
+        definition = definitions.get(section.model.__name__, schema)
+        _add_factory_defaults(section.model, definition)
+        for field in definition["properties"].values():  # pydantic drops a description equal to the model's
+            if "$ref" in field and "description" not in field:
+                field["description"] = definitions[field["$ref"].rsplit("/", 1)[-1]]["description"]
+        tag = definition["properties"].get("type", {})
+        if "const" in tag:
+            tag["description"] = f"Selects this kind: `{tag['const']}`."
+    properties = schema["properties"]
+    properties["loss"] = _with_name_shorthand(properties["loss"])
+    properties["optimizer"] = _with_name_shorthand(properties["optimizer"])
+    for name, definition in definitions.items():
+        if name.endswith("Optimizer"):
+            definition["properties"]["schedule"] = _with_name_shorthand(definition["properties"]["schedule"])
+    for model in (AdamOptimizer, PlateauRule):  # a mapping without `type` means these
+        _type_optional(definitions[model.__name__])
+    stopping = definitions[Training.__name__]["properties"]["stopping"]
+    one_rule = stopping.pop("items")
+    del stopping["type"]
+    stopping["anyOf"] = [{"type": "array", "items": one_rule}, one_rule]
+    clean = definitions[CleanStep.__name__]["properties"]
+    clean["columns"]["additionalProperties"] = {
+        "anyOf": [{"enum": clean["missing"]["enum"]}, clean["columns"]["additionalProperties"]]}
+    return schema
+
+
+def _add_factory_defaults(model: type[BaseModel], definition: dict) -> None:
+    """pydantic leaves out defaults made by a factory; an editor should still show them."""
+    for name, field in model.model_fields.items():
+        if field.default_factory is not None and name in definition.get("properties", {}):
+            value = field.default_factory()
+            definition["properties"][name]["default"] = \
+                value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def _with_name_shorthand(prop: dict) -> dict:
+    """A tagged union (possibly optional) that also accepts just the `type` name as a string."""
+    alternatives = prop.get("anyOf", [prop])
+    union = next(alt for alt in alternatives if "discriminator" in alt)
+    others = [alt for alt in alternatives if alt is not union and alt is not prop]
+    rest = {key: value for key, value in prop.items() if key not in UNION_KEYS + ("anyOf",)}
+    names = {"enum": sorted(union["discriminator"]["mapping"])}
+    return {**rest, "anyOf": [names, {key: union[key] for key in UNION_KEYS}, *others]}
+
+
+def _type_optional(definition: dict) -> None:
+    definition["required"] = [name for name in definition.get("required", []) if name != "type"]
+    if not definition["required"]:
+        del definition["required"]

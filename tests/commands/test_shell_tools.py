@@ -1,0 +1,184 @@
+"""The commands that help people write and manage runs: init, check, config, schema, runs, and --help."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+COMMANDS = ["fit", "eval", "predict", "summary", "data", "plot", "init", "check", "config", "schema", "runs"]
+
+
+@pytest.fixture
+def fresh_csv(tmp_path):
+    """A CSV nntrain has never seen: an id column, a text feature, missing values, a 0/1 outcome last."""
+    rng = np.random.default_rng(3)
+    rows = 300
+    x = rng.normal(size=(rows, 3))
+    colour = rng.choice(["red", "green", "blue"], rows)
+    outcome = ((x[:, 0] + x[:, 1] + (colour == "red")) > 0.5).astype(int)
+    frame = pd.DataFrame({"customer_id": np.arange(1000, 1000 + rows), "a": x[:, 0].round(3),
+                          "b": x[:, 1].round(3), "c": x[:, 2].round(3), "colour": colour, "outcome": outcome})
+    frame.loc[::17, "b"] = np.nan
+    path = tmp_path / "customers.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.slow
+def test_init_on_a_fresh_csv_writes_a_config_that_fits_with_no_edits(cli, fresh_csv, tmp_path):
+    config = tmp_path / "customers.yaml"
+    result = cli("init", "--data", fresh_csv, "-o", config, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "target 'outcome' (classification, 2 classes)" in result.stderr
+    written = yaml.safe_load(config.read_text())
+    assert written["data"]["target"] == "outcome"
+    steps = [step["type"] for step in written["data"]["pipeline"]]
+    assert steps == ["drop", "clean", "dedupe", "encode", "normalize"]
+    assert written["data"]["pipeline"][0]["columns"] == ["customer_id"]
+    assert config.read_text().count("#") > 10  # commented for a newcomer
+
+    assert cli("check", config, cwd=tmp_path).returncode == 0
+    fitted = cli("fit", config, "-q", cwd=tmp_path)
+    assert fitted.returncode == 0, fitted.stderr
+    [run] = list((tmp_path / "runs").iterdir())
+    assert re.fullmatch(r"customers-\d{8}-\d{6}", run.name)  # named from the config and the time
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["test"]["accuracy"] > 0.8
+
+
+def test_init_guesses_regression_for_a_continuous_target_and_refuses_to_overwrite(cli, tmp_path, repo):
+    config = tmp_path / "d.yaml"
+    result = cli("init", "--data", repo / "datasets/diabetes.csv", "-o", config)
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load(config.read_text())["loss"] == "mse"
+    again = cli("init", "--data", repo / "datasets/diabetes.csv", "-o", config)
+    assert again.returncode == 2 and "already exists" in again.stderr and "--force" in again.stderr
+
+
+def test_init_on_an_image_folder_writes_a_cnn_config_that_checks(cli, tmp_path, repo):
+    config = tmp_path / "digits.yaml"
+    result = cli("init", "--data", repo / "datasets/digits", "-o", config)
+    assert result.returncode == 0, result.stderr
+    assert "1797 images in 10 classes, 8x8 grayscale" in result.stderr
+    written = yaml.safe_load(config.read_text())
+    assert written["data"]["image"] == {"color": "grayscale", "size": [8, 8]}
+    assert written["model"]["layers"][0]["type"] == "conv2d"
+    assert cli("check", config, "-q").returncode == 0
+
+
+def test_init_without_data_prints_a_template_on_stdout(cli):
+    result = cli("init", "--task", "regression")
+    assert result.returncode == 0
+    assert yaml.safe_load(result.stdout)["loss"] == "mse"
+    assert cli("init", "--task", "poetry").returncode == 2
+
+
+def test_check_shows_the_resolved_config_data_and_model_and_fails_like_fit(cli, blobs_config, tmp_path):
+    config = blobs_config()
+    result = cli("check", config)
+    assert result.returncode == 0, result.stderr
+    assert "batch_size: 16" in result.stderr and "restore_best: true" in result.stderr  # defaults filled in
+    assert "class balance" in result.stderr and "total" in result.stderr  # data report and model summary
+    assert result.stdout == ""
+    assert not (tmp_path / "run").exists()  # nothing written
+
+    missing_column = cli("check", config, "--set", "data.target=nope")
+    assert missing_column.returncode == 3 and "nope" in missing_column.stderr
+
+
+def test_check_refuses_a_config_whose_run_directory_is_taken(cli, blobs_config, tmp_path):
+    config = blobs_config(epochs=1)
+    assert cli("fit", config, "-q").returncode == 0
+    result = cli("check", config)
+    assert result.returncode == 2 and "already holds a run" in result.stderr
+
+
+def test_config_prints_yaml_on_stdout_as_written_or_resolved(cli, blobs_config):
+    config = blobs_config()
+    written = yaml.safe_load(cli("config", config, "--set", "optimizer.lr=0.5").stdout)
+    assert written["optimizer"]["lr"] == 0.5 and "engine" not in written
+    resolved = yaml.safe_load(cli("config", config, "--resolved").stdout)
+    assert resolved["engine"] == {"dtype": "float32"} and resolved["training"]["checkpoint"]["every"] == 1
+
+
+def test_schema_validates_every_example_config_and_rejects_broken_ones(repo):
+    import jsonschema
+
+    from nntrain.config.json_schema import config_schema
+    from nntrain.config.loading import read_config_file
+
+    validator = jsonschema.Draft202012Validator(config_schema())
+    examples = sorted((repo / "configs").glob("*.yaml"))
+    assert len(examples) >= 5
+    for path in examples:
+        data, _ = read_config_file(str(path))
+        assert list(validator.iter_errors(data)) == [], path
+        assert path.read_text().startswith("# yaml-language-server: $schema=../nntrain.schema.json")
+    broken = {"data": {"train": "x.csv"}, "model": {"layers": [{"type": "dense", "units": -3}]}}
+    assert not validator.is_valid(broken)
+    assert not validator.is_valid({"data": {"train": "x.csv"}, "optimizer": {"type": "adam", "lrr": 0.1}})
+    assert not validator.is_valid({"data": {"train": "x.csv"}, "trainning": {}})
+    shorthand = {"data": {"train": "x.csv"}, "loss": "mse", "optimizer": {"lr": 0.1, "schedule": "cosine"},
+                 "training": {"stopping": {"patience": 3}}}
+    assert validator.is_valid(shorthand)
+
+
+def test_schema_describes_every_field_and_the_committed_copy_is_current(cli, repo):
+    result = cli("schema")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert json.loads((repo / "nntrain.schema.json").read_text()) == schema, "run `make docs`"
+    for name, definition in [("Config", schema), *schema["$defs"].items()]:
+        for key, field in definition.get("properties", {}).items():
+            assert field.get("description"), f"{name}.{key} has no description"
+    assert schema["$defs"]["Training"]["properties"]["checkpoint"]["default"] == {"every": 1, "keep": 0}
+
+
+def test_runs_lists_two_runs_with_their_best_metrics(cli, blobs_config, tmp_path):
+    config = blobs_config(epochs=3)
+    for name, lr in (("first", 0.05), ("second", 0.001)):
+        assert cli("fit", config, "-q", "--set", f"output.dir={tmp_path / 'all' / name}",
+                   "--set", f"optimizer.lr={lr}").returncode == 0
+    listed = cli("runs", tmp_path / "all", "--json")
+    assert listed.returncode == 0, listed.stderr
+    runs = json.loads(listed.stdout)
+    assert [run["run"].rsplit("/", 1)[-1] for run in runs] == ["first", "second"]
+    for run in runs:
+        summary = json.loads((tmp_path / "all" / run["run"].rsplit("/", 1)[-1] / "summary.json").read_text())
+        assert run["best_value"] == summary["best_value"] and run["monitor"] == "val_loss"
+        assert run["epochs"] == 3 and run["stop_reason"].startswith("reached the epoch limit")
+    assert runs[0]["best_value"] != runs[1]["best_value"]
+    table = cli("runs", tmp_path / "all")
+    assert table.stdout == ""
+    assert "first" in table.stderr and f"val_loss {runs[0]['best_value']:.4g} @" in table.stderr
+    assert cli("runs", tmp_path / "nowhere").returncode == 2
+
+
+def test_logs_carry_iso_timestamps(cli, blobs_config, tmp_path):
+    assert cli("fit", blobs_config(epochs=2), "-q").returncode == 0
+    stamps = [json.loads(line)["time"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    pattern = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"
+    assert len(stamps) == 2 and all(re.fullmatch(pattern, stamp) for stamp in stamps + [summary["started"]])
+
+
+def test_resume_auto_without_output_dir_continues_the_newest_run(cli, blobs_config, tmp_path):
+    config = tmp_path / "blobs.yaml"
+    text = blobs_config(epochs=2).read_text().replace(f"output: {{dir: {tmp_path / 'run'}}}", "")
+    config.write_text(text)
+    assert cli("fit", config, "-q", cwd=tmp_path).returncode == 0
+    result = cli("fit", config, "--resume", "auto", "--force", "--set", "training.epochs=4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [run] = list((tmp_path / "runs").iterdir())
+    assert json.loads((run / "summary.json").read_text())["epochs_run"] == 4
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_help_ends_with_examples(cli, command):
+    result = cli(command, "--help")
+    assert result.returncode == 0
+    examples = result.stdout.split("Examples:")[-1]
+    assert "Examples:" in result.stdout and f"nntrain {command}" in examples or "nntrain schema" in examples
