@@ -193,11 +193,9 @@ def config_(
 def schema(debug: Debug = False) -> None:
     """Print the JSON Schema of config files on stdout, for editor completion and checking."""
     with _exit_codes(debug):
-        import json
+        from nntrain.config.json_schema import schema_json
 
-        from nntrain.config.json_schema import config_schema
-
-        sys.stdout.write(json.dumps(config_schema(), indent=2) + "\n")
+        sys.stdout.write(schema_json())
 
 
 @app.command(epilog="\b\nExamples:\n  nntrain runs\n  nntrain runs experiments/ --json\n")

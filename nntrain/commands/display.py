@@ -35,11 +35,16 @@ class Display:
             print(f"warning: {message}", file=sys.stderr, flush=True)
 
     def show(self, renderable, min_width: int | None = None) -> None:
-        """Print a Rich table or text to stderr; hidden by --quiet. `min_width` widens narrow consoles."""
+        """Print a Rich table or text to stderr; hidden by --quiet.
+
+        `min_width` widens the 80 columns Rich assumes when stderr is not a terminal (a log
+        file has no width); a real terminal's width is kept.
+        """
         if self.quiet:
             return
         width = self.console.width
-        self.console.width = max(width, min_width or 0)
+        if not self.console.is_terminal:
+            self.console.width = max(width, min_width or 0)
         try:
             self.console.print(renderable)
         finally:

@@ -1,7 +1,6 @@
 """`nntrain fit`: validate everything, prepare the data, train, and leave a complete run directory."""
 
 import json
-import time
 from pathlib import Path
 
 import yaml
@@ -9,7 +8,7 @@ import yaml
 from nntrain import __version__
 from nntrain.commands.build import make_optimizer, make_rules, make_schedule
 from nntrain.commands.display import Display
-from nntrain.commands.runs import (RUN_FILES, default_run_dir, ensure_writable, evaluate_split,
+from nntrain.commands.runs import (RUN_FILES, ensure_writable, evaluate_split, new_run_dir, newest_run_dir,
                                    refuse_existing_run)
 from nntrain.commands.session import build_session
 from nntrain.config import Config, load_config
@@ -28,11 +27,25 @@ def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: 
         resume: str | None = None, force: bool = False) -> Path:
     """Train the run a config describes; returns the run directory."""
     config, _ = load_config(config_path, overrides)
-    run_dir = Path(config.output.dir) if config.output.dir else default_run_dir(config_path, resume == "auto")
     if resume and resume != "auto":
         run_dir = Path(resume)
+    elif config.output.dir:
+        run_dir = Path(config.output.dir)
+    else:
+        run_dir = newest_run_dir(config_path) if resume else new_run_dir(config_path)
+    created = not resume and (not config.output.dir or not run_dir.exists())
+    try:
+        return _fit(config, config_path, run_dir, display, overwrite, resume, force)
+    except BaseException:
+        if created and run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # a run that failed before writing anything leaves no empty folder behind
+        raise
+
+
+def _fit(config: Config, config_path: str, run_dir: Path, display: Display, overwrite: bool,
+         resume: str | None, force: bool) -> Path:
     _check_run_dir(run_dir, overwrite, resume, force)
-    resolved = config.model_dump(mode="json")
+    resolved = config.resolved()
 
     session = build_session(config)
     data, model = session.data, session.model
@@ -76,8 +89,8 @@ def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: 
     display.note(f"training {model.parameter_count():,} parameters on {len(x_train)} rows "
                  f"({len(data.x['validation'])} validation, {len(data.x['test'])} test) -> {run_dir}")
 
-    started_at = now_iso()
-    started = time.perf_counter()
+    log = read_log(run_dir / "metrics.jsonl") if resume else []
+    started_at = log[0].get("time") if log and log[0].get("time") else now_iso()  # of the first session
     try:
         with stop_on_signals(stop):
             outcome = trainer.fit(x_train, y_train)
@@ -85,7 +98,7 @@ def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: 
         raise Interrupted(f"{exc}; saved {recorder.last_path}. Continue with: "
                           f"nntrain fit {config_path} --resume {run_dir}", exc.exit_code) from None
     _finish(run_dir, config, data, model, session.loss, outcome, session.monitor,
-            {"started": started_at, "finished": now_iso(), "seconds": round(time.perf_counter() - started, 3)},
+            {"started": started_at, "finished": now_iso(), "seconds": round(trainer.elapsed, 3)},
             display)
     return run_dir
 

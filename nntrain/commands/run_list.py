@@ -2,7 +2,7 @@
 
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from nntrain.commands.display import Display
@@ -15,8 +15,9 @@ def list_runs(root: str, display: Display, as_json: bool = False) -> list[dict]:
     folder = Path(root)
     if not folder.is_dir():
         raise ConfigError(f"no runs folder at {root}; train with `nntrain fit CONFIG` first, or name the folder")
-    runs = [describe_run(path) for path in sorted(folder.iterdir()) if _is_run(path)]
-    runs.sort(key=lambda run: run["started"] or "")
+    paths = [folder] if _is_run(folder) else [path for path in sorted(folder.iterdir()) if _is_run(path)]
+    runs = [describe_run(path, display) for path in paths]
+    runs.sort(key=lambda run: _moment(run["started"]) or datetime.min.replace(tzinfo=timezone.utc))
     if as_json:
         sys.stdout.write(json.dumps(runs) + "\n")
     elif runs:
@@ -30,10 +31,12 @@ def _is_run(path: Path) -> bool:
     return path.is_dir() and any((path / name).exists() for name in ("metrics.jsonl", "last.npz", "summary.json"))
 
 
-def describe_run(path: Path) -> dict:
+def describe_run(path: Path, display: Display) -> dict:
     """What a run directory says about itself: summary.json when it finished, else its log and best checkpoint."""
     log = read_log(path / "metrics.jsonl") if (path / "metrics.jsonl").exists() else []
     summary = _read_json(path / "summary.json")
+    if (path / "summary.json").exists() and summary is None:
+        display.warn(f"{path / 'summary.json'} is unreadable; listing {path} from its log")
     run = {"run": str(path), "status": "finished" if summary else "unfinished", "epochs": len(log),
            "monitor": None, "best_value": None, "best_epoch": None, "stop_reason": None, "seconds": None,
            "started": log[0].get("time") if log else None, "test": None}
@@ -54,9 +57,10 @@ def describe_run(path: Path) -> dict:
 
 def _read_json(path: Path) -> dict | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return data if isinstance(data, dict) else None
 
 
 def _best_checkpoint_meta(path: Path) -> dict | None:
@@ -77,23 +81,30 @@ def _show(runs: list[dict], display: Display) -> None:
     table.add_column("time", justify="right", no_wrap=True, min_width=7)
     table.add_column("stopped because")
     for run in runs:
-        best = "-" if run["best_value"] is None else \
-            f"{run['monitor']} {run['best_value']:.4g} @{run['best_epoch']}"
+        value = run["best_value"]
+        best = f"{run['monitor']} {value:.4g} @{run['best_epoch']}" if isinstance(value, (int, float)) else "-"
         reason = (run["stop_reason"] or "not finished").split(" (")[0]
         table.add_row(Path(run["run"]).name, _when(run["started"]), str(run["epochs"]), best,
-                      _duration(run["seconds"]), reason)
+                      _duration(run["seconds"]), str(reason))
     display.show(table, min_width=120)
 
 
-def _when(stamp: str | None) -> str:
-    if not stamp:
-        return "-"
-    return datetime.fromisoformat(stamp).strftime("%m-%d %H:%M")
+def _moment(stamp) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.astimezone()
 
 
-def _duration(seconds: float | None) -> str:
+def _when(stamp) -> str:
+    moment = _moment(stamp)
+    return moment.astimezone().strftime("%m-%d %H:%M") if moment else "-"
+
+
+def _duration(seconds) -> str:
     """42.0s, 3m 05s, 2h 07m: the units a person reads at a glance."""
-    if seconds is None:
+    if not isinstance(seconds, (int, float)):
         return "-"
     if seconds < 60:
         return f"{seconds:.1f}s"

@@ -1,6 +1,9 @@
 """Run directories and saved models: where a run lives, which checkpoint a path means, how to score it."""
 
+import itertools
 import json
+import os
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -19,16 +22,37 @@ RUN_FILES = ("config.yaml", "metrics.jsonl", "metrics.csv", "best.npz", "last.np
 RUNS_ROOT = Path("runs")
 
 
-def default_run_dir(config_path: str, resume: bool = False) -> Path:
-    """runs/<config name>-<local time>, for a config without output.dir; to resume, the newest such run."""
+def new_run_dir(config_path: str) -> Path:
+    """Create runs/<config name>-<date>-<time> for a config without output.dir.
+
+    Created atomically, with a -2, -3... suffix when runs of one config start in the same
+    second, so parallel runs never share a directory.
+    """
+    base = f"{Path(config_path).stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    try:
+        RUNS_ROOT.mkdir(parents=True, exist_ok=True)
+        for attempt in itertools.count(1):
+            candidate = RUNS_ROOT / (base if attempt == 1 else f"{base}-{attempt}")
+            try:
+                candidate.mkdir()
+                return candidate
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise ConfigError(f"cannot create a run directory in {RUNS_ROOT}/: {exc.strerror or exc}; "
+                          "set output.dir") from None
+
+
+def newest_run_dir(config_path: str) -> Path:
+    """The latest runs/<config name>-<date>-<time>[-N] directory, for `--resume auto` without output.dir."""
     stem = Path(config_path).stem
-    if resume:
-        earlier = sorted(RUNS_ROOT.glob(f"{stem}-*[0-9]"))
-        if not earlier:
-            raise ConfigError(f"--resume auto: no earlier run of {config_path} in {RUNS_ROOT}/ "
-                              f"(looked for {stem}-<time>); pass the run directory instead")
-        return earlier[-1]
-    return RUNS_ROOT / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    pattern = re.compile(rf"{re.escape(stem)}-(\d{{8}}-\d{{6}})(?:-(\d+))?")
+    found = [(match[1], int(match[2] or 1), path) for path in (RUNS_ROOT.iterdir() if RUNS_ROOT.is_dir() else ())
+             if path.is_dir() and (match := pattern.fullmatch(path.name))]
+    if not found:
+        raise ConfigError(f"--resume auto: no earlier run of {config_path} in {RUNS_ROOT}/ "
+                          f"(looked for {stem}-<date>-<time>); pass the run directory instead")
+    return max(found)[2]
 
 
 def existing_run_files(run_dir: Path) -> list[str]:
@@ -41,6 +65,17 @@ def refuse_existing_run(run_dir: Path) -> None:
     if found:
         raise ConfigError(f"{run_dir} already holds a run ({', '.join(found)}); pass --resume auto to continue it, "
                           "--overwrite to replace it, or set output.dir (e.g. --set output.dir=runs/other)")
+
+
+def check_writable(run_dir: Path) -> None:
+    """Refuse a run directory that could not be created or written, without creating anything."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"output.dir: {run_dir} is a file, not a directory; choose another output.dir")
+    existing = next(path for path in [run_dir, *run_dir.parents] if path.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"output.dir: cannot create {run_dir}: {existing} is a file; choose another output.dir")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"output.dir: cannot write to {existing}; choose another output.dir")
 
 
 def ensure_writable(run_dir: Path) -> None:

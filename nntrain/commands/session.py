@@ -69,8 +69,8 @@ def load_training_data(config: Config) -> TrainingData:
         return _load_image_folders(config)
     if d.target is None:
         raise ConfigError("data.target: required for CSV data; name the column to predict")
-    for key in ("image", "augment"):
-        if key in d.model_fields_set:
+    for key in ("image", "augment"):  # compared with the defaults, so a resolved config passes
+        if getattr(d, key) != type(getattr(d, key))():
             raise ConfigError(f"data.{key}: applies to image folders, but data.train is a CSV file")
     paths = {"train": d.train, "validation": d.validation, "test": d.test}
     targets = (d.target,) if isinstance(d.target, str) else tuple(d.target)

@@ -1,6 +1,7 @@
 """`nntrain init`: a commented starter config, filled in from a CSV file or an image folder when given one."""
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -8,23 +9,32 @@ import pandas as pd
 
 from nntrain.commands.display import Display
 from nntrain.data.images import class_folders, first_size
+from nntrain.data.pipeline import DEFAULT_MARKERS, duplicated
+from nntrain.data.report import profile_columns
 from nntrain.data.tables import read_csv
-from nntrain.errors import ConfigError
+from nntrain.data.targets import infer_task
+from nntrain.errors import ConfigError, DataError
 
 TASKS = ("classification", "regression", "images")
 TARGET_NAMES = ("target", "label", "labels", "class", "y", "outcome", "species")
-MAX_CLASSES = 20        # an integer target with at most this many values is taken as classes
+ID_NAMES = ("id", "index", "uuid", "row", "row_id")
+MAX_CATEGORIES = 50     # text columns with more distinct values are left out (one-hot would explode)
+MIN_ROWS = 20
 LARGEST_SIDE = 64       # larger images are resized: a NumPy CNN on big images is slow
-SAMPLE_ROWS = 10_000
 
 
 def init(task: str | None, data: str | None, target: str | None, output: str | None, force: bool,
          display: Display) -> None:
     if task is not None and task not in TASKS:
         raise ConfigError(f"--task: expected one of {', '.join(TASKS)}, got {task!r}")
+    if data == "-":
+        raise ConfigError("--data: init reads the data to fill in the config, and fit reads it again; "
+                          "save it to a file and pass the path")
     if data is not None and Path(data).is_dir():
         if task not in (None, "images"):
             raise ConfigError(f"--data: {data} is a folder (images), but --task is {task}")
+        if target is not None:
+            raise ConfigError("--target: image folders take their classes from the subfolder names")
         text, facts = _images_config(data)
     elif data is not None:
         if task == "images":
@@ -32,11 +42,13 @@ def init(task: str | None, data: str | None, target: str | None, output: str | N
                               "is not a folder")
         text, facts = _table_config(data, task, target)
     else:
+        if target is not None:
+            raise ConfigError("--target: needs --data, the CSV to find the column in")
         text, facts = _template(task or "classification"), "a template: replace the data paths and target"
     _write(text, output, force)
     display.note(f"wrote {output or 'standard output'}: {facts}")
     if output:
-        display.note(f"next: nntrain check {output}  then  nntrain fit {output}")
+        display.note(f"next: nntrain check {shlex.quote(output)}  then  nntrain fit {shlex.quote(output)}")
 
 
 def _write(text: str, output: str | None, force: bool) -> None:
@@ -53,43 +65,76 @@ def _write(text: str, output: str | None, force: bool) -> None:
 
 
 def _table_config(path: str, task: str | None, target: str | None) -> tuple[str, str]:
-    frame = read_csv(path, key="--data").head(SAMPLE_ROWS)
+    frame = read_csv(path, key="--data")
+    if len(frame.columns) < 2:
+        raise DataError(f"{path} has a single column ({frame.columns[0]!r}), so nothing to predict it from; "
+                        "if its values are separated by something other than commas, convert it to CSV")
     if target is None:
         target = _guess_target(frame)
     elif target not in frame.columns:
         raise ConfigError(f"--target: {path} has no column {target!r}; columns: {', '.join(map(str, frame.columns))}")
-    task = task or _guess_task(frame[target])
-    features = [column for column in frame.columns if column != target]
-    identifiers = [column for column in features if _looks_like_id(frame[column])]
-    features = [column for column in features if column not in identifiers]
-    categorical = [column for column in features if not pd.api.types.is_numeric_dtype(frame[column])]
-    missing = [column for column in features if frame[column].isna().any()]
-    classes = frame[target].dropna().nunique() if task == "classification" else None
+    labels = frame[target].dropna()
+    if len(labels) < MIN_ROWS:
+        raise DataError(f"{path} has {len(labels)} rows with a {target!r} value; at least {MIN_ROWS} are needed "
+                        "to split off validation and test rows")
+    task = task or infer_task(frame, [target], "auto", None)[0]
+    if task == "classification" and labels.nunique() < 2:
+        raise DataError(f"column {target!r} of {path} holds a single value ({labels.iloc[0]!r}); a classifier "
+                        "needs two classes or more (pass --target to predict another column)")
+    profiles = {p["column"]: p for p in profile_columns(frame.drop(columns=[target]), DEFAULT_MARKERS)}
+    unused = {name: reason for name in profiles if (reason := _unusable(frame[name], profiles[name], len(frame)))}
+    features = [name for name in profiles if name not in unused]
+    if not features:
+        raise DataError(f"{path}: no column is usable as a feature ({_listed(unused)})")
+    categorical = [name for name in features if profiles[name]["kind"] == "categorical"]
+    missing = [name for name in features if profiles[name]["missing"]]
+    repeated = duplicated(frame, features + [target]).mean()
     steps = []
-    if identifiers:
-        steps.append(f"    - {{type: drop, columns: {_flow(identifiers)}}}   # identifiers: unique per row, "
-                     "nothing to learn from")
-    steps.append("    - {type: clean, missing: median}   # fill missing numbers with the median, "
-                 "text with the most common value" if missing else
-                 "    # - {type: clean, missing: median}   # no missing values in the first rows; add if yours have some")
-    steps.append("    - {type: dedupe}                   # drop exact duplicate rows")
+    if unused:
+        steps.append(f"    - {{type: drop, columns: {_flow(list(unused))}}}   # {_listed(unused)}")
+    steps.append(f"    - {{type: clean, missing: median}}   # {len(missing)} columns have gaps: numbers get the median, "
+                 "text the most common value" if missing else
+                 "    # - {type: clean, missing: median}   # no missing values now; add this if new data has gaps")
+    steps.append("    - {type: dedupe}                   # drop exact duplicate rows" if repeated < 0.5 else
+                 f"    # - {{type: dedupe}}   # off: {repeated:.0%} of the rows repeat another, dedupe would drop them")
     if categorical:
         steps.append(f"    - {{type: encode}}                   # one-hot encode the text columns: "
                      f"{', '.join(map(str, categorical[:6]))}{' ...' if len(categorical) > 6 else ''}")
     steps.append("    - {type: normalize, method: zscore}  # scale every feature to mean 0, deviation 1")
-    what = (f"{classes} classes" if task == "classification" else "a number") + f" in column {target!r}"
-    facts = f"{len(features)} features, target {target!r} ({task}" + \
-        (f", {classes} classes)" if classes else ")")
+    classes = labels.nunique() if task == "classification" else None
+    what = (f"{classes} classes" if classes else "a number") + f" in column {target!r}"
+    facts = f"{len(features)} features, target {target!r} ({task}" + (f", {classes} classes)" if classes else ")")
     text = _HEADER.format(what=f"Predicts {what} of {path}") + _TABLE.format(
         train=_flow(path), target=_flow(target), steps="\n".join(steps),
-        loss="cross_entropy" if task == "classification" else "mse",
-        loss_note="softmax cross-entropy over the classes" if task == "classification" else "mean squared error",
+        loss="cross_entropy" if classes else "mse",
+        loss_note="softmax cross-entropy over the classes" if classes else "mean squared error",
         features=len(features)) + _TRAINING
     return text, facts
 
 
+def _unusable(column: pd.Series, profile: dict, rows: int) -> str | None:
+    """Why a column should not be a feature: empty, constant, an identifier or free text."""
+    if profile["missing"] == rows:
+        return "empty"
+    if profile.get("constant"):
+        return "one value throughout"
+    name = str(column.name).strip().lower()
+    if name in ID_NAMES or (pd.api.types.is_integer_dtype(column) and column.is_unique
+                            and column.is_monotonic_increasing and rows > 20):
+        return "an identifier"
+    if profile["kind"] == "categorical" and profile["distinct"] > MAX_CATEGORIES:
+        return f"text with {profile['distinct']} distinct values"
+    return None
+
+
+def _listed(reasons: dict) -> str:
+    return "; ".join(f"{name}: {reason}" for name, reason in reasons.items())
+
+
 def _images_config(path: str) -> tuple[str, str]:
     folders = class_folders(Path(path), key="--data")
+    if len(folders) < 2:
+        raise DataError(f"{path} has a single class folder ({next(iter(folders))}); a classifier needs two or more")
     height, width = first_size([file for files in folders.values() for file in files])
     size, resized = [height, width], ""
     if max(height, width) > LARGEST_SIDE:
@@ -97,11 +142,12 @@ def _images_config(path: str) -> tuple[str, str]:
         size = [max(1, round(height * scale)), max(1, round(width * scale))]
         resized = f"   # the images are {height}x{width}; smaller trains much faster"
     color = "grayscale" if _is_gray(folders) else "rgb"
-    pools = 2 if min(size) >= 8 else 1
-    layers = ["    - {type: conv2d, filters: 16, kernel: 3, padding: same, activation: relu}",
-              "    - {type: maxpool2d, size: 2}",
-              "    - {type: conv2d, filters: 32, kernel: 3, padding: same, activation: relu}"]
-    layers += ["    - {type: maxpool2d, size: 2}"] * (pools - 1)
+    layers, side = [], min(size)
+    for filters in (16, 32):
+        layers.append(f"    - {{type: conv2d, filters: {filters}, kernel: 3, padding: same, activation: relu}}")
+        if side >= 4:  # pool only while the image stays at least 2 pixels across
+            layers.append("    - {type: maxpool2d, size: 2}")
+            side //= 2
     count = sum(map(len, folders.values()))
     text = _HEADER.format(what=f"Classifies the images of {path} into {len(folders)} classes (one per subfolder)") + \
         _IMAGES.format(train=_flow(path), color=color, size=_flow(size), resized=resized,
@@ -131,22 +177,6 @@ def _template(task: str) -> str:
 def _guess_target(frame: pd.DataFrame) -> str:
     named = [column for column in frame.columns if str(column).strip().lower() in TARGET_NAMES]
     return named[0] if named else frame.columns[-1]
-
-
-def _guess_task(column: pd.Series) -> str:
-    values = column.dropna()
-    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return "classification"
-    whole = pd.api.types.is_integer_dtype(values) or bool((values == values.round()).all())
-    return "classification" if whole and values.nunique() <= MAX_CLASSES else "regression"
-
-
-def _looks_like_id(column: pd.Series) -> bool:
-    """A column named like an id, or integers/text that differ on every row."""
-    if str(column.name).strip().lower() in ("id", "index", "uuid", "row", "row_id"):
-        return True
-    distinct = column.nunique() == len(column) > 20
-    return distinct and (pd.api.types.is_integer_dtype(column) or not pd.api.types.is_numeric_dtype(column))
 
 
 def _is_gray(folders: dict[str, list[Path]]) -> bool:

@@ -6,17 +6,24 @@ mapping, a plateau rule or an adam optimizer without `type`, `columns: {age: med
 Those are added here so that an editor never flags a config that `nntrain check` accepts.
 """
 
+import json
+
 from pydantic import BaseModel
 
 from nntrain.config.fields import sections
 from nntrain.config.schema import AdamOptimizer, CleanStep, Config, PlateauRule, Training
 
-DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# Draft 7, the newest draft yaml-language-server (VS Code's YAML extension and others) fully supports.
+DIALECT = "http://json-schema.org/draft-07/schema#"
 UNION_KEYS = ("oneOf", "discriminator")
 
 
+def schema_json() -> str:
+    return json.dumps(config_schema(), indent=2) + "\n"
+
+
 def config_schema() -> dict:
-    schema = Config.model_json_schema()
+    schema = _draft7(Config.model_json_schema())
     schema = {"$schema": DIALECT, "title": "nntrain config", **schema}
     definitions = schema["$defs"]
     for section in sections():
@@ -44,6 +51,19 @@ def config_schema() -> dict:
     clean["columns"]["additionalProperties"] = {
         "anyOf": [{"enum": clean["missing"]["enum"]}, clean["columns"]["additionalProperties"]]}
     return schema
+
+
+def _draft7(node):
+    """pydantic writes draft 2020-12; its only construct draft 7 lacks is `prefixItems` (fixed-length lists)."""
+    if isinstance(node, list):
+        return [_draft7(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _draft7(value) for key, value in node.items()}
+    if "prefixItems" in node:
+        node["items"] = node.pop("prefixItems")
+        node["additionalItems"] = False
+    return node
 
 
 def _add_factory_defaults(model: type[BaseModel], definition: dict) -> None:

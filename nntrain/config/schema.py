@@ -736,6 +736,18 @@ class Config(Spec):
     engine: Engine = Field(default_factory=Engine)
     """Numeric settings."""
 
+    def resolved(self) -> dict:
+        """Every key with its value, defaults filled in, as plain data that validates back to this config.
+
+        Fractions that separate files replace, and image settings of CSV data, are left out:
+        written out, they would contradict the files they do not apply to.
+        """
+        data = self.model_dump(mode="json")
+        for part in ("validation", "test"):
+            if getattr(self.data, part):
+                del data["data"]["split"][part]
+        return data
+
     @field_validator("loss", "optimizer", mode="before")
     @classmethod
     def _name_shorthand(cls, value, info):

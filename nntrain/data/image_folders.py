@@ -19,6 +19,9 @@ def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validatio
     """Images of `roots["train"]` (and explicit `roots["validation"]`/`["test"]` folders) as a TrainingData."""
     files = class_folders(roots["train"])
     classes = sorted(files)
+    if len(classes) < 2:
+        raise DataError(f"{roots['train']} has a single class folder ({classes[0]}); classification needs at "
+                        "least two, one subfolder per class")
     paths = [path for name in classes for path in files[name]]
     labels = np.repeat(np.arange(len(classes)), [len(files[name]) for name in classes])
     size = tuple(spec.size) if spec.size else first_size(paths)

@@ -33,7 +33,7 @@ class RunRecorder:
         return self.dir / "last.npz"
 
     def epoch_end(self, trainer, record: dict, improved: bool, final: bool = False) -> None:
-        self._append_log(record)
+        self._append_log({**record, "time": now_iso()})
         if improved:
             save_checkpoint(self.best_path, {**self.meta, "kind": "best", "epoch": record["epoch"],
                                              "metrics": record}, model_arrays(trainer.model))
@@ -63,13 +63,12 @@ class RunRecorder:
             old.unlink(missing_ok=True)
 
     def _append_log(self, record: dict) -> None:
-        record = {**record, "time": record.get("time") or now_iso()}  # replayed rows keep their time
         with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as log:
             log.write(json.dumps(record) + "\n")
         csv_path = self.dir / "metrics.csv"
         new = not csv_path.exists()
         with open(csv_path, "a", encoding="utf-8", newline="") as table:
-            writer = csv.DictWriter(table, fieldnames=list(record))
+            writer = csv.DictWriter(table, fieldnames=list(record), extrasaction="ignore")
             if new:
                 writer.writeheader()
             writer.writerow(record)

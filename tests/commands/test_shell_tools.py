@@ -110,7 +110,8 @@ def test_schema_validates_every_example_config_and_rejects_broken_ones(repo):
     from nntrain.config.json_schema import config_schema
     from nntrain.config.loading import read_config_file
 
-    validator = jsonschema.Draft202012Validator(config_schema())
+    jsonschema.Draft7Validator.check_schema(config_schema())  # the draft editors' YAML support implements
+    validator = jsonschema.Draft7Validator(config_schema())
     examples = sorted((repo / "configs").glob("*.yaml"))
     assert len(examples) >= 5
     for path in examples:
@@ -121,6 +122,7 @@ def test_schema_validates_every_example_config_and_rejects_broken_ones(repo):
     assert not validator.is_valid(broken)
     assert not validator.is_valid({"data": {"train": "x.csv"}, "optimizer": {"type": "adam", "lrr": 0.1}})
     assert not validator.is_valid({"data": {"train": "x.csv"}, "trainning": {}})
+    assert not validator.is_valid({"data": {"train": "d/", "image": {"size": [8, 8, 3]}}})
     shorthand = {"data": {"train": "x.csv"}, "loss": "mse", "optimizer": {"lr": 0.1, "schedule": "cosine"},
                  "training": {"stopping": {"patience": 3}}}
     assert validator.is_valid(shorthand)
@@ -173,12 +175,131 @@ def test_resume_auto_without_output_dir_continues_the_newest_run(cli, blobs_conf
     result = cli("fit", config, "--resume", "auto", "--force", "--set", "training.epochs=4", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     [run] = list((tmp_path / "runs").iterdir())
-    assert json.loads((run / "summary.json").read_text())["epochs_run"] == 4
+    summary = json.loads((run / "summary.json").read_text())
+    log = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert summary["epochs_run"] == 4
+    assert summary["started"] == log[0]["time"]  # the first session's start, not the resume's
+    assert summary["seconds"] == pytest.approx(sum(row["seconds"] for row in log), abs=0.01)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_help_ends_with_examples(cli, command):
     result = cli(command, "--help")
     assert result.returncode == 0
-    examples = result.stdout.split("Examples:")[-1]
-    assert "Examples:" in result.stdout and f"nntrain {command}" in examples or "nntrain schema" in examples
+    text = result.stdout
+    assert "Examples:" in text and text.index("Examples:") > text.index("--help")  # after the options
+    examples = text.split("Examples:")[-1]
+    assert f"nntrain {command}" in examples
+
+
+@pytest.mark.parametrize("name", ["iris.yaml", "penguins.yaml", "digits.yaml"])
+def test_resolved_config_round_trips_through_check(cli, repo, tmp_path, name):
+    resolved = cli("config", f"configs/{name}", "--resolved", "--set", f"output.dir={tmp_path / 'run'}")
+    assert resolved.returncode == 0
+    (tmp_path / "r.yaml").write_text(resolved.stdout)
+    result = cli("check", tmp_path / "r.yaml", "-q")
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_config_with_a_validation_file_round_trips_and_its_run_config_checks(cli, blobs_csv, write, tmp_path):
+    config = write("v.yaml", f"""
+        data: {{train: {blobs_csv}, validation: {blobs_csv}, target: label}}
+        training: {{epochs: 1}}
+        output: {{dir: {tmp_path / 'run'}}}
+        """)
+    (tmp_path / "r.yaml").write_text(cli("config", config, "--resolved").stdout)
+    assert cli("check", tmp_path / "r.yaml", "-q").returncode == 0
+    assert cli("fit", config, "-q").returncode == 0
+    saved = cli("check", tmp_path / "run" / "config.yaml", "-q", "--set", f"output.dir={tmp_path / 'other'}")
+    assert saved.returncode == 0, saved.stderr
+
+
+def test_runs_of_one_config_never_share_a_directory_and_resume_auto_matches_the_name_exactly(
+        cli, blobs_config, tmp_path, monkeypatch):
+    from nntrain.commands import runs
+
+    monkeypatch.chdir(tmp_path)
+    first, second = runs.new_run_dir("a/iris.yaml"), runs.new_run_dir("a/iris.yaml")  # the same second
+    assert first != second and first.is_dir() and second.is_dir()
+    assert second.name == f"{first.name}-2"
+    (tmp_path / "runs" / "iris-deep-29991231-235959").mkdir()  # another config whose name starts alike
+    assert runs.newest_run_dir("iris.yaml") == second
+
+
+def test_check_refuses_an_output_dir_that_cannot_be_created(cli, blobs_config, tmp_path):
+    (tmp_path / "afile").write_text("")
+    for target in ("afile", "afile/sub"):
+        result = cli("check", blobs_config(), "--set", f"output.dir={tmp_path / target}")
+        assert result.returncode == 2 and "afile" in result.stderr and "is a file" in result.stderr
+
+
+def test_runs_survives_damaged_and_unfinished_runs(cli, blobs_config, tmp_path):
+    assert cli("fit", blobs_config(epochs=2), "-q", "--set", f"output.dir={tmp_path / 'all/ok'}").returncode == 0
+    damaged = tmp_path / "all" / "damaged"
+    damaged.mkdir()
+    (damaged / "summary.json").write_text("[1, 2]")
+    (damaged / "metrics.jsonl").write_text('{"epoch": 1, "loss": 0.5, "seconds": 2.0, "time": "yesterday"}\n')
+    result = cli("runs", tmp_path / "all", "--json")
+    assert result.returncode == 0, result.stderr
+    listed = {run["run"].rsplit("/", 1)[-1]: run for run in json.loads(result.stdout)}
+    assert listed["damaged"]["status"] == "unfinished" and listed["damaged"]["epochs"] == 1
+    assert "summary.json is unreadable" in result.stderr
+    table = cli("runs", tmp_path / "all")
+    assert table.returncode == 0 and "damaged" in table.stderr and "not finished" in table.stderr
+    single = json.loads(cli("runs", tmp_path / "all" / "ok", "--json").stdout)
+    assert [run["status"] for run in single] == ["finished"]
+
+
+@pytest.mark.parametrize("text,code,message", [
+    ("a\n1\n2\n", 3, "single column"),
+    ("a,y\n" + "".join(f"{i},p\n" for i in range(30)), 3, "single value"),
+    ("a,y\n1,p\n2,q\n", 3, "at least 20"),
+])
+def test_init_refuses_data_it_cannot_build_a_config_for(cli, tmp_path, text, code, message):
+    (tmp_path / "d.csv").write_text(text)
+    result = cli("init", "--data", tmp_path / "d.csv")
+    assert result.returncode == code and message in result.stderr and result.stdout == ""
+
+
+def test_init_reads_every_row_and_sees_through_missing_markers(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    rows = 12_000
+    frame = pd.DataFrame({"a": rng.normal(size=rows).round(3).astype(object), "b": rng.normal(size=rows).round(3),
+                          "empty": np.nan, "note": [f"free text {i}" for i in range(rows)],
+                          "y": rng.integers(0, 2, rows)})
+    frame.loc[::10, "a"] = "?"
+    frame.loc[11_500, "b"] = np.nan  # a gap only near the end
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    config = tmp_path / "d.yaml"
+    assert cli("init", "--data", tmp_path / "d.csv", "-o", config).returncode == 0
+    steps = {step["type"]: step for step in yaml.safe_load(config.read_text())["data"]["pipeline"]}
+    assert steps["drop"]["columns"] == ["empty", "note"]
+    assert "clean" in steps and "encode" not in steps  # `a` is numbers with "?" markers, not categories
+    assert cli("check", config, "-q").returncode == 0
+
+
+def test_init_on_tiny_images_adds_only_pooling_that_fits(cli, tmp_path):
+    from PIL import Image
+
+    for label in ("a", "b"):
+        (tmp_path / "img" / label).mkdir(parents=True)
+        for index in range(12):
+            Image.new("L", (40, 1), color=index * 10 + (100 if label == "b" else 0)).save(
+                tmp_path / "img" / label / f"{index}.png")
+    config = tmp_path / "i.yaml"
+    assert cli("init", "--data", tmp_path / "img", "-o", config).returncode == 0
+    layers = [layer["type"] for layer in yaml.safe_load(config.read_text())["model"]["layers"]]
+    assert "maxpool2d" not in layers
+    assert cli("check", config, "-q").returncode == 0
+
+
+def test_a_single_class_image_folder_is_a_data_error(cli, tmp_path, write):
+    from PIL import Image
+
+    (tmp_path / "img" / "only").mkdir(parents=True)
+    for index in range(5):
+        Image.new("L", (4, 4)).save(tmp_path / "img" / "only" / f"{index}.png")
+    config = write("c.yaml", f"data: {{train: {tmp_path / 'img'}}}\noutput: {{dir: {tmp_path / 'run'}}}\n")
+    result = cli("check", config)
+    assert result.returncode == 3 and "single class folder" in result.stderr
+    assert cli("init", "--data", tmp_path / "img").returncode == 3
