@@ -106,7 +106,7 @@ def _table_config(path: str, task: str | None, target: str | None) -> tuple[str,
     facts = f"{len(features)} features, target {target!r} ({task}" + (f", {classes} classes)" if classes else ")")
     text = _HEADER.format(what=f"Predicts {what} of {path}") + _TABLE.format(
         train=_flow(path), target=_flow(target), steps="\n".join(steps),
-        loss="cross_entropy" if classes else "mse",
+        loss="cross_entropy" if classes else "mse", stratified=", stratified by class" if classes else "",
         loss_note="softmax cross-entropy over the classes" if classes else "mean squared error",
         features=len(features)) + _TRAINING
     return text, facts
@@ -169,7 +169,7 @@ def _template(task: str) -> str:
         train='"data/train.csv"   # your CSV file', target='"label"   # the column to predict',
         steps="\n".join(["    - {type: clean, missing: median}", "    - {type: dedupe}",
                          "    - {type: encode}", "    - {type: normalize, method: zscore}"]),
-        loss="cross_entropy" if classification else "mse",
+        loss="cross_entropy" if classification else "mse", stratified=", stratified by class" if classification else "",
         loss_note="softmax cross-entropy over the classes" if classification else "mean squared error",
         features="your") + _TRAINING
 
@@ -208,7 +208,7 @@ _TABLE = """\
 data:
   train: {train}
   target: {target}
-  split: {{validation: 0.2, test: 0.1}}   # held-out fractions, stratified by class
+  split: {{validation: 0.2, test: 0.1}}   # held-out fractions{stratified}
   pipeline:                  # fitted on the training rows only, replayed by eval and predict
 {steps}
 model:
