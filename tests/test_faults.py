@@ -399,6 +399,10 @@ def test_text_in_a_numeric_column_stops_predict_or_is_skipped(cli, blobs_run, tm
     assert skipped.stdout.splitlines() == ["line,prediction", "2,a", "4,b"]
     assert ("warning: skipped 2 rows that cannot be predicted (line 3: 'x1' is 'n/a?'; line 5: 'color' is missing)"
             in skipped.stderr)
+    (tmp_path / "bad.csv").write_text("x1,x2,color\nn/a?,5,red\n")
+    nothing = no_traceback(cli("predict", blobs_run / "run", tmp_path / "bad.csv", "--on-error", "skip"))
+    assert nothing.returncode == 3 and nothing.stdout == ""
+    assert "bad.csv: every row was skipped, nothing to predict; skipped 1 row" in nothing.stderr
 
 
 def test_stdin_pipe_closed_early_ends_quietly(blobs_run, shell_command):

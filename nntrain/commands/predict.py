@@ -18,7 +18,7 @@ from nntrain.data.image_folders import image_paths, prepare_unlabelled_images
 from nntrain.data.tables import read_csv, write_csv
 from nntrain.data.tabular import prepare_inference
 from nntrain.data.targets import decode_regression
-from nntrain.errors import ConfigError
+from nntrain.errors import ConfigError, DataError
 from nntrain.nn.losses import output_transform
 from nntrain.train.metrics import predicted_classes
 
@@ -33,6 +33,9 @@ def predict(run: str, data: str, display: Display, output: str | None = None, pr
         source = "standard input" if data == "-" else data
         x, _, notes, lines = prepare_inference(frame, saved.data, source=source, with_target=False,
                                                dtype=saved.model.dtype, skip_bad=on_error == "skip")
+        if len(x) == 0:  # a pipeline should not mistake an empty result for predictions
+            raise DataError(f"{source}: every row was skipped, nothing to predict; "
+                            + next(note for note in notes if note.startswith("skipped")))
     for note in notes:
         if note.startswith("skipped"):
             display.warn(note)
