@@ -45,9 +45,13 @@ ALPHA_ACTIVATIONS = ("leaky_relu", "elu")
 
 
 class Spec(BaseModel):
-    """Base of every config section: unknown keys are errors, attribute docstrings are descriptions."""
+    """Base of every config section: unknown keys are errors, attribute docstrings are descriptions.
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True)
+    Types are strict (a quoted "10" is not a number, `seed: true` is not a seed), so what this
+    accepts is exactly what the JSON Schema generated from it accepts.
+    """
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True, strict=True)
 
 
 def _check_alpha(spec) -> Any:
@@ -533,7 +537,7 @@ class NormalizeStep(Spec):
     """`zscore`: (x − mean)/std; `minmax`: into `range`; `robust`: (x − median)/IQR, for outliers."""
     columns: list[str] | None = None
     """Columns to scale; default every numeric feature column (place before `encode` to leave one-hot columns 0/1)."""
-    range: tuple[float, float] = (0.0, 1.0)
+    range: tuple[float, float] = Field((0.0, 1.0), strict=False)  # YAML gives a list
     """Target interval for `minmax`."""
 
     @field_validator("range")
@@ -563,7 +567,7 @@ class ImageInput(Spec):
 
     color: Literal["grayscale", "rgb"] = "rgb"
     """Convert every image to one gray channel or three RGB channels (transparency is composited on white)."""
-    size: tuple[PositiveInt, PositiveInt] | None = None
+    size: tuple[PositiveInt, PositiveInt] | None = Field(None, strict=False)  # YAML gives a list
     """[height, width] to resize every image to; default the size of the first image."""
     resize: Literal["nearest", "bilinear", "bicubic", "lanczos"] = "bilinear"
     """Resampling filter used when resizing."""

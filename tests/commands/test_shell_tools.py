@@ -303,3 +303,18 @@ def test_a_single_class_image_folder_is_a_data_error(cli, tmp_path, write):
     result = cli("check", config)
     assert result.returncode == 3 and "single class folder" in result.stderr
     assert cli("init", "--data", tmp_path / "img").returncode == 3
+
+
+@pytest.mark.parametrize("override", [{"seed": True}, {"training": {"epochs": "10"}},
+                                      {"training": {"shuffle": "yes"}}, {"optimizer": {"lr": "0.01"}}])
+def test_schema_and_validation_agree_on_types(override):
+    import jsonschema
+
+    from nntrain.config.json_schema import config_schema
+    from nntrain.config.loading import validate_config
+    from nntrain.errors import ConfigError
+
+    data = {"data": {"train": "x.csv", "target": "y"}, **override}
+    assert not jsonschema.Draft7Validator(config_schema()).is_valid(data)
+    with pytest.raises(ConfigError):
+        validate_config(data, "c.yaml")
