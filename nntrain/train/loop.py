@@ -127,7 +127,9 @@ class Trainer:
                 xb, yb = x[start:stop], y[start:stop]
             else:
                 rows = order[start:stop]
-                xb = np.take(x, rows, axis=0, out=self._batch_buffer[:len(rows)])
+                # mode="clip": the rows are a permutation, always in range, and numpy's default
+                # mode="raise" would gather through a hidden temporary before filling `out`
+                xb = np.take(x, rows, axis=0, out=self._batch_buffer[:len(rows)], mode="clip")
                 yb = y[rows]
             if self.augment is not None:
                 xb = self.augment(xb, self.augment_rng)
