@@ -62,3 +62,16 @@ class Display:
         if sys.stderr.isatty() and self.console.is_terminal:
             return RichReporter(columns, self.console)
         return PlainReporter(columns)
+
+
+def human_duration(seconds) -> str:
+    """42.0s, 3m 05s, 2h 07m: the units a person reads at a glance."""
+    if not isinstance(seconds, (int, float)):
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"

@@ -7,7 +7,7 @@ import yaml
 
 from nntrain import __version__
 from nntrain.commands.build import make_optimizer, make_rules, make_schedule
-from nntrain.commands.display import Display
+from nntrain.commands.display import Display, human_duration
 from nntrain.commands.runs import (RUN_FILES, ensure_writable, evaluate_split, new_run_dir, newest_run_dir,
                                    refuse_existing_run)
 from nntrain.commands.session import build_session
@@ -223,7 +223,7 @@ def _show_summary(summary: dict, run_dir: Path, display: Display) -> None:
     for name, value in summary.get("test", {}).items():
         table.add_row(f"test {name}", f"{value:.4f}")
     table.add_row("model", str(run_dir / summary["final_checkpoint"]))
-    table.add_row("time", f"{summary['seconds']:.1f}s")
+    table.add_row("time", human_duration(summary["seconds"]))
     display.show(table)
 
 

@@ -5,7 +5,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from nntrain.commands.display import Display
+from nntrain.commands.display import Display, human_duration
 from nntrain.errors import CheckpointError, ConfigError
 from nntrain.train.checkpoint import read_checkpoint_meta
 from nntrain.train.recorder import read_log
@@ -85,7 +85,7 @@ def _show(runs: list[dict], display: Display) -> None:
         best = f"{run['monitor']} {value:.4g} @{run['best_epoch']}" if isinstance(value, (int, float)) else "-"
         reason = (run["stop_reason"] or "not finished").split(" (")[0]
         table.add_row(Path(run["run"]).name, _when(run["started"]), str(run["epochs"]), best,
-                      _duration(run["seconds"]), str(reason))
+                      human_duration(run["seconds"]), str(reason))
     display.show(table, min_width=120)
 
 
@@ -100,16 +100,3 @@ def _moment(stamp) -> datetime | None:
 def _when(stamp) -> str:
     moment = _moment(stamp)
     return moment.astimezone().strftime("%m-%d %H:%M") if moment else "-"
-
-
-def _duration(seconds) -> str:
-    """42.0s, 3m 05s, 2h 07m: the units a person reads at a glance."""
-    if not isinstance(seconds, (int, float)):
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"

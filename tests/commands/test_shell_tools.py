@@ -318,3 +318,10 @@ def test_schema_and_validation_agree_on_types(override):
     assert not jsonschema.Draft7Validator(config_schema()).is_valid(data)
     with pytest.raises(ConfigError):
         validate_config(data, "c.yaml")
+
+
+@pytest.mark.parametrize("seconds,shown", [(3.21, "3.2s"), (185, "3m 05s"), (7620, "2h 07m"), (None, "-")])
+def test_durations_read_at_a_glance(seconds, shown):
+    from nntrain.commands.display import human_duration
+
+    assert human_duration(seconds) == shown
