@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+import common
 from common import alternate, machine, peer, print_table
 
 SAMPLES, SIZE, CLASSES, BATCH = 10_000, 28, 10, 64
@@ -23,30 +24,13 @@ def data():
 
 
 def nntrain_epoch(x, y):
-    from nntrain.nn.losses import LOSSES
-    from nntrain.nn.model import build_model
-    from nntrain.optim.optimizers import OPTIMIZERS
-    from nntrain.optim.schedules import SCHEDULES
-    from nntrain.train.loop import Settings, Trainer
-    from nntrain.train.stopping import Divergence
-
     specs = [{"type": "conv2d", "filters": 16, "kernel": 3, "padding": "same", "activation": "relu"},
              {"type": "maxpool2d", "size": 2},
              {"type": "conv2d", "filters": 32, "kernel": 3, "padding": "same", "activation": "relu"},
              {"type": "maxpool2d", "size": 2},
              {"type": "flatten"},
              {"type": "dense", "units": CLASSES}]
-    model = build_model(specs, (SIZE, SIZE, 1), np.float32, np.random.default_rng(1))
-    optimizer = OPTIMIZERS["adam"]()
-    optimizer.bind(model.flat_params.size, np.float32, model.decay_mask)
-    trainer = Trainer(model, LOSSES["cross_entropy"](), optimizer, SCHEDULES["constant"](1e-3, 1, 1),
-                      Settings(1, BATCH, True, "loss", "min", False), rules=[], divergence=Divergence(),
-                      evaluate=dict, shuffle_rng=np.random.default_rng(2))
-
-    def run():
-        trainer.epoch = 0
-        trainer.fit(x, y)
-    return run
+    return common.nntrain_epoch(specs, x, y, BATCH)
 
 
 def torch_epoch(torch, x, y):

@@ -57,3 +57,25 @@ def peer(module: str):
     except ImportError:
         print(f"  ({module} not installed: pip install -e '.[bench]')")
         return None
+
+
+def nntrain_epoch(specs: list[dict], x: np.ndarray, y: np.ndarray, batch: int) -> Callable[[], None]:
+    """One epoch of nntrain's own training loop (Adam, cross-entropy, shuffled batches) on `specs`."""
+    from nntrain.nn.losses import LOSSES
+    from nntrain.nn.model import build_model
+    from nntrain.optim.optimizers import OPTIMIZERS
+    from nntrain.optim.schedules import SCHEDULES
+    from nntrain.train.loop import Settings, Trainer
+    from nntrain.train.stopping import Divergence
+
+    model = build_model(specs, x.shape[1:], np.float32, np.random.default_rng(1))
+    optimizer = OPTIMIZERS["adam"]()
+    optimizer.bind(model.flat_params.size, np.float32, model.decay_mask)
+    trainer = Trainer(model, LOSSES["cross_entropy"](), optimizer, SCHEDULES["constant"](1e-3, 1, 1),
+                      Settings(1, batch, True, "loss", "min", False), rules=[], divergence=Divergence(),
+                      evaluate=dict, shuffle_rng=np.random.default_rng(2))
+
+    def run():
+        trainer.epoch = 0
+        trainer.fit(x, y)
+    return run

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+import common
 from common import alternate, machine, peer, print_table
 
 SAMPLES, FEATURES, HIDDEN, CLASSES, BATCH = 60_000, 784, (256, 128), 10, 128
@@ -22,26 +23,8 @@ def data():
 
 
 def nntrain_epoch(x, y):
-    from nntrain.nn.losses import LOSSES
-    from nntrain.nn.model import build_model
-    from nntrain.optim.optimizers import OPTIMIZERS
-    from nntrain.optim.schedules import SCHEDULES
-    from nntrain.train.loop import Settings, Trainer
-    from nntrain.train.stopping import Divergence
-
     specs = [{"type": "dense", "units": units, "activation": "relu"} for units in HIDDEN]
-    model = build_model(specs + [{"type": "dense", "units": CLASSES}], (FEATURES,), np.float32,
-                        np.random.default_rng(1))
-    optimizer = OPTIMIZERS["adam"]()
-    optimizer.bind(model.flat_params.size, np.float32, model.decay_mask)
-    trainer = Trainer(model, LOSSES["cross_entropy"](), optimizer, SCHEDULES["constant"](1e-3, 1, 1),
-                      Settings(1, BATCH, True, "loss", "min", False), rules=[], divergence=Divergence(),
-                      evaluate=dict, shuffle_rng=np.random.default_rng(2))
-
-    def run():
-        trainer.epoch = 0
-        trainer.fit(x, y)
-    return run
+    return common.nntrain_epoch(specs + [{"type": "dense", "units": CLASSES}], x, y, BATCH)
 
 
 def torch_epoch(torch, x, y):

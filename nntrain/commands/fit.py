@@ -90,7 +90,7 @@ def _fit(config: Config, config_path: str, run_dir: Path, display: Display, over
                  f"({len(data.x['validation'])} validation, {len(data.x['test'])} test) -> {run_dir}")
 
     log = read_log(run_dir / "metrics.jsonl") if resume else []
-    started_at = log[0].get("time") if log and log[0].get("time") else now_iso()  # of the first session
+    started_at = (log[0].get("time") if log else None) or now_iso()  # of the first session
     try:
         with stop_on_signals(stop):
             outcome = trainer.fit(x_train, y_train)

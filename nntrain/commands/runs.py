@@ -80,8 +80,7 @@ def check_writable(run_dir: Path) -> None:
 
 def ensure_writable(run_dir: Path) -> None:
     """Create the run directory, or say why it cannot be used, before any work starts."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ConfigError(f"output.dir: {run_dir} is a file, not a directory; choose another output.dir")
+    check_writable(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write-test"

@@ -104,11 +104,9 @@ def _table_config(path: str, task: str | None, target: str | None) -> tuple[str,
     classes = labels.nunique() if task == "classification" else None
     what = (f"{classes} classes" if classes else "a number") + f" in column {target!r}"
     facts = f"{len(features)} features, target {target!r} ({task}" + (f", {classes} classes)" if classes else ")")
-    text = _HEADER.format(what=f"Predicts {what} of {path}") + _TABLE.format(
-        train=_flow(path), target=_flow(target), steps="\n".join(steps),
-        loss="cross_entropy" if classes else "mse", stratified=", stratified by class" if classes else "",
-        loss_note="softmax cross-entropy over the classes" if classes else "mean squared error",
-        features=len(features)) + _TRAINING
+    text = _compose(f"Predicts {what} of {path}", _TABLE.format(
+        train=_flow(path), target=_flow(target), steps="\n".join(steps), features=len(features),
+        **_task_fields(bool(classes))))
     return text, facts
 
 
@@ -142,36 +140,46 @@ def _images_config(path: str) -> tuple[str, str]:
         size = [max(1, round(height * scale)), max(1, round(width * scale))]
         resized = f"   # the images are {height}x{width}; smaller trains much faster"
     color = "grayscale" if _is_gray(folders) else "rgb"
-    layers, side = [], min(size)
+    count = sum(map(len, folders.values()))
+    text = _compose(f"Classifies the images of {path} into {len(folders)} classes (one per subfolder)",
+                    _IMAGES.format(train=_flow(path), color=color, size=_flow(size), resized=resized,
+                                   layers=_conv_layers(min(size))))
+    return text, f"{count} images in {len(folders)} classes, {height}x{width} {color}"
+
+
+def _conv_layers(side: int) -> str:
+    """Two 3x3 convolutions, each followed by 2x2 max-pooling while the image stays 2 pixels across."""
+    layers = []
     for filters in (16, 32):
         layers.append(f"    - {{type: conv2d, filters: {filters}, kernel: 3, padding: same, activation: relu}}")
-        if side >= 4:  # pool only while the image stays at least 2 pixels across
+        if side >= 4:
             layers.append("    - {type: maxpool2d, size: 2}")
             side //= 2
-    count = sum(map(len, folders.values()))
-    text = _HEADER.format(what=f"Classifies the images of {path} into {len(folders)} classes (one per subfolder)") + \
-        _IMAGES.format(train=_flow(path), color=color, size=_flow(size), resized=resized,
-                       layers="\n".join(layers)) + _TRAINING
-    return text, f"{count} images in {len(folders)} classes, {height}x{width} {color}"
+    return "\n".join(layers)
 
 
 def _template(task: str) -> str:
     if task == "images":
-        return _HEADER.format(what="Classifies images: edit data.train to point at your folder") + _IMAGES.format(
+        return _compose("Classifies images: edit data.train to point at your folder", _IMAGES.format(
             train='"data/images"   # a folder with one subfolder of images per class', color="rgb",
-            size="[32, 32]", resized="", layers="\n".join([
-                "    - {type: conv2d, filters: 16, kernel: 3, padding: same, activation: relu}",
-                "    - {type: maxpool2d, size: 2}",
-                "    - {type: conv2d, filters: 32, kernel: 3, padding: same, activation: relu}",
-                "    - {type: maxpool2d, size: 2}"])) + _TRAINING
-    classification = task == "classification"
-    return _HEADER.format(what="Edit data.train and data.target to point at your CSV") + _TABLE.format(
+            size="[32, 32]", resized="", layers=_conv_layers(32)))
+    return _compose("Edit data.train and data.target to point at your CSV", _TABLE.format(
         train='"data/train.csv"   # your CSV file', target='"label"   # the column to predict',
         steps="\n".join(["    - {type: clean, missing: median}", "    - {type: dedupe}",
                          "    - {type: encode}", "    - {type: normalize, method: zscore}"]),
-        loss="cross_entropy" if classification else "mse", stratified=", stratified by class" if classification else "",
-        loss_note="softmax cross-entropy over the classes" if classification else "mean squared error",
-        features="your") + _TRAINING
+        features="your", **_task_fields(task == "classification")))
+
+
+def _compose(what: str, body: str) -> str:
+    return _HEADER.format(what=what) + body + _TRAINING
+
+
+def _task_fields(classification: bool) -> dict:
+    """The loss and comments that differ between classification and regression."""
+    if classification:
+        return {"loss": "cross_entropy", "loss_note": "softmax cross-entropy over the classes",
+                "stratified": ", stratified by class"}
+    return {"loss": "mse", "loss_note": "mean squared error", "stratified": ""}
 
 
 def _guess_target(frame: pd.DataFrame) -> str:
