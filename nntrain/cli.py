@@ -8,6 +8,7 @@ divergence, 5 checkpoint, 130/143 interrupted by SIGINT/SIGTERM (after saving),
 import os
 import sys
 import traceback
+import warnings
 from contextlib import contextmanager
 from typing import Annotated, Optional
 
@@ -73,7 +74,7 @@ def eval_(
 ) -> None:
     """Report loss and metrics of a trained model on labelled data."""
     with _exit_codes(debug):
-        from nntrain.commands.evaluate import evaluate
+        from nntrain.commands.eval import evaluate
 
         evaluate(run, data, _display(quiet, verbose), as_json=json_)
 
@@ -122,7 +123,7 @@ def data(
 ) -> None:
     """Run the data preparation without training and report rows, columns, splits and leaks."""
     with _exit_codes(debug):
-        from nntrain.commands.data_report import data_report
+        from nntrain.commands.data import data_report
 
         data_report(config, _display(quiet, verbose), set_, as_json=json_)
 
@@ -154,7 +155,7 @@ def init(
 ) -> None:
     """Write a commented starter config, filled in from your data, that `nntrain fit` can train as is."""
     with _exit_codes(debug):
-        from nntrain.commands.starter import init as run_init
+        from nntrain.commands.init import init as run_init
 
         run_init(task, data, target, output, force, _display(quiet, verbose))
 
@@ -184,7 +185,7 @@ def config_(
 ) -> None:
     """Print a config as YAML on stdout, with overrides applied (and defaults, with --resolved)."""
     with _exit_codes(debug):
-        from nntrain.commands.check import print_config
+        from nntrain.commands.config import print_config
 
         print_config(config, set_, resolved)
 
@@ -206,7 +207,7 @@ def runs(
 ) -> None:
     """List runs with their best metric, epochs, stop reason and duration."""
     with _exit_codes(debug):
-        from nntrain.commands.run_list import list_runs
+        from nntrain.commands.runs import list_runs
 
         list_runs(folder, _display(quiet, verbose), as_json=json_)
 
@@ -218,29 +219,55 @@ def main() -> None:
 
 @contextmanager
 def _exit_codes(debug: bool):
-    """Turn everything a command can raise into a message on stderr and its exit code."""
+    """Turn everything a command can raise into a message on stderr and its exit code.
+
+    Library warnings (pandas, NumPy) are silenced unless --debug: every problem a user can act
+    on is reported by nntrain itself, in its own words.
+    """
     from nntrain.errors import NNTrainError
 
     debug = debug or bool(os.environ.get("NNTRAIN_DEBUG"))
     try:
-        yield
+        with warnings.catch_warnings():
+            if not debug:
+                warnings.simplefilter("ignore")
+            yield
     except NNTrainError as exc:
         if debug:
             traceback.print_exc()
-        print(f"nntrain: error: {exc}", file=sys.stderr)
+        _say(f"nntrain: error: {exc}")
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
+        _say("\ninterrupted")
         raise typer.Exit(130) from None
     except BrokenPipeError:
-        # The reader went away (e.g. `| head`): stop quietly, and keep Python's exit flush from complaining.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(141) from None
+        _reader_gone()
     except Exception as exc:  # a bug: say so plainly, and how to see more
         if debug:
             traceback.print_exc()
         else:
-            print(f"nntrain: internal error: {type(exc).__name__}: {exc}\n"
-                  "This is a bug in nntrain; rerun with --debug for the traceback and please report it.",
-                  file=sys.stderr)
+            _say(f"nntrain: internal error: {type(exc).__name__}: {exc}\n"
+                 "This is a bug in nntrain; rerun with --debug for the traceback and please report it.")
         raise typer.Exit(1) from None
+
+
+def _say(message: str) -> None:
+    """Write to stderr; if its reader is gone too (`2>&1 | head`), end quietly as for stdout."""
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except BrokenPipeError:
+        _reader_gone()
+
+
+def _reader_gone():
+    """The reader of our output went away (e.g. `| head`): stop quietly with 141, as shells report a SIGPIPE.
+
+    Both streams are pointed at /dev/null so Python's flush at exit does not complain either.
+    """
+    null = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(null, stream.fileno())
+        except (OSError, ValueError):
+            pass
+    raise typer.Exit(141) from None

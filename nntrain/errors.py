@@ -20,9 +20,13 @@ class DataError(NNTrainError):
 
 
 class DivergenceError(NNTrainError):
-    """Training produced NaN, Inf or an exploding loss."""
+    """Training produced NaN, Inf or an exploding loss, at `epoch` and `step` when known."""
 
     exit_code = 4
+
+    def __init__(self, message: str, epoch: int | None = None, step: int | None = None):
+        super().__init__(message)
+        self.epoch, self.step = epoch, step
 
 
 class CheckpointError(NNTrainError):

@@ -88,7 +88,7 @@ def test_bad_keys_types_and_ranges_exit_2(cli, write, tmp_path, text, expected):
 
 
 def test_exponent_learning_rate_reaches_the_optimizer_as_a_float(cli, write, blobs_csv, tmp_path):
-    from nntrain.commands.build import make_schedule
+    from nntrain.run.build import make_schedule
     from nntrain.config import load_config
 
     config = write("c.yaml", f"""
@@ -215,18 +215,19 @@ def test_unusual_images_are_converted_and_bombs_skipped(cli, write, tmp_path, he
 # 12-16: checkpoints ------------------------------------------------------------------------------------
 
 def test_disk_full_while_saving_exits_5_and_keeps_the_previous_checkpoint(blobs_config, tmp_path, monkeypatch):
-    import nntrain.train.checkpoint as checkpoint
+    import nntrain.train.files as files
 
     calls = {"n": 0}
-    real_fsync = checkpoint.os.fsync
+    real_fsync = files.os.fsync
 
     def failing_fsync(descriptor):
         calls["n"] += 1
-        if calls["n"] > 4:  # epoch 1 wrote best.npz and last.npz (a file and a folder sync each)
+        # config.yaml and test.csv, then epoch 1's best.npz and last.npz: a file and a folder sync each
+        if calls["n"] > 8:
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_fsync(descriptor)
 
-    monkeypatch.setattr(checkpoint.os, "fsync", failing_fsync)
+    monkeypatch.setattr(files.os, "fsync", failing_fsync)
     run = tmp_path / "run"
     result = CliRunner().invoke(app, ["fit", str(blobs_config()), "--set", "training.epochs=5",
                                       "--set", "training.monitor=loss"])

@@ -1,10 +1,11 @@
 """`nntrain plot`: training curves of a run as a PNG (needs the optional matplotlib extra)."""
 
-import json
 from pathlib import Path
 
 from nntrain.commands.display import Display
 from nntrain.errors import CheckpointError, ConfigError
+from nntrain.run.training import read_summary
+from nntrain.train.metrics import HEADLINE
 from nntrain.train.recorder import read_log
 
 
@@ -23,9 +24,9 @@ def plot(run: str, display: Display, output: str | None = None) -> Path:
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    summary = _summary(run_dir)
+    summary = read_summary(run_dir)
     epochs = [row["epoch"] for row in rows]
-    metric = next((name for name in ("val_accuracy", "val_r2", "val_f1") if name in rows[0]), None)
+    metric = next((f"val_{name}" for name in dict.fromkeys(HEADLINE.values()) if f"val_{name}" in rows[0]), None)
     figure, axes = pyplot.subplots(1, 2 if metric else 1, figsize=(11 if metric else 6, 4), squeeze=False)
     losses = axes[0][0]
     for name in ("loss", "val_loss"):
@@ -53,9 +54,3 @@ def plot(run: str, display: Display, output: str | None = None) -> Path:
     display.note(f"wrote {target}")
     return target
 
-
-def _summary(run_dir: Path) -> dict:
-    try:
-        return json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}

@@ -4,12 +4,12 @@ import json
 import sys
 from pathlib import Path
 
-from nntrain.commands.display import Display
-from nntrain.commands.saved_run import open_run
-from nntrain.commands.session import build_session
+from nntrain.commands.display import Display, Table
 from nntrain.config import load_config
 from nntrain.nn.layers import LAYERS
 from nntrain.nn.model import Model
+from nntrain.run.build import build
+from nntrain.run.saved import open_run
 
 _KIND = {cls: name for name, cls in LAYERS.items()}
 
@@ -20,7 +20,7 @@ def summary(source: str, display: Display, overrides: list[str] = (), as_json: b
         model = open_run(source).model
     else:
         config, _ = load_config(source, list(overrides))
-        model = build_session(config).model
+        model = build(config).model
     table = describe(model)
     if as_json:
         sys.stdout.write(json.dumps(table) + "\n")
@@ -43,21 +43,15 @@ def describe(model: Model) -> dict:
 
 
 def show_summary(table: dict, display: Display) -> None:
-    from rich.table import Table
-
-    view = Table()
-    view.add_column("layer")
-    view.add_column("type")
-    view.add_column("output shape")
-    view.add_column("parameters", justify="right")
-    view.add_row("input", "", _shape(table["input_shape"]), "")
+    view = Table(["layer", "type", "output shape", "parameters"], right=(3,), footer=1)
+    view.add("input", "", _shape(table["input_shape"]), "")
     for layer in table["layers"]:
-        view.add_row(layer["name"], layer["type"], _shape(layer["output_shape"]), f"{layer['parameters']:,}")
-    view.add_section()
-    view.add_row("total", "", "", f"{table['trainable_parameters']:,}")
-    display.show(view)
+        view.add(layer["name"], layer["type"], _shape(layer["output_shape"]), f"{layer['parameters']:,}")
+    view.add("total", "", "", f"{table['trainable_parameters']:,}")
+    display.result(view)
     if table["non_trainable_parameters"]:
-        display.note(f"plus {table['non_trainable_parameters']:,} non-trainable values (batchnorm running statistics)")
+        display.result_text(f"plus {table['non_trainable_parameters']:,} non-trainable values "
+                            "(batchnorm running statistics)")
 
 
 def _shape(shape: list[int]) -> str:

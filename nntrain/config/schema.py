@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator, field_validator
 
+from nntrain.train.stopping import parse_duration
+
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
@@ -377,20 +379,6 @@ OptimizerSpec = Annotated[Union[SGDOptimizer, AdamOptimizer, AdamWOptimizer, RMS
 
 # ---------------------------------------------------------------- stopping rules
 
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
-
-
-def parse_duration(text: str | float) -> float:
-    """Seconds in '90', '90s', '10m', '1h30m' or '2.5h'."""
-    if isinstance(text, (int, float)):
-        return float(text)
-    match = _DURATION.match(text)
-    if not text.strip() or not match or not any(match.groups()):
-        raise ValueError(f"expected a duration such as 90s, 10m or 1h30m, got {text!r}")
-    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
-
-
 class PlateauRule(Spec):
     """Stop when the monitored value has not improved for `patience` epochs."""
 
@@ -431,10 +419,6 @@ class MaxTimeRule(Spec):
     def _parse(cls, value):
         parse_duration(value)
         return value
-
-    @property
-    def seconds(self) -> float:
-        return parse_duration(self.limit)
 
 
 class DivergenceRule(Spec):

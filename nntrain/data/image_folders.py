@@ -10,7 +10,7 @@ from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, f
                                  load_images, normalise, problems_note)
 from nntrain.data.report import class_balance
 from nntrain.data.split import SPLIT_NAMES, split_rows
-from nntrain.data.tabular import TrainingData
+from nntrain.data.prepared import TrainingData
 from nntrain.errors import DataError
 
 

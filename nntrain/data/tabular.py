@@ -8,28 +8,17 @@ replays for eval and predict.
 """
 
 import ctypes
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from nntrain.data.pipeline import Context, Pipeline, is_numeric
+from nntrain.data.prepared import TrainingData
 from nntrain.data.report import class_balance, leak_counts, leak_note, markers_of, missing_after, profile_columns
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
 from nntrain.data.targets import encode_target, fit_target, infer_task, label_strings
 from nntrain.errors import DataError
-
-
-@dataclass
-class TrainingData:
-    x: dict[str, np.ndarray]         # "train", "validation", "test" feature matrices
-    y: dict[str, np.ndarray]         # matching targets
-    test_rows: pd.DataFrame          # raw rows of the test split, re-evaluated by `nntrain eval RUN`
-    state: dict                      # everything needed to prepare new rows the same way
-    lines: dict[str, np.ndarray] = field(default_factory=dict)   # line numbers of each split's rows in its file
-    notes: list[str] = field(default_factory=list)
-    report: dict = field(default_factory=dict)
 
 
 def check_columns(frame: pd.DataFrame, wanted: list[str], source: str, role: str) -> None:

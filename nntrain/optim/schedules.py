@@ -8,6 +8,8 @@ Only reduce-on-plateau has state of its own; it is saved with checkpoints.
 
 import math
 
+from nntrain.monitor import is_improvement
+
 
 class Schedule:
     """Constant learning rate."""
@@ -131,12 +133,6 @@ class ReduceOnPlateau(Schedule):
 
     def load_state(self, state):
         self.current, self.best, self.bad_epochs = state["current"], state["best"], state["bad_epochs"]
-
-
-def is_improvement(value: float, best: float, mode: str, min_delta: float = 0.0, relative: bool = False) -> bool:
-    """Whether `value` beats `best` by more than min_delta (a fraction of |best| when relative)."""
-    margin = min_delta * abs(best) if relative else min_delta
-    return value < best - margin if mode == "min" else value > best + margin
 
 
 SCHEDULES: dict[str, type[Schedule]] = {

@@ -14,17 +14,16 @@ and every checksum, and refuses object arrays, so it never executes code.
 import hashlib
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from nntrain.errors import CheckpointError
+from nntrain.train.files import write_atomic
 
 FORMAT = "nntrain-checkpoint"
 VERSION = 1
-TEMP_PREFIX = ".tmp-"
 
 
 def save_checkpoint(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> None:
@@ -38,39 +37,22 @@ def save_checkpoint(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> No
         digests[name] = {"shape": list(array.shape), "dtype": str(array.dtype),
                          "sha256": hashlib.sha256(members[f"{name}.npy"]).hexdigest()}
     document = {"format": FORMAT, "version": VERSION, **meta, "arrays": digests}
-    temporary = path.with_name(f"{TEMP_PREFIX}{path.name}.{os.getpid()}")
+
+    def write(handle):
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
+            archive.writestr(_entry("meta.json"), json.dumps(document, allow_nan=True))
+            for member, data in members.items():
+                archive.writestr(_entry(member), data)
+
     try:
-        with open(temporary, "wb") as handle:
-            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
-                archive.writestr(_entry("meta.json"), json.dumps(document, allow_nan=True))
-                for member, data in members.items():
-                    archive.writestr(_entry(member), data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-        _fsync_directory(path.parent)
+        write_atomic(path, write)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise CheckpointError(f"could not write checkpoint to {path}: {exc.strerror or exc}") from None
 
 
 def _entry(name: str) -> zipfile.ZipInfo:
     """A zip member with a fixed timestamp, so equal contents give equal files."""
     return zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-
-
-def _fsync_directory(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def remove_stale_temporaries(folder: Path) -> None:
-    """Delete temporary files left by a write that was killed."""
-    for leftover in Path(folder).glob(f"{TEMP_PREFIX}*"):
-        leftover.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: Path) -> tuple[dict, dict[str, np.ndarray]]:

@@ -9,19 +9,21 @@ batch and restored, so a resumed run continues bit for bit.
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from nntrain.errors import Interrupted
+from nntrain.monitor import Best
 from nntrain.nn.losses import Loss
 from nntrain.nn.model import Model
 from nntrain.optim.optimizers import Optimizer, clip_gradients
-from nntrain.optim.schedules import Schedule, is_improvement
+from nntrain.optim.schedules import Schedule
 from nntrain.train.progress import Reporter
 from nntrain.train.stopping import Divergence, Rule
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Settings:
     epochs: int
     batch_size: int
@@ -31,6 +33,20 @@ class Settings:
     restore_best: bool
     clip_norm: float | None = None
     clip_value: float | None = None
+    shown: tuple[str, ...] = ("loss",)  # the per-epoch values a progress display shows
+
+
+def steps_per_epoch(rows: int, batch_size: int) -> int:
+    """Optimizer steps in one pass over `rows` training rows (the last batch may be short)."""
+    return -(-rows // batch_size)
+
+
+class Recorder(Protocol):
+    """Where the loop hands each finished epoch and an interruption (see `train.recorder.RunRecorder`)."""
+
+    def epoch_end(self, trainer: "Trainer", record: dict, improved: bool, final: bool = False) -> None: ...
+
+    def interrupted(self, trainer: "Trainer") -> None: ...
 
 
 @dataclass
@@ -54,7 +70,7 @@ class Trainer:
                  shuffle_rng: np.random.Generator, class_weight: np.ndarray | None = None,
                  augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
                  augment_rng: np.random.Generator | None = None,
-                 reporter: Reporter | None = None, recorder=None, stop: StopSignal | None = None):
+                 reporter: Reporter | None = None, recorder: Recorder | None = None, stop: StopSignal | None = None):
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
         self.settings = settings
         self.rules, self.divergence, self.evaluate = rules, divergence, evaluate
@@ -68,22 +84,36 @@ class Trainer:
         self.batch = 0          # batches done in the current epoch
         self.step = 0           # optimizer steps done
         self.loss_sum = 0.0     # running sum of batch loss × rows, this epoch
-        self.elapsed = 0.0      # training seconds, across resumes
-        self.best_value: float | None = None
-        self.best_epoch = 0
+        self.elapsed = 0.0      # wall-clock seconds of the whole run (preparation and saving included), across resumes
+        self.train_seconds = 0.0  # seconds spent in training epochs alone, across resumes
+        self.best = Best(settings.mode)
         self.epoch_shuffle_state = shuffle_rng.bit_generator.state
         self.best_params = model.flat_params.copy()
         self.best_buffers = {name: value.copy() for name, value in model.buffers.items()}
 
     # ------------------------------------------------------------------ running
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> Outcome:
+    @property
+    def best_value(self) -> float | None:
+        return self.best.value
+
+    @property
+    def best_epoch(self) -> int:
+        return self.best.epoch
+
+    def fit(self, x: np.ndarray, y: np.ndarray, started: float | None = None) -> Outcome:
+        """Train until a rule stops it or the epochs run out.
+
+        `started` is the `time.monotonic()` moment this session of the run began (before its data
+        was prepared); elapsed time counts from it, on top of earlier sessions' time.
+        """
         s = self.settings
-        steps_per_epoch = -(-len(x) // s.batch_size)
+        steps = steps_per_epoch(len(x), s.batch_size)
+        self._clock = (self.elapsed, time.monotonic() if started is None else started)
         self._batch_buffer = np.empty((min(s.batch_size, len(x)), *x.shape[1:]), dtype=x.dtype)
-        self.reporter.start(s.epochs, steps_per_epoch, self.epoch)
+        self.reporter.start(s.epochs, steps, self.epoch, list(s.shown))
         try:
-            reason = self._run(x, y, steps_per_epoch)
+            reason = self._run(x, y, steps)
         finally:
             self.reporter.finish()
         if s.restore_best and self.best_value is not None:
@@ -91,6 +121,11 @@ class Trainer:
             for name, value in self.model.buffers.items():
                 value[...] = self.best_buffers[name]
         return Outcome(reason, self.epoch, self.best_epoch, self.best_value)
+
+    def wall_seconds(self) -> float:
+        """Wall-clock seconds of the run so far, across resumes."""
+        before, since = self._clock
+        return before + (time.monotonic() - since)
 
     def _run(self, x, y, steps_per_epoch) -> str:
         s = self.settings
@@ -106,7 +141,8 @@ class Trainer:
             self.batch, self.loss_sum = 0, 0.0
             self.epoch_shuffle_state = self.shuffle_rng.bit_generator.state
             seconds = time.perf_counter() - started
-            self.elapsed += seconds
+            self.train_seconds += seconds
+            self.elapsed = self.wall_seconds()
             record["seconds"] = seconds
             reason = next((r for rule in self.rules if (r := rule.check(self.epoch, record, self.elapsed))), None)
             if self.recorder:
@@ -151,6 +187,7 @@ class Trainer:
                 self._interrupt()
 
     def _interrupt(self):
+        self.elapsed = self.wall_seconds()
         if self.recorder:
             self.recorder.interrupted(self)
         code = self.stop.exit_code
@@ -158,10 +195,8 @@ class Trainer:
         raise Interrupted(f"interrupted by {signal_name} at epoch {self.epoch + 1}, batch {self.batch}", code)
 
     def _track_best(self, record: dict) -> bool:
-        value = record[self.settings.monitor]
-        if self.best_value is not None and not is_improvement(value, self.best_value, self.settings.mode):
+        if not self.best.update(self.epoch + 1, record[self.settings.monitor]):
             return False
-        self.best_value, self.best_epoch = value, self.epoch + 1
         self.best_params[...] = self.model.flat_params
         for name, buffer in self.model.buffers.items():
             self.best_buffers[name][...] = buffer
@@ -173,7 +208,8 @@ class Trainer:
         """Everything but arrays needed to continue this run exactly (plain JSON)."""
         return {
             "epoch": self.epoch, "batch": self.batch, "step": self.step, "loss_sum": self.loss_sum,
-            "elapsed": self.elapsed, "best_value": self.best_value, "best_epoch": self.best_epoch,
+            "elapsed": self.elapsed, "train_seconds": self.train_seconds,
+            "best_value": self.best_value, "best_epoch": self.best_epoch,
             "optimizer_steps": self.optimizer.steps,
             "schedule": self.schedule.state(),
             "rules": [rule.state() for rule in self.rules],
@@ -183,10 +219,13 @@ class Trainer:
                     "augment": self.augment_rng.bit_generator.state if self.augment_rng else None},
         }
 
-    def load_state(self, state: dict) -> None:
+    def load_state(self, state: dict, best_params: np.ndarray | None = None,
+                    best_buffers: dict[str, np.ndarray] | None = None) -> None:
+        """Continue from `state()` as saved, with the best epoch's weights (default: the current ones)."""
         self.epoch, self.batch, self.step = state["epoch"], state["batch"], state["step"]
         self.loss_sum, self.elapsed = state["loss_sum"], state["elapsed"]
-        self.best_value, self.best_epoch = state["best_value"], state["best_epoch"]
+        self.train_seconds = state.get("train_seconds", state["elapsed"])  # before 0.2 these were one figure
+        self.best.value, self.best.epoch = state["best_value"], state["best_epoch"]
         self.optimizer.steps = state["optimizer_steps"]
         self.schedule.load_state(state["schedule"])
         for rule, rule_state in zip(self.rules, state["rules"]):
@@ -197,3 +236,6 @@ class Trainer:
             self.model.noise_rng.bit_generator.state = state["rng"]["noise"]
         if self.augment_rng is not None and state["rng"].get("augment") is not None:
             self.augment_rng.bit_generator.state = state["rng"]["augment"]
+        self.best_params[...] = self.model.flat_params if best_params is None else best_params
+        for name, value in self.best_buffers.items():
+            value[...] = (best_buffers or self.model.buffers)[name]

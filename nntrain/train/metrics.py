@@ -10,12 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-_MINIMISED = ("loss", "mse", "mae")
-
-
-def infer_mode(metric: str) -> str:
-    """'min' for losses and errors, 'max' for scores such as accuracy, f1 and r2."""
-    return "min" if metric.endswith(_MINIMISED) else "max"
+HEADLINE = {"classification": "accuracy", "multilabel": "accuracy", "regression": "r2"}  # the metric to show first
 
 
 def metric_names(task: str) -> tuple[str, ...]:

@@ -1,8 +1,8 @@
-"""Progress display, fed by the training loop through one narrow interface.
+"""Progress display, fed by a run through one narrow interface: notes, warnings and training progress.
 
-`Reporter` is silent; `PlainReporter` prints one line per epoch (for logs and
-pipes); `RichReporter` draws epoch and batch bars on a terminal. All write to
-stderr, never stdout.
+`Reporter` is silent (the Python API's default, and --quiet); `PlainReporter`
+prints one line per epoch (for logs and pipes); `RichReporter` draws epoch and
+batch bars on a terminal. All write to stderr, never stdout.
 """
 
 import sys
@@ -24,10 +24,14 @@ def format_record(record: dict, epochs: int, columns: list[str]) -> str:
 class Reporter:
     """Shows nothing: the interface, and the display for --quiet."""
 
-    columns: list[str] = ["loss"]
+    def note(self, message: str) -> None:
+        """Something a person may want to know (data notes, where the run goes)."""
 
-    def start(self, epochs: int, steps_per_epoch: int, first_epoch: int) -> None:
-        pass
+    def warn(self, message: str) -> None:
+        """Something that may be wrong but does not stop the run."""
+
+    def start(self, epochs: int, steps_per_epoch: int, first_epoch: int, columns: list[str]) -> None:
+        """Training begins; `columns` are the per-epoch values worth showing (the logs keep them all)."""
 
     def step(self, batch: int, loss: float) -> None:
         pass
@@ -40,30 +44,41 @@ class Reporter:
 
 
 class PlainReporter(Reporter):
-    """One line per epoch on stderr, for logs, CI and pipes."""
+    """Notes and one line per epoch on stderr, for logs, CI and pipes."""
 
-    def __init__(self, columns: list[str], stream=None):
-        self.columns = columns
+    def __init__(self, stream=None):
         self.stream = stream or sys.stderr
 
-    def start(self, epochs, steps_per_epoch, first_epoch):
-        self.epochs = epochs
+    def note(self, message):
+        print(message, file=self.stream, flush=True)
+
+    def warn(self, message):
+        print(f"warning: {message}", file=self.stream, flush=True)
+
+    def start(self, epochs, steps_per_epoch, first_epoch, columns):
+        self.epochs, self.columns = epochs, columns
 
     def epoch(self, record):
         print(format_record(record, self.epochs, self.columns), file=self.stream, flush=True)
 
 
-class RichReporter(Reporter):
+class RichReporter(PlainReporter):
     """Epoch and batch progress bars with the running loss, and a line per finished epoch."""
 
-    def __init__(self, columns: list[str], console):
-        self.columns = columns
+    def __init__(self, console):
+        super().__init__(console.file)
         self.console = console
 
-    def start(self, epochs, steps_per_epoch, first_epoch):
+    def note(self, message):
+        self.console.print(message, markup=False, highlight=False)
+
+    def warn(self, message):
+        self.console.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
+
+    def start(self, epochs, steps_per_epoch, first_epoch, columns):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.epochs = epochs
+        self.epochs, self.columns = epochs, columns
         self.steps = steps_per_epoch
         self.progress = Progress(TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(),
                                  TimeRemainingColumn(), TextColumn("{task.fields[info]}"),

@@ -1,21 +1,29 @@
-"""The run directory's record of training: metrics logs and the best and last checkpoints.
+"""The run directory's record of training, saved and restored side by side.
 
   metrics.jsonl   one JSON object per epoch
   metrics.csv     the same rows as CSV, for pandas and spreadsheets
   best.npz        weights of the best epoch by the monitored metric
   last.npz        everything needed to resume: weights, optimizer, counters, generator states
   epoch-NNNN.npz  earlier `last` checkpoints, when asked to keep some
+
+Every write is atomic or cut back on failure, and a failed write (a full disk) is a
+CheckpointError naming the file: what was written before stays intact.
 """
 
 import csv
+import io
 import json
 import os
 import shutil
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from nntrain.train.checkpoint import remove_stale_temporaries, save_checkpoint
-from nntrain.train.saved import model_arrays, optimizer_arrays
+from nntrain.errors import CheckpointError
+from nntrain.train.checkpoint import load_checkpoint, save_checkpoint
+from nntrain.train.files import append_text, remove_stale_temporaries, write_bytes_atomic
+from nntrain.train.saved import load_arrays, load_optimizer, model_arrays, optimizer_arrays, split_flat
+
 
 class RunRecorder:
     def __init__(self, run_dir: Path, meta: dict, every: int = 1, keep: int = 0):
@@ -58,20 +66,20 @@ class RunRecorder:
         try:
             os.link(self.last_path, copy)
         except OSError:
-            shutil.copyfile(self.last_path, copy)
+            guarded(copy, lambda: shutil.copyfile(self.last_path, copy))
         for old in kept_checkpoints(self.dir)[self.keep:]:
             old.unlink(missing_ok=True)
 
     def _append_log(self, record: dict) -> None:
-        with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as log:
-            log.write(json.dumps(record) + "\n")
-        csv_path = self.dir / "metrics.csv"
-        new = not csv_path.exists()
-        with open(csv_path, "a", encoding="utf-8", newline="") as table:
-            writer = csv.DictWriter(table, fieldnames=list(record), extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow(record)
+        jsonl, table = self.dir / "metrics.jsonl", self.dir / "metrics.csv"
+        guarded(jsonl, lambda: append_text(jsonl, json.dumps(record) + "\n"))
+        new = not table.exists()
+        rows = io.StringIO()
+        writer = csv.DictWriter(rows, fieldnames=list(record), extrasaction="ignore")
+        if new:
+            writer.writeheader()
+        writer.writerow(record)
+        guarded(table, lambda: append_text(table, rows.getvalue()))
 
     def truncate_logs(self, epochs: int) -> None:
         """Keep only the first `epochs` rows of the logs (used when resuming from `last`)."""
@@ -81,6 +89,56 @@ class RunRecorder:
         (self.dir / "metrics.csv").unlink(missing_ok=True)
         for row in rows:
             self._append_log(row)
+
+    def restore(self, trainer, path: Path, meta: dict, arrays: dict) -> None:
+        """Put a trainer back where the `last` checkpoint at `path` left it: weights, optimizer, loop
+        state and the best epoch's weights (from best.npz when there is one)."""
+        model = trainer.model
+        load_arrays(split_flat(model, model.flat_params), arrays, "params", path)
+        load_arrays(model.buffers, arrays, "buffers", path)
+        load_optimizer(model, trainer.optimizer, arrays, path)
+        best_params, best_buffers = model.flat_params.copy(), {k: v.copy() for k, v in model.buffers.items()}
+        if self.best_path.exists():
+            _, best = load_checkpoint(self.best_path)
+            load_arrays(split_flat(model, best_params), best, "params", self.best_path)
+            load_arrays(best_buffers, best, "buffers", self.best_path)
+        try:
+            trainer.load_state(meta["training"], best_params, best_buffers)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: its training state is incomplete ({exc})") from None
+        self.truncate_logs(trainer.epoch)
+
+
+def resumable_checkpoint(run_dir: Path, fall_back: bool, warn: Callable[[str], None]):
+    """(path, meta, arrays) of last.npz, or with `fall_back` the newest kept checkpoint that loads."""
+    candidates = [run_dir / "last.npz"] + (kept_checkpoints(run_dir) if fall_back else [])
+    candidates = [path for path in candidates if path.exists()]
+    if not candidates:
+        raise CheckpointError(f"--resume: {run_dir} has no last.npz to resume from")
+    for index, path in enumerate(candidates):
+        try:
+            meta, arrays = load_checkpoint(path)
+            if "training" not in meta:
+                raise CheckpointError(f"{path} holds no training state to resume from")
+            return path, meta, arrays
+        except CheckpointError as exc:
+            if index + 1 == len(candidates):
+                raise
+            warn(f"{exc}; falling back to {candidates[index + 1].name}")
+    raise AssertionError("unreachable")
+
+
+def guarded(path: Path, write: Callable[[], object], error=CheckpointError):
+    """Run a write of `path`, turning an OSError (a full disk) into a clear nntrain error naming it."""
+    try:
+        return write()
+    except OSError as exc:
+        raise error(f"could not write {path}: {exc.strerror or exc}; what was written before is intact") from None
+
+
+def write_file(path: Path, data: bytes, error=CheckpointError) -> None:
+    """Write a whole run-directory file atomically."""
+    guarded(path, lambda: write_bytes_atomic(path, data), error)
 
 
 def now_iso() -> str:
@@ -106,3 +164,4 @@ def read_log(path: Path) -> list[dict]:
         if isinstance(row, dict):
             rows.append(row)
     return rows
+

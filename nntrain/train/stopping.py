@@ -6,9 +6,10 @@ one would. Divergence is checked on every step instead, by `Divergence.check_ste
 """
 
 import math
+import re
 
 from nntrain.errors import DivergenceError
-from nntrain.optim.schedules import is_improvement
+from nntrain.monitor import Best, is_improvement
 
 
 class Rule:
@@ -23,31 +24,41 @@ class Rule:
 
 
 class Plateau(Rule):
-    """Stop after `patience` epochs without improvement of `monitor`."""
+    """Stop after `patience` epochs without an improvement of `monitor` by more than `min_delta`.
+
+    The reason names the best value and its epoch as the training loop sees them (any
+    improvement counts there), so it agrees with `best_epoch` in summary.json.
+    """
 
     def __init__(self, monitor: str, mode: str, patience: int = 10, min_delta: float = 0.0, relative: bool = False):
         self.monitor, self.mode, self.patience = monitor, mode, patience
         self.min_delta, self.relative = min_delta, relative
-        self.best: float | None = None
-        self.best_epoch = 0
+        self.reference: float | None = None  # the value at the last improvement by more than min_delta
         self.waited = 0
+        self.best = Best(mode)
 
     def check(self, epoch, metrics, elapsed):
         value = metrics[self.monitor]
-        if self.best is None or is_improvement(value, self.best, self.mode, self.min_delta, self.relative):
-            self.best, self.best_epoch, self.waited = value, epoch, 0
+        self.best.update(epoch, value)
+        if self.reference is None or is_improvement(value, self.reference, self.mode, self.min_delta, self.relative):
+            self.reference, self.waited = value, 0
             return None
         self.waited += 1
         if self.waited >= self.patience:
+            by = f"by more than {self.min_delta:g}{' of the best' if self.relative else ''}; " if self.min_delta else ""
             return (f"{self.monitor} has not improved for {self.patience} epochs "
-                    f"(best {self.best:.6g} at epoch {self.best_epoch})")
+                    f"({by}best {self.best.value:.6g} at epoch {self.best.epoch})")
         return None
 
     def state(self):
-        return {"best": self.best, "best_epoch": self.best_epoch, "waited": self.waited}
+        return {"reference": self.reference, "waited": self.waited,
+                "best": self.best.value, "best_epoch": self.best.epoch}
 
     def load_state(self, state):
-        self.best, self.best_epoch, self.waited = state["best"], state["best_epoch"], state["waited"]
+        self.waited = state["waited"]
+        self.best.value, self.best.epoch = state["best"], state["best_epoch"]
+        # checkpoints before 0.2 kept only the reference, under "best"
+        self.reference = state.get("reference", state["best"])
 
 
 class Target(Rule):
@@ -65,11 +76,26 @@ class Target(Rule):
         return None
 
 
-class MaxTime(Rule):
-    """Stop once training has used `seconds` of wall-clock time (across resumes)."""
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
 
-    def __init__(self, seconds: float, limit: str | float):
-        self.seconds, self.limit = seconds, limit
+
+def parse_duration(text: str | float) -> float:
+    """Seconds in '90', '90s', '10m', '1h30m' or '2.5h'."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    match = _DURATION.match(text)
+    if not text.strip() or not match or not any(match.groups()):
+        raise ValueError(f"expected a duration such as 90s, 10m or 1h30m, got {text!r}")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+class MaxTime(Rule):
+    """Stop once the run has used `limit` of wall-clock time (preparation and saving included, across resumes)."""
+
+    def __init__(self, limit: str | float):
+        self.limit = limit
+        self.seconds = parse_duration(limit)
 
     def check(self, epoch, metrics, elapsed):
         if elapsed >= self.seconds:
@@ -86,12 +112,13 @@ class Divergence(Rule):
 
     def check_step(self, loss: float, epoch: int, step: int) -> None:
         if not math.isfinite(loss):
-            raise DivergenceError(self._message(f"the loss became {loss}", epoch, step))
+            raise DivergenceError(self._message(f"the loss became {loss}", epoch, step), epoch=epoch, step=step)
         if self.first_loss is None:
             self.first_loss = loss
         elif self.first_loss > 0 and loss > self.factor * self.first_loss:
             raise DivergenceError(self._message(
-                f"the loss {loss:.4g} exceeds {self.factor:g} × the first step's {self.first_loss:.4g}", epoch, step))
+                f"the loss {loss:.4g} exceeds {self.factor:g} × the first step's {self.first_loss:.4g}", epoch, step),
+                epoch=epoch, step=step)
 
     @staticmethod
     def _message(problem: str, epoch: int, step: int) -> str:
@@ -103,6 +130,22 @@ class Divergence(Rule):
 
     def load_state(self, state):
         self.first_loss = state["first_loss"]
+
+
+class Callback(Rule):
+    """A caller's function, given each epoch's record; a string (or True) it returns stops training.
+
+    Not a config kind: this is how the Python API's `callbacks` (e.g. a sweep's pruner) stop a run.
+    """
+
+    def __init__(self, function):
+        self.function = function
+
+    def check(self, epoch, metrics, elapsed):
+        answer = self.function(dict(metrics))
+        if answer is True:
+            return f"stopped by a callback at epoch {epoch}"
+        return answer or None
 
 
 STOPPING_RULES: dict[str, type[Rule]] = {

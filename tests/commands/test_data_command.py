@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from nntrain.commands.saved_run import open_run
-from nntrain.commands.session import build_session
+from nntrain.run.saved import open_run
+from nntrain.run.build import build as build_session
 from nntrain.config import load_config
 from nntrain.data.tables import read_csv
 from nntrain.data.tabular import prepare_inference
@@ -17,8 +17,8 @@ from nntrain.nn.losses import output_transform
 def test_data_report_on_penguins(cli):
     result = cli("data", "configs/penguins.yaml")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == ""
-    report = result.stderr
+    assert result.stderr == ""
+    report = result.stdout
     assert "read datasets/penguins.csv: 344 rows" in report
     assert "class balance" in report and "Chinstrap" in report
     assert "leak check: no rows shared between splits" in report

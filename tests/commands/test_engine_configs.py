@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nntrain.commands.build import layer_specs
-from nntrain.commands.session import class_weights
+from nntrain.run.build import layer_specs
+from nntrain.run.data import class_weights
 from nntrain.config import load_config
 from nntrain.nn.model import build_model
 from nntrain.train.checkpoint import load_checkpoint
@@ -31,7 +31,7 @@ def test_every_layer_kind_trains_and_the_summary_counts_parameters(cli, blobs_co
     fit = cli("fit", config, "--set", EVERY_LAYER, "--set", "training.epochs=20")
     assert fit.returncode == 0, fit.stderr
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["test"]["accuracy"] == 1.0
-    table_text = cli("summary", tmp_path / "run").stderr
+    table_text = cli("summary", tmp_path / "run").stdout
     assert "total" in table_text and "91" in table_text
 
 

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from nntrain.optim.schedules import SCHEDULES, is_improvement
+from nntrain.monitor import is_improvement
+from nntrain.optim.schedules import SCHEDULES
 
 
 def make(name, **options):

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from nntrain.train.metrics import (classification_metrics, compute_metrics, infer_mode, multilabel_metrics,
+from nntrain.monitor import infer_mode
+from nntrain.train.metrics import (classification_metrics, compute_metrics, multilabel_metrics,
                                    regression_metrics)
 
 

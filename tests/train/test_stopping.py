@@ -44,7 +44,7 @@ def test_target_rule():
 
 
 def test_max_time_rule():
-    epoch, reason = run(MaxTime(2.5, "2.5s"), [1, 1, 1, 1])
+    epoch, reason = run(MaxTime("2.5s"), [1, 1, 1, 1])
     assert epoch == 3 and reason.startswith("time budget of 2.5s used")
 
 

@@ -1,9 +1,9 @@
-"""Open a trained model for eval and predict: checkpoint, model, loss and data preparation state."""
+"""A trained run opened for eval and predict: which checkpoint a path means, its model, loss and data state."""
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from nntrain.commands.runs import resolve_checkpoint
 from nntrain.data.pipeline import STEPS
 from nntrain.errors import CheckpointError
 from nntrain.nn.losses import LOSSES, Loss
@@ -34,7 +34,28 @@ class SavedRun:
         return self.meta["data"].get("kind") == "images"
 
 
-def open_run(run: str) -> SavedRun:
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, or a run directory's final model (per summary.json, else best, else last)."""
+    location = Path(path)
+    if location.is_file():
+        return location
+    if not location.is_dir():
+        raise CheckpointError(f"no run or checkpoint at {path}")
+    summary = location / "summary.json"
+    if summary.exists():
+        try:
+            final = json.loads(summary.read_text(encoding="utf-8")).get("final_checkpoint")
+        except (ValueError, AttributeError):
+            final = None
+        if isinstance(final, str) and (location / final).is_file():
+            return location / final
+    for name in ("best.npz", "last.npz"):
+        if (location / name).is_file():
+            return location / name
+    raise CheckpointError(f"{path} holds no checkpoint (best.npz or last.npz); train with `nntrain fit` first")
+
+
+def open_run(run: str | Path) -> SavedRun:
     path = resolve_checkpoint(run)
     meta, arrays = load_checkpoint(path)
     _check_data_state(meta, path)

@@ -3,9 +3,9 @@
 import json
 import sys
 
-from nntrain.commands.display import Display
-from nntrain.commands.session import load_training_data
+from nntrain.commands.display import Display, Table
 from nntrain.config import load_config
+from nntrain.run.data import load_training_data
 
 
 def data_report(config_path: str, display: Display, overrides: list[str] = (), as_json: bool = False) -> dict:
@@ -20,64 +20,55 @@ def data_report(config_path: str, display: Display, overrides: list[str] = (), a
 
 
 def show_report(report: dict, display: Display) -> None:
-    from rich.table import Table
-
+    """The report as tables and lines on stdout: it is what `nntrain data` (and `check`) is asked for."""
     unit = "images" if "image_size" in report else "rows"
     read = ", ".join(f"{report['sources'][name]}: {rows} {unit}" for name, rows in report["rows_read"].items())
     used = ", ".join(f"{name} {rows}" for name, rows in report["rows_used"].items())
-    display.note(f"read {read}; task {report['task']}; {unit} used: {used}")
+    lines = [f"read {read}; task {report['task']}; {unit} used: {used}"]
     if "image_size" in report:
         height, width = report["image_size"]
-        display.note(f"images: {height}x{width} pixels, {report['channels']} channel(s); "
+        lines.append(f"images: {height}x{width} pixels, {report['channels']} channel(s); "
                      f"{report['skipped']} unreadable files skipped")
-    else:
-        _show_columns(report, display)
+    display.result_text("\n".join(lines))
+    if "image_size" not in report:
+        display.result(_columns(report))
     _show_rest(report, display)
 
 
-def _show_columns(report: dict, display: Display) -> None:
-    from rich.table import Table
-
-    columns = Table(title="columns", title_justify="left")
-    for heading in ("column", "kind", "missing", "after", "distinct", "notes"):
-        columns.add_column(heading, justify="right" if heading in ("missing", "after", "distinct") else "left")
+def _columns(report: dict) -> Table:
+    columns = Table(["column", "kind", "missing", "after", "distinct", "notes"], title="columns", right=(2, 3, 4))
     for profile in report["columns"]:
-        columns.add_row(profile["column"], profile["kind"], str(profile["missing"]),
-                        "encoded" if profile["missing_after"] is None else str(profile["missing_after"]),
-                        "many" if profile["distinct"] is None else str(profile["distinct"]), _column_notes(profile))
-    display.show(columns)
+        columns.add(profile["column"], profile["kind"], profile["missing"],
+                    "encoded" if profile["missing_after"] is None else profile["missing_after"],
+                    "many" if profile["distinct"] is None else profile["distinct"], _column_notes(profile))
+    return columns
 
 
 def _show_rest(report: dict, display: Display) -> None:
-    from rich.table import Table
-
-    steps = Table(title="pipeline", title_justify="left")
-    steps.add_column("step")
-    steps.add_column("rows dropped", justify="right")
-    for index, (step, dropped) in enumerate(report["dropped_by_step"]):
-        steps.add_row(f"{index + 1}. {step}", str(dropped))
     if report["dropped_by_step"]:
-        display.show(steps)
+        steps = Table(["step", "rows dropped"], title="pipeline", right=(1,))
+        for index, (step, dropped) in enumerate(report["dropped_by_step"]):
+            steps.add(f"{index + 1}. {step}", dropped)
+        display.result(steps)
 
     if "class_balance" in report:
-        balance = Table(title="class balance", title_justify="left")
-        balance.add_column("class")
         splits = [name for name, counts in report["class_balance"].items() if sum(counts.values())]
-        for name in splits:
-            balance.add_column(name, justify="right")
+        balance = Table(["class", *splits], title="class balance", right=tuple(range(1, len(splits) + 1)))
         for label in next(iter(report["class_balance"].values())):
-            balance.add_row(label, *(str(report["class_balance"][name][label]) for name in splits))
-        display.show(balance)
+            balance.add(label, *(report["class_balance"][name][label] for name in splits))
+        display.result(balance)
 
+    lines = []
     features = report["features"]
     if features:
         shown = ", ".join(features[:12]) + (f", ... ({len(features) - 12} more)" if len(features) > 12 else "")
-        display.note(f"{len(features)} features: {shown}")
+        lines.append(f"{len(features)} features: {shown}")
         leaks = {pair: n for pair, n in report["leaks"].items() if n}
-        display.note("leak check: " + (", ".join(f"{pair} {n}" for pair, n in leaks.items()) if leaks else
+        lines.append("leak check: " + (", ".join(f"{pair} {n}" for pair, n in leaks.items()) if leaks else
                                        "no rows shared between splits"))
-    for note in report["notes"]:
-        display.note(f"note: {note}")
+    lines += [f"note: {note}" for note in report["notes"]]
+    if lines:
+        display.result_text("\n".join(lines))
 
 
 def _column_notes(profile: dict) -> str:

@@ -1,66 +1,17 @@
-"""Everything a config implies before training starts: data, task, loss, model, monitor.
+"""The training data a config names: CSV tables or image folders, read and prepared for training."""
 
-Building a session validates the whole run (config against data) without
-training, so `fit`, `summary` and `check` agree on what a config means.
-"""
-
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from nntrain.commands.build import layer_specs, loss_spec, make_loss, resolve_monitor
 from nntrain.config import Config
 from nntrain.data.image_folders import prepare_image_training
 from nntrain.data.images import ImageSpec
+from nntrain.data.prepared import TrainingData
 from nntrain.data.tables import read_csv
-from nntrain.data.tabular import TrainingData, prepare_training
-from nntrain.data.targets import output_units
+from nntrain.data.tabular import prepare_training
 from nntrain.errors import ConfigError
-from nntrain.nn.losses import Loss
-from nntrain.nn.model import Model, build_model
 from nntrain.seeds import rng_for
-
-
-@dataclass
-class Session:
-    config: Config
-    data: TrainingData
-    loss_spec: dict
-    loss: Loss
-    layer_specs: list[dict]
-    model: Model
-    monitor: str
-    mode: str
-    class_weight: np.ndarray | None
-
-    @property
-    def target(self) -> dict:
-        return self.data.state["target"]
-
-    @property
-    def task(self) -> str:
-        return self.target["task"]
-
-    @property
-    def has_validation(self) -> bool:
-        return len(self.data.x["validation"]) > 0
-
-
-def build_session(config: Config) -> Session:
-    data = load_training_data(config)
-    target = data.state["target"]
-    task = target["task"]
-    spec = loss_spec(config, task)
-    monitor, mode = resolve_monitor(config, task, len(data.x["validation"]) > 0)
-    specs = layer_specs(config, output_units(target, spec["type"]))
-    try:
-        model = build_model(specs, data.x["train"].shape[1:], config.engine.dtype, rng_for(config.seed, "init"),
-                            rng_for(config.seed, "dropout"))
-    except ValueError as exc:
-        raise ConfigError(f"model.layers: {exc}") from None
-    weights = class_weights(config, target, data.y["train"], model.dtype)
-    return Session(config, data, spec, make_loss(spec), specs, model, monitor, mode, weights)
 
 
 def load_training_data(config: Config) -> TrainingData:

@@ -1,0 +1,182 @@
+"""The Python API: train a run from a config, open a trained one, evaluate it and predict with it.
+
+Everything the command line does goes through here, so a script or a notebook can do
+the same; errors are nntrain's own exception types (`nntrain.errors`), never SystemExit.
+"""
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from nntrain.config import Config
+from nntrain.config.loading import apply_override, load_config, validate_config
+from nntrain.data.image_folders import image_paths, prepare_labelled_images, prepare_unlabelled_images
+from nntrain.data.tables import read_csv
+from nntrain.data.tabular import prepare_inference
+from nntrain.errors import ConfigError, DataError
+from nntrain.run.evaluation import evaluate_split, prediction_table
+from nntrain.run.saved import SavedRun, open_run
+from nntrain.run.training import read_summary, train
+from nntrain.train.progress import Reporter
+
+ConfigSource = str | Path | Mapping | Config
+Overrides = Mapping[str, object] | Sequence[str] | None
+
+
+class Run:
+    """A run directory written by `fit`: its summary, config and final model."""
+
+    def __init__(self, path: str | Path, progress: Reporter | None = None):
+        self.path = Path(path)
+        self.progress = progress or Reporter()
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    @property
+    def dir(self) -> Path:
+        """The run directory (for a checkpoint file: the folder holding it)."""
+        return self.path if self.path.is_dir() else self.path.parent
+
+    @property
+    def summary(self) -> dict:
+        """What summary.json holds: status, stop reason, best epoch, test metrics, seconds ({} while unfinished)."""
+        return read_summary(self.dir)
+
+    @property
+    def config(self) -> dict:
+        """The fully resolved config the run was trained with."""
+        return self.saved.meta.get("config", {})
+
+    @cached_property
+    def saved(self) -> SavedRun:
+        """The final model (a checkpoint path opens that checkpoint), verified and loaded."""
+        return open_run(self.path)
+
+    def evaluate(self, data: str | Path | pd.DataFrame | None = None) -> dict:
+        """Loss and metrics on labelled data: a CSV path (`-` for stdin), a DataFrame, an image folder,
+        or by default the run's held-out test split."""
+        saved = self.saved
+        if data is None:
+            held_out = saved.path.parent / "test.csv"
+            if not held_out.exists():
+                raise ConfigError(f"{self.path} has no held-out test split (data.split.test was 0); "
+                                  "pass labelled data to evaluate on (nntrain eval RUN DATA)")
+            data = held_out
+        source = _source_name(data)
+        if saved.images:
+            if isinstance(data, pd.DataFrame):
+                raise ConfigError("an image model evaluates an image folder or a CSV of path and class, "
+                                  "not a DataFrame")
+            x, y, notes = prepare_labelled_images(str(data), saved.data, saved.model.dtype)
+        else:
+            frame = self._frame(data)
+            x, y, notes, _ = prepare_inference(frame, saved.data, source=source, with_target=True,
+                                               dtype=saved.model.dtype)
+        for note in notes:
+            self.progress.note(note)
+        if len(x) == 0:
+            raise DataError(f"{source}: no labelled rows to evaluate on")
+        loss, metrics, confusion = evaluate_split(saved.model, saved.loss, x, y, saved.target)
+        result = {"checkpoint": str(saved.path), "data": source, "rows": int(len(x)), "loss": loss,
+                  "metrics": metrics}
+        if confusion is not None:
+            result["confusion_matrix"] = {"labels": saved.target["classes"], "matrix": confusion.tolist()}
+        return result
+
+    def predict(self, data: str | Path | pd.DataFrame | Sequence[str | Path], proba: bool = False,
+                on_error: str = "error") -> pd.DataFrame:
+        """Predictions, one row per input row in order: `prediction` (or `prediction_<target>`), and with
+        `proba` one `proba_<class>` column per class.
+
+        `data` is a DataFrame, a CSV path (`-` for stdin), or for image models a folder, an image
+        file or a list of image paths (a first `path` column names each readable image). With
+        `on_error="skip"` rows that cannot be prepared are left out, a warning lists them, and a
+        first `line` column gives each predicted row's line in the input.
+        """
+        saved = self.saved
+        if on_error not in ("error", "skip"):
+            raise ConfigError(f"on_error: expected error or skip, got {on_error!r}")
+        if proba and saved.target["task"] == "regression":
+            raise ConfigError("--proba: a regression model predicts values, not class probabilities; leave it out")
+        if saved.images:
+            paths = [Path(p) for p in data] if isinstance(data, (list, tuple)) else image_paths(str(data))
+            x, readable, notes = prepare_unlabelled_images(paths, saved.data, saved.model.dtype)
+            lines = None
+        else:
+            source = _source_name(data)
+            x, _, notes, lines = prepare_inference(self._frame(data), saved.data, source=source, with_target=False,
+                                                   dtype=saved.model.dtype, skip_bad=on_error == "skip")
+            if len(x) == 0:
+                skipped = next((note for note in notes if note.startswith("skipped")), "no rows")
+                raise DataError(f"{source}: every row was skipped, nothing to predict; {skipped}")
+        for note in notes:
+            (self.progress.warn if note.startswith("skipped") else self.progress.note)(note)
+        table = prediction_table(saved.model.predict(x), saved.target, saved.loss.output_activation, proba)
+        if saved.images:
+            table.insert(0, "path", [str(p) for p in readable])
+        elif on_error == "skip":
+            table.insert(0, "line", lines)
+        return table
+
+    def _frame(self, data) -> pd.DataFrame:
+        if isinstance(data, pd.DataFrame):
+            return data
+        return read_csv(str(data), key="DATA", narrow=self.saved.data.get("float32_inputs", []))
+
+
+def fit(config: ConfigSource, *, overrides: Overrides = None, run_dir: str | Path | None = None,
+        resume: str | Path | None = None, overwrite: bool = False, force: bool = False,
+        progress: Reporter | None = None, callbacks: Sequence[Callable[[dict], object]] = ()) -> Run:
+    """Train the run a config describes and return it.
+
+    `config` is a YAML path, a mapping of config keys, or a `Config`; `overrides` maps key paths
+    to values (`{"optimizer.lr": 0.01}`) or lists `KEY=VALUE` strings as `--set` takes them;
+    `run_dir` sets `output.dir`; `resume` continues an interrupted run ("auto": the config's own);
+    `progress` receives notes and per-epoch progress (silent by default); each callback gets the
+    record of every epoch and stops training by returning a reason (or True).
+    """
+    started = time.monotonic()
+    loaded, path = resolve_config(config, overrides, run_dir)
+    directory = train(loaded, path, resume=None if resume is None else str(resume), overwrite=overwrite,
+                      force=force, reporter=progress, callbacks=callbacks, started=started)
+    return Run(directory, progress)
+
+
+def load(path: str | Path, progress: Reporter | None = None) -> Run:
+    """Open a run directory (or one checkpoint file) written by `fit`, finished or interrupted."""
+    run = Run(path, progress)
+    run.saved  # fail now, with the checkpoint's own error, rather than at first use
+    return run
+
+
+def resolve_config(config: ConfigSource, overrides: Overrides = None,
+                   run_dir: str | Path | None = None) -> tuple[Config, str | None]:
+    """A validated config and the file it came from (None for a mapping or a Config)."""
+    assignments = _assignments(overrides) + ([f"output.dir={json.dumps(str(run_dir))}"] if run_dir else [])
+    if isinstance(config, (str, Path)):
+        return load_config(str(config), assignments)[0], str(config)
+    data = config.model_dump(mode="json", exclude_unset=True) if isinstance(config, Config) else \
+        json.loads(json.dumps(dict(config)))
+    if isinstance(config, Config) and not assignments:
+        return config, None
+    overridden = {apply_override(data, assignment) for assignment in assignments}
+    return validate_config(data, "config", overridden=overridden), None
+
+
+def _assignments(overrides: Overrides) -> list[str]:
+    if overrides is None:
+        return []
+    if isinstance(overrides, Mapping):
+        return [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
+    return list(overrides)
+
+
+def _source_name(data) -> str:
+    if isinstance(data, pd.DataFrame):
+        return "the DataFrame"
+    return "standard input" if str(data) == "-" else str(data)

@@ -1,0 +1,242 @@
+"""Training a run: plan and lock its directory, start fresh or resume, train, and leave a complete record.
+
+`summary.json` is written when a run ends on its own (`status: finished`), diverges
+(`diverged`, with the epoch and step) or fails (`failed`); an interrupted run keeps
+`last.npz` and no summary, so `--resume` continues it.
+"""
+
+import hashlib
+import json
+import shlex
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from nntrain import __version__
+from nntrain.config import Config
+from nntrain.data.augment import Augmenter
+from nntrain.errors import ConfigError, DataError, DivergenceError, Interrupted, NNTrainError
+from nntrain.nn.layers import BatchNorm
+from nntrain.run.build import Setup, build
+from nntrain.run.directory import (RunDirPlan, RunLock, check_run_dir, clear_run, create_run_dir, plan_run_dir,
+                                   refuse_existing_run)
+from nntrain.run.evaluation import evaluate_split
+from nntrain.seeds import rng_for
+from nntrain.train.interrupts import stop_on_signals
+from nntrain.train.loop import Outcome, Settings, StopSignal, Trainer, steps_per_epoch
+from nntrain.train.progress import Reporter
+from nntrain.train.recorder import (RunRecorder, kept_checkpoints, now_iso, read_log, resumable_checkpoint,
+                                    write_file)
+from nntrain.train.saved import model_meta
+from nntrain.train.stopping import Callback
+
+
+def train(config: Config, config_path: str | None, *, resume: str | None = None, overwrite: bool = False,
+          force: bool = False, reporter: Reporter | None = None,
+          callbacks: Sequence[Callable[[dict], object]] = (), started: float | None = None) -> Path:
+    """Train the run a config describes and return its directory.
+
+    `started` is the `time.monotonic()` moment the caller began (so time spent loading the
+    config counts); `callbacks` get each epoch's record and may stop training by returning
+    a reason (see `train.stopping.Callback`).
+    """
+    started = time.monotonic() if started is None else started
+    reporter = reporter or Reporter()
+    plan = plan_run_dir(config.output.dir, config_path, resume)
+    check_run_dir(plan, resume=bool(resume), overwrite=overwrite)
+    if resume:
+        _check_resumable(plan.path, fall_back=resume == "auto", force=force)
+    setup = build(config)
+    for note in setup.data.notes:
+        reporter.note(note)
+    existed = plan.path.exists() and not plan.fresh_name
+    run_dir = create_run_dir(plan, config_path)
+    lock = RunLock(run_dir)
+    try:
+        with lock:
+            return _train_locked(setup, run_dir, plan, reporter, callbacks, started,
+                                 resume=resume, overwrite=overwrite, force=force)
+    finally:
+        if not existed and run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # a run that failed before writing anything leaves no folder behind
+
+
+def _check_resumable(run_dir: Path, fall_back: bool, force: bool) -> None:
+    if not (run_dir / "last.npz").exists() and not (fall_back and kept_checkpoints(run_dir)):
+        raise ConfigError(f"--resume: {run_dir} has no last.npz to resume from")
+    summary = read_summary(run_dir)
+    if summary.get("status", "finished") == "finished" and (run_dir / "summary.json").exists() and not force:
+        raise ConfigError(f"the run in {run_dir} already finished ({summary.get('stop_reason', 'finished')}); "
+                          "pass --force to train it further (raise training.epochs), or --overwrite to start over")
+
+
+def _train_locked(setup: Setup, run_dir: Path, plan: RunDirPlan, reporter: Reporter, callbacks, started: float,
+                  *, resume: str | None, overwrite: bool, force: bool) -> Path:
+    config, data, model = setup.config, setup.data, setup.model
+    if not resume:
+        if overwrite:
+            clear_run(run_dir)
+        elif not plan.fresh_name:
+            refuse_existing_run(run_dir)  # again, now that the directory is ours
+    x_train, y_train = data.x["train"], data.y["train"]
+    _warn_about_batches(setup, len(x_train), reporter)
+    rules, divergence = setup.rules()
+    rules += [Callback(function) for function in callbacks]
+    meta = {"nntrain": __version__, "model": model_meta(model, setup.layer_specs), "loss": setup.loss_spec,
+            "data": data.state, "data_fingerprint": fingerprint(data.x, data.y), "config": config.resolved(),
+            "monitor": setup.monitor, "mode": setup.mode}
+    t = config.training
+    settings = Settings(epochs=t.epochs, batch_size=t.batch_size, shuffle=t.shuffle, monitor=setup.monitor,
+                        mode=setup.mode, restore_best=t.restore_best, clip_norm=config.optimizer.clip_norm,
+                        clip_value=config.optimizer.clip_value, shown=setup.shown_columns())
+    recorder = RunRecorder(run_dir, meta, t.checkpoint.every, t.checkpoint.keep)
+    augment = Augmenter(**config.data.augment.model_dump())
+    stop = StopSignal()
+    trainer = Trainer(model, setup.loss, setup.optimizer(), setup.schedule(steps_per_epoch(len(x_train), t.batch_size)),
+                      settings, rules=rules, divergence=divergence, evaluate=_validation(setup),
+                      shuffle_rng=rng_for(config.seed, "shuffle"), class_weight=setup.class_weight,
+                      augment=augment if augment.active else None, augment_rng=rng_for(config.seed, "augment"),
+                      reporter=reporter, recorder=recorder, stop=stop)
+    if resume:
+        _resume(trainer, recorder, run_dir, meta, force, resume == "auto", reporter)
+    else:
+        _start_fresh(run_dir, meta["config"], data)
+    reporter.note(f"training {model.parameter_count():,} parameters on {len(x_train)} rows "
+                  f"({len(data.x['validation'])} validation, {len(data.x['test'])} test) -> {run_dir}")
+    log = read_log(run_dir / "metrics.jsonl") if resume else []
+    first_start = (log[0].get("time") if log else None) or now_iso()
+    timing = {"started": first_start}
+    try:
+        with stop_on_signals(stop):
+            outcome = trainer.fit(x_train, y_train, started=started)
+    except Interrupted as exc:
+        command = f"nntrain fit {shlex.quote(str(run_dir / 'config.yaml'))} --resume {shlex.quote(str(run_dir))}"
+        raise Interrupted(f"{exc}; saved {recorder.last_path}. Continue with: {command}", exc.exit_code) from None
+    except DivergenceError as exc:
+        _record_end(run_dir, {"status": "diverged", "stop_reason": str(exc), "epoch": exc.epoch, "step": exc.step,
+                              "epochs_run": trainer.epoch, **timing, **_times(trainer)})
+        raise
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, NNTrainError) else f"internal error: {type(exc).__name__}: {exc}"
+        _record_end(run_dir, {"status": "failed", "stop_reason": reason, "epochs_run": trainer.epoch,
+                              **timing, **_times(trainer)})
+        raise
+    _finish(run_dir, setup, outcome, trainer, timing)
+    return run_dir
+
+
+def _warn_about_batches(setup: Setup, rows: int, reporter: Reporter) -> None:
+    batch = setup.config.training.batch_size
+    if rows < batch:
+        reporter.warn(f"the training split has {rows} rows, fewer than one batch (training.batch_size: {batch}); "
+                      "each epoch is a single step")
+    if any(isinstance(layer, BatchNorm) for layer in setup.model.layers) and (batch == 1 or rows % batch == 1):
+        where = "every batch has" if batch == 1 else f"the last batch of each epoch has ({rows} rows)"
+        reporter.warn(f"{where} a single row, so batchnorm normalises it to 0 and learns nothing from it; "
+                      "raise training.batch_size (or change it so the last batch has more rows)")
+
+
+def _validation(setup: Setup) -> Callable[[], dict]:
+    def evaluate() -> dict:
+        if not setup.has_validation:
+            return {}
+        data = setup.data
+        value, metrics, _ = evaluate_split(setup.model, setup.loss, data.x["validation"], data.y["validation"],
+                                           setup.target)
+        return {"val_loss": value, **{f"val_{name}": v for name, v in metrics.items()}}
+
+    return evaluate
+
+
+def fingerprint(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> str:
+    """A SHA-256 of the prepared arrays of every split: a resumed run must train on the data it started with."""
+    digest = hashlib.sha256()
+    for name in sorted(x):
+        for array in (x[name], y[name]):
+            value = np.ascontiguousarray(array)
+            digest.update(f"{name}:{value.dtype}:{value.shape};".encode())
+            digest.update(value)
+    return digest.hexdigest()
+
+
+def _start_fresh(run_dir: Path, resolved: dict, data) -> None:
+    write_file(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False).encode("utf-8"))
+    if len(data.test_rows):
+        text = data.test_rows.to_csv(index=False)
+        write_file(run_dir / "test.csv", text.encode("utf-8"), error=DataError)
+
+
+def _resume(trainer: Trainer, recorder: RunRecorder, run_dir: Path, meta: dict, force: bool, fall_back: bool,
+            reporter: Reporter) -> None:
+    path, saved, arrays = resumable_checkpoint(run_dir, fall_back, reporter.warn)
+    changes = differences(saved.get("config", {}), meta["config"], ignore={"output"})
+    if changes and not force:
+        listed = "\n".join(f"  {change}" for change in changes)
+        raise ConfigError(f"the config differs from the run in {run_dir}:\n{listed}\n"
+                          "resume with the original config, or pass --force to continue anyway")
+    same_state = saved.get("data") == json.loads(json.dumps(meta["data"]))
+    same_rows = saved.get("data_fingerprint", meta["data_fingerprint"]) == meta["data_fingerprint"]
+    if not (same_state and same_rows) and not force:
+        raise ConfigError(f"the training data differs from the data the run in {run_dir} started with "
+                          f"({'its preparation state changed' if not same_state else 'the prepared rows changed'}); "
+                          "resume with the original data, or pass --force to continue anyway")
+    recorder.restore(trainer, path, saved, arrays)
+    (run_dir / "summary.json").unlink(missing_ok=True)
+    reporter.note(f"resuming {run_dir} from {path.name} at epoch {trainer.epoch + 1}, batch {trainer.batch + 1}")
+
+
+def differences(old, new, ignore=frozenset(), prefix="") -> list[str]:
+    """Key paths whose values differ between two plain config dicts."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        for key in list(dict.fromkeys([*old, *new])):
+            if key in ignore and not prefix:
+                continue
+            path = f"{prefix}.{key}" if prefix else str(key)
+            found += differences(old.get(key), new.get(key), prefix=path)
+        return found
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [c for i, (a, b) in enumerate(zip(old, new)) for c in differences(a, b, prefix=f"{prefix}[{i}]")]
+    return [] if old == new else [f"{prefix}: {old!r} -> {new!r}"]
+
+
+def _times(trainer: Trainer) -> dict:
+    return {"finished": now_iso(), "seconds": round(trainer.wall_seconds(), 3),
+            "train_seconds": round(trainer.train_seconds, 3)}
+
+
+def _finish(run_dir: Path, setup: Setup, outcome: Outcome, trainer: Trainer, timing: dict) -> None:
+    data = setup.data
+    final = "best.npz" if setup.config.training.restore_best and outcome.best_value is not None else "last.npz"
+    summary = {"status": "finished", "stop_reason": outcome.reason, "epochs_run": outcome.epochs_run,
+               "best_epoch": outcome.best_epoch, "monitor": setup.monitor, "best_value": outcome.best_value,
+               "final_checkpoint": final, **timing}
+    if len(data.x["test"]):
+        value, metrics, _ = evaluate_split(setup.model, setup.loss, data.x["test"], data.y["test"], setup.target)
+        summary["test"] = {"loss": value, **metrics}
+    summary.update(_times(trainer))
+    write_summary(run_dir, summary)
+
+
+def write_summary(run_dir: Path, summary: dict) -> None:
+    write_file(run_dir / "summary.json", (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
+
+
+def _record_end(run_dir: Path, summary: dict) -> None:
+    """Best effort: a run that diverged or failed says so in summary.json (unless the disk is what failed)."""
+    try:
+        write_summary(run_dir, summary)
+    except NNTrainError:
+        pass
+
+
+def read_summary(run_dir: Path) -> dict:
+    """summary.json as a dict, or {} when it is missing or unreadable."""
+    try:
+        summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return summary if isinstance(summary, dict) else {}
