@@ -172,7 +172,7 @@ def _start_fresh(run_dir: Path, resolved: dict, data) -> None:
 def _resume(trainer: Trainer, recorder: RunRecorder, run_dir: Path, meta: dict, force: bool, fall_back: bool,
             reporter: Reporter) -> None:
     path, saved, arrays = resumable_checkpoint(run_dir, fall_back, reporter.warn)
-    changes = differences(saved.get("config", {}), meta["config"], ignore={"output"})
+    changes = differences(_as_now(saved.get("config", {})), meta["config"], ignore={"output"})
     if changes and not force:
         listed = "\n".join(f"  {change}" for change in changes)
         raise ConfigError(f"the config differs from the run in {run_dir}:\n{listed}\n"
@@ -186,6 +186,15 @@ def _resume(trainer: Trainer, recorder: RunRecorder, run_dir: Path, meta: dict, 
     recorder.restore(trainer, path, saved, arrays)
     (run_dir / "summary.json").unlink(missing_ok=True)
     reporter.note(f"resuming {run_dir} from {path.name} at epoch {trainer.epoch + 1}, batch {trainer.batch + 1}")
+
+
+def _as_now(resolved: dict) -> dict:
+    """A run's saved config with the defaults of this version filled in, so keys added since do not
+    count as changes (as written, if this version no longer accepts it)."""
+    try:
+        return Config.model_validate(resolved).resolved()
+    except ValueError:
+        return resolved
 
 
 def differences(old, new, ignore=frozenset(), prefix="") -> list[str]:
