@@ -25,14 +25,18 @@ app = typer.Typer(
 )
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Show only errors on stderr.")]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show more detail on stderr.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also show the versions and BLAS library in use, "
+                                                               "and more detail, on stderr.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show a traceback when something fails.")]
 
 
 def _display(quiet: bool, verbose: bool):
-    from nntrain.commands.display import Display
+    from nntrain.commands.display import Display, describe_environment
 
-    return Display(quiet=quiet, verbose=verbose)
+    display = Display(quiet=quiet, verbose=verbose)
+    if verbose:
+        display.detail(describe_environment())
+    return display
 
 
 def _version(value: bool) -> None:

@@ -2,14 +2,13 @@
 
 from pathlib import Path
 
-from nntrain.commands.display import Display, Table, describe_environment, human_duration
+from nntrain.commands.display import Display, Table, human_duration
 from nntrain.run.api import Run, fit as fit_run
 from nntrain.train.recorder import read_log
 
 
 def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: bool = False,
         resume: str | None = None, force: bool = False) -> Path:
-    display.detail(describe_environment())
     run = fit_run(config_path, overrides=overrides, resume=resume, overwrite=overwrite, force=force,
                   progress=display.reporter())
     display.info(summary_table(run))

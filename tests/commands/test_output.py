@@ -90,11 +90,13 @@ def test_a_reader_that_stops_early_never_turns_into_an_internal_error(trained, s
         assert "internal error" not in result.stdout
 
 
-def test_verbose_fit_shows_the_numeric_environment(cli, blobs_config):
+def test_verbose_shows_the_numeric_environment(cli, blobs_config, tmp_path):
     result = cli("fit", blobs_config(epochs=1), "--verbose")
     assert result.returncode == 0, result.stderr
     assert f"NumPy {np.__version__} with" in result.stderr and "BLAS threads" in result.stderr
     assert "NumPy" not in cli("fit", blobs_config(epochs=1), "--overwrite").stderr
+    evaluated = cli("eval", tmp_path / "run", "-v")
+    assert evaluated.returncode == 0 and "BLAS threads" in evaluated.stderr
 
 
 def test_proba_for_a_regression_model_is_a_usage_error(cli, write, tmp_path):
