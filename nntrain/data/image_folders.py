@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, first_size, list_files,
-                                 load_images, normalise, problems_note)
+from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, first_size, keep_rows,
+                                 list_files, load_images, normalise, problems_note)
 from nntrain.data.report import class_balance
-from nntrain.data.split import SPLIT_NAMES, split_rows
+from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
 from nntrain.data.tabular import TrainingData
 from nntrain.errors import DataError
 
@@ -32,8 +32,8 @@ def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validatio
         raise DataError(f"no readable images in class folder {roots['train'] / unreadable[0]}")
     fractions = {"validation": 0.0 if "validation" in roots else validation, "test": 0.0 if "test" in roots else test}
     codes = split_rows(labels, fractions["validation"], fractions["test"], rng)
-    parts = {name: (x_all[codes == code], labels[codes == code], [p for p, c in zip(paths, codes) if c == code])
-             for code, name in enumerate(SPLIT_NAMES)}
+    parts = {name: (x, labels[codes == code], [p for p, c in zip(paths, codes) if c == code])
+             for code, (name, x) in enumerate(zip(SPLIT_NAMES, split_in_place(x_all, codes)))}
     for name in ("validation", "test"):
         if name in roots:
             parts[name] = labelled_images(roots[name], classes, spec, size, dtype, on_bad, problems)
@@ -64,6 +64,22 @@ def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validatio
         test_rows=pd.DataFrame({"path": [str(p.resolve()) for p in test_paths],
                                 "class": [classes[i] for i in test_labels]}),
         state=state, lines={}, notes=notes, report=report)
+
+
+def split_in_place(x: np.ndarray, codes: np.ndarray) -> list[np.ndarray]:
+    """The rows of each split code (TRAIN, VALIDATION, TEST), in order, as consecutive slices of `x`.
+
+    Only the held-out rows are copied aside while the training rows close up at the front, so
+    memory peaks at `x` plus its held-out share, not twice `x`.
+    """
+    held = [x[codes == code] for code in (VALIDATION, TEST)]
+    parts = [keep_rows(x, codes == TRAIN)]
+    start = len(parts[0])
+    for rows in held:
+        x[start:start + len(rows)] = rows
+        parts.append(x[start:start + len(rows)])
+        start += len(rows)
+    return parts
 
 
 def labelled_images(root: Path, classes: list[str], spec: ImageSpec, size, dtype, on_bad: str,

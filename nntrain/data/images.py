@@ -21,6 +21,8 @@ FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding
 RESAMPLING = {"nearest": 0, "bilinear": 2, "bicubic": 3, "lanczos": 1}  # Pillow's resampling codes
 SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+DECODE_WORKERS = min(8, os.cpu_count() or 1)
+CHUNK_BYTES = 64 * 2**20  # size of the temporary array in each pass of a chunked loop
 
 
 class BadImage(Exception):
@@ -107,7 +109,8 @@ def _to_array(image, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray:
     image = image.convert("L" if spec.channels == 1 else "RGB")
     if (image.height, image.width) != size:
         image = image.resize((size[1], size[0]), RESAMPLING[spec.resize])
-    array = np.asarray(image, dtype=np.float32) / 255.0
+    array = np.asarray(image, dtype=np.float32)  # a new array: Pillow's bytes are cast from uint8
+    array /= 255.0
     return array[:, :, None] if spec.channels == 1 else array
 
 
@@ -124,27 +127,55 @@ def first_size(paths: list[Path]) -> tuple[int, int]:
     raise DataError("no readable image found")
 
 
+def decoded_bytes(files: int, size: tuple[int, int], channels: int, dtype, workers: int = DECODE_WORKERS) -> int:
+    """Bytes `load_images` needs at its peak, before any file is opened: the output array
+    (files × H × W × C × itemsize) plus, per decoding thread, the float32 image in flight
+    (H × W × C × 4). Pillow's own buffers, at the files' stored size, come on top."""
+    pixels = size[0] * size[1] * channels
+    return files * pixels * np.dtype(dtype).itemsize + workers * pixels * np.dtype(np.float32).itemsize
+
+
 def load_images(paths: list[Path], spec: ImageSpec, size: tuple[int, int], dtype,
                 on_bad: str = "skip") -> tuple[np.ndarray, np.ndarray, list[tuple[Path, str]]]:
-    """Decode images in parallel; returns the array of readable ones, which were readable, and the problems."""
-    def attempt(path):
-        try:
-            return read_image(path, spec, size), None
-        except BadImage as problem:
-            return None, str(problem)
+    """Decode images in parallel; returns the array of readable ones, which were readable, and the problems.
 
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(attempt, paths))
-    problems = [(path, reason) for path, (_, reason) in zip(paths, results) if reason]
+    The threads decode straight into one array allocated up front, so memory peaks at about the
+    size of the result (see `decoded_bytes`), not twice it as stacking a list of images would.
+    """
+    batch = np.empty((len(paths), *size, spec.channels), dtype=dtype)
+
+    def attempt(index: int) -> str | None:
+        try:
+            batch[index] = read_image(paths[index], spec, size)
+        except BadImage as problem:
+            return str(problem)
+        return None
+
+    with ThreadPoolExecutor(max_workers=DECODE_WORKERS) as pool:
+        reasons = list(pool.map(attempt, range(len(paths))))
+    problems = [(path, reason) for path, reason in zip(paths, reasons) if reason]
     if problems and on_bad == "error":
         path, reason = problems[0]
         raise DataError(f"{path}: {reason}" + (f" (and {len(problems) - 1} more bad images)"
                                                if len(problems) > 1 else ""))
-    ok = np.array([reason is None for _, reason in results], dtype=bool)
-    images = [array for array, _ in results if array is not None]
-    shape = (len(images), *size, spec.channels)
-    batch = np.stack(images).astype(dtype, copy=False) if images else np.empty(shape, dtype=dtype)
-    return batch, ok, problems
+    ok = np.array([reason is None for reason in reasons], dtype=bool)
+    return keep_rows(batch, ok), ok, problems
+
+
+def keep_rows(batch: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """`batch[keep]` in place, as a view of `batch`'s first rows, without a second array.
+
+    Kept rows only move towards the front, so copying them in chunks front to back never
+    overwrites a row still to be moved; each chunk's temporary stays under CHUNK_BYTES.
+    """
+    source = np.flatnonzero(keep)
+    moved = np.flatnonzero(source != np.arange(len(source)))
+    if len(moved):
+        step = max(1, CHUNK_BYTES // batch[0].nbytes)
+        for start in range(moved[0], len(source), step):  # a loop over chunks of rows, not over rows
+            chunk = source[start:start + step]
+            batch[start:start + len(chunk)] = batch[chunk]
+    return batch[:len(source)]
 
 
 def problems_note(problems: list[tuple[Path, str]], shown: int = 3) -> str | None:
@@ -157,9 +188,18 @@ def problems_note(problems: list[tuple[Path, str]], shown: int = 3) -> str | Non
 
 
 def channel_statistics(x: np.ndarray) -> tuple[list[float], list[float]]:
-    """Per-channel mean and standard deviation of NHWC images (std 0 becomes 1)."""
+    """Per-channel mean and standard deviation of NHWC images (std 0 becomes 1).
+
+    Accumulated in float64 over chunks of images, so the deviations never need a float64 copy of
+    the whole set (which `x.std(dtype=float64)` would make: twice the size of float32 images).
+    """
     mean = x.mean(axis=(0, 1, 2), dtype=np.float64)
-    std = x.std(axis=(0, 1, 2), dtype=np.float64)
+    squares = np.zeros_like(mean)
+    step = max(1, CHUNK_BYTES // (x[0].size * 8)) if len(x) else 1
+    for start in range(0, len(x), step):  # a loop over chunks of images, not over images
+        deviation = x[start:start + step] - mean
+        squares += np.square(deviation, out=deviation).sum(axis=(0, 1, 2))
+    std = np.sqrt(squares / max(x.shape[0] * x.shape[1] * x.shape[2], 1))
     return [float(v) for v in mean], [float(v) if v > 0 else 1.0 for v in std]
 
 
