@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, first_size, keep_rows,
-                                 list_files, load_images, normalise, problems_note)
+from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, keep_rows, list_files,
+                                 load_images, normalise, problems_note, survey)
 from nntrain.data.report import class_balance
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
 from nntrain.data.tabular import TrainingData
@@ -16,15 +16,25 @@ from nntrain.errors import DataError
 
 def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validation: float, test: float,
                            normalize: bool, on_bad: str, rng: np.random.Generator, dtype) -> TrainingData:
-    """Images of `roots["train"]` (and explicit `roots["validation"]`/`["test"]` folders) as a TrainingData."""
+    """Images of `roots["train"]` (and explicit `roots["validation"]`/`["test"]` folders) as a TrainingData.
+
+    With `spec.size` None, the most common size of a sample of the files is used (noted when sizes vary).
+    """
     files = class_folders(roots["train"])
     classes = sorted(files)
     if len(classes) < 2:
         raise DataError(f"{roots['train']} has a single class folder ({classes[0]}); classification needs at "
                         "least two, one subfolder per class")
+    notes = []
+    if spec.size:
+        size = tuple(spec.size)
+    else:
+        sampled = survey(files, roots["train"])
+        size = sampled.size
+        if note := sampled.size_note(roots["train"]):
+            notes.append(f"{note} (data.image.size sets it)")
     paths = [path for name in classes for path in files[name]]
     labels = np.repeat(np.arange(len(classes)), [len(files[name]) for name in classes])
-    size = tuple(spec.size) if spec.size else first_size(paths)
     x_all, ok, problems = load_images(paths, spec, size, dtype, on_bad)
     paths, labels = [p for p, keep in zip(paths, ok) if keep], labels[ok]
     unreadable = [name for index, name in enumerate(classes) if not np.any(labels == index)]
@@ -53,7 +63,8 @@ def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validatio
     }
     test_paths, test_labels = parts["test"][2], parts["test"][1]
     y = {name: part[1] for name, part in parts.items()}
-    notes = [note] if (note := problems_note(problems)) else []
+    if note := problems_note(problems):
+        notes.append(note)
     report = {"sources": {name: str(root) for name, root in roots.items()},
               "rows_read": {"train": len(ok)}, "skipped": len(problems),
               "rows_used": {name: len(part[0]) for name, part in parts.items()}, "task": "classification",

@@ -9,6 +9,7 @@ skipped and reported (or refused, with `on_bad_image: error`).
 import os
 import re
 import warnings
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from nntrain.errors import ConfigError, DataError
+from nntrain.words import counted
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding
 RESAMPLING = {"nearest": 0, "bilinear": 2, "bicubic": 3, "lanczos": 1}  # Pillow's resampling codes
 SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+GRAY_MODES = ("1", "L", "LA", "F", *SIXTEEN_BIT)
+SAMPLE_SIZE = 200       # image headers read to choose a default size and colour mode
 DECODE_WORKERS = min(8, os.cpu_count() or 1)
 CHUNK_BYTES = 64 * 2**20  # size of the temporary array in each pass of a chunked loop
 
@@ -32,7 +36,7 @@ class BadImage(Exception):
 @dataclass(frozen=True)
 class ImageSpec:
     color: str                      # "grayscale" or "rgb"
-    size: tuple[int, int] | None    # (height, width); None: the first readable image's size
+    size: tuple[int, int] | None    # (height, width); None: the most common size among sampled images
     resize: str = "bilinear"
 
     @property
@@ -114,17 +118,82 @@ def _to_array(image, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray:
     return array[:, :, None] if spec.channels == 1 else array
 
 
-def first_size(paths: list[Path]) -> tuple[int, int]:
-    """(height, width) of the first readable image, for configs that do not set `size`."""
+def sample_files(files: dict[str, list[Path]], limit: int = SAMPLE_SIZE) -> list[Path]:
+    """Up to `limit` files (at least one per class), shared evenly between the classes and evenly spaced
+    within each, so one odd file or one odd class does not decide for the whole folder. Deterministic."""
+    take, left = {}, limit
+    by_count = sorted(files, key=lambda name: len(files[name]))  # small classes first: their spare share goes on
+    for position, name in enumerate(by_count):
+        take[name] = min(len(files[name]), max(1, left // (len(by_count) - position)))
+        left -= take[name]
+    return [paths[index] for name, paths in files.items()
+            for index in np.linspace(0, len(paths) - 1, take[name]).round().astype(int)]
+
+
+@dataclass(frozen=True)
+class Survey:
+    """Sizes and colour modes read from image headers (no pixels decoded)."""
+
+    sizes: Counter          # (height, width) -> files
+    gray: int               # files stored as grayscale
+    color: int              # files stored in colour (RGB, palette, CMYK ...)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The most common size (ties: the one sampled first)."""
+        return self.sizes.most_common(1)[0][0]
+
+    @property
+    def mode(self) -> str:
+        """"grayscale" when most files are gray, else "rgb" (a tie keeps colour)."""
+        return "grayscale" if self.gray > self.color else "rgb"
+
+    @property
+    def read(self) -> int:
+        return self.gray + self.color
+
+    def size_note(self, root: Path, shown: int = 3) -> str | None:
+        if len(self.sizes) < 2:
+            return None
+        common = self.sizes.most_common()
+        listed = ", ".join(f"{h}x{w} ({counted(n, 'file')})" for (h, w), n in common[:shown])
+        if len(common) > shown:
+            listed += f" and {counted(len(common) - shown, 'other size')}"
+        height, width = self.size
+        return f"sizes vary among {counted(self.read, 'sampled image')} of {root}: {listed}; using {height}x{width}"
+
+    def mode_note(self, root: Path) -> str | None:
+        if not (self.gray and self.color):
+            return None
+        return (f"colour modes vary among {counted(self.read, 'sampled image')} of {root}: {self.gray} grayscale, "
+                f"{self.color} colour; using {self.mode}")
+
+
+def survey(files: dict[str, list[Path]], root: Path) -> Survey:
+    """Sizes and modes of a sample of the images below `root` (see `sample_files`), for configs that
+    do not set them; DataError if no sampled file is a readable image."""
+    sample = sample_files(files)
+    headers = [header for header in map(_header, sample) if header]
+    if not headers:
+        raise DataError(f"{root}: none of the {counted(len(sample), 'sampled file')} is a readable image "
+                        f"({', '.join(FORMATS)})")
+    gray = sum(mode in GRAY_MODES for _, mode in headers)
+    return Survey(Counter(size for size, _ in headers), gray, len(headers) - gray)
+
+
+def _header(path: Path) -> tuple[tuple[int, int], str] | None:
+    """((height, width), mode) from the file's header, or None if it is not a usable image."""
     from PIL import Image
 
-    for path in paths:
-        try:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path, formats=FORMATS) as image:
-                return image.height, image.width
-        except Exception:  # unreadable files are reported when they are loaded
-            continue
-    raise DataError("no readable image found")
+                if image.width * image.height > MAX_PIXELS:
+                    return None  # refused when decoded; its size must not vote
+                return (image.height, image.width), image.mode
+    except Exception:  # any unreadable file is reported, with its reason, when it is decoded
+        return None
 
 
 def decoded_bytes(files: int, size: tuple[int, int], channels: int, dtype, workers: int = DECODE_WORKERS) -> int:
@@ -184,7 +253,7 @@ def problems_note(problems: list[tuple[Path, str]], shown: int = 3) -> str | Non
         return None
     listed = "; ".join(f"{path} ({reason})" for path, reason in problems[:shown])
     more = f"; and {len(problems) - shown} more" if len(problems) > shown else ""
-    return f"skipped {len(problems)} unreadable image file{'s' if len(problems) > 1 else ''}: {listed}{more}"
+    return f"skipped {counted(len(problems), 'unreadable image file')}: {listed}{more}"
 
 
 def channel_statistics(x: np.ndarray) -> tuple[list[float], list[float]]:

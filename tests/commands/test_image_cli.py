@@ -5,6 +5,7 @@ import json
 import subprocess
 
 import pandas as pd
+import yaml
 
 from nntrain.train.checkpoint import load_checkpoint
 
@@ -72,3 +73,33 @@ def test_image_folder_config_mistakes(cli, image_config, image_folder, tmp_path)
     assert result.returncode == 2 and "data.target: does not apply to image folders" in result.stderr
     result = cli("fit", image_config(), "--set", "model.layers=[{type: dense, units: 4}]")
     assert result.returncode == 2 and "add a flatten layer before it" in result.stderr
+
+
+def _odd_first_image(image_folder):
+    """A 1x1 colour image that sorts first among the 8x8 grayscale ones."""
+    from PIL import Image
+
+    Image.new("RGB", (1, 1), (255, 0, 0)).save(image_folder / "diagonal" / "0.png")
+
+
+def test_init_takes_size_and_mode_from_a_sample_not_the_first_file(cli, image_folder, tmp_path):
+    _odd_first_image(image_folder)
+    result = cli("init", "--data", image_folder, "-o", tmp_path / "init.yaml")
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "init.yaml").read_text()
+    assert yaml.safe_load(text)["data"]["image"] == {"color": "grayscale", "size": [8, 8]}
+    sizes = f"sizes vary among 47 sampled images of {image_folder}: 8x8 (46 files), 1x1 (1 file); using 8x8"
+    modes = f"colour modes vary among 47 sampled images of {image_folder}: 46 grayscale, 1 colour; using grayscale"
+    assert f"  # {sizes}\n  # {modes}\n" in text
+    assert sizes in result.stderr and modes in result.stderr
+    assert "in 3 classes, 8x8 grayscale" in result.stderr
+
+
+def test_fit_without_a_size_uses_the_most_common_one(cli, image_config, image_folder, tmp_path):
+    _odd_first_image(image_folder)
+    result = cli("fit", image_config(), "--set", "data.image.size=null", "--set", "training.epochs=2")
+    assert result.returncode == 0, result.stderr
+    assert (f"sizes vary among 47 sampled images of {image_folder}: 8x8 (46 files), 1x1 (1 file); using 8x8 "
+            "(data.image.size sets it)") in result.stderr
+    meta, _ = load_checkpoint(tmp_path / "run" / "best.npz")
+    assert meta["model"]["input_shape"] == [8, 8, 1] and meta["data"]["image"]["size"] == [8, 8]

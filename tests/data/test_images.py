@@ -2,6 +2,7 @@
 
 import io
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from nntrain.data import images
 from nntrain.data.augment import Augmenter, rotate, shift
 from nntrain.data.image_folders import prepare_image_training, split_in_place
 from nntrain.data.images import (BadImage, ImageSpec, channel_statistics, class_folders, decoded_bytes, keep_rows,
-                                 load_images, read_image)
+                                 load_images, read_image, sample_files)
 from nntrain.errors import ConfigError, DataError
 
 GRAY = ImageSpec("grayscale", (4, 4))
@@ -126,6 +127,17 @@ def test_augmenter_is_seeded_and_never_changes_its_input():
     second = augment(batch, np.random.default_rng(3))
     assert np.array_equal(first, second) and not np.array_equal(first, batch)
     assert np.array_equal(batch, original) and first.dtype == np.float32
+
+
+def test_sample_spreads_over_the_classes_and_within_each():
+    files = {name: [Path(f"{name}/{i:04d}.png") for i in range(count)] for name, count in
+             [("big", 1000), ("mid", 10), ("small", 5)]}
+    sample = sample_files(files)
+    per_class = {name: [p for p in sample if p.parent.name == name] for name in files}
+    assert {name: len(paths) for name, paths in per_class.items()} == {"big": 185, "mid": 10, "small": 5}
+    assert per_class["big"][0].name == "0000.png" and per_class["big"][-1].name == "0999.png"
+    assert len(set(per_class["big"])) == 185 and sample == sample_files(files)
+    assert len(sample_files({f"c{i}": [Path(f"c{i}/a.png")] for i in range(300)})) == 300  # one per class at least
 
 
 def test_decoded_bytes_is_the_array_plus_one_image_per_thread():
