@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from nntrain.commands.display import Display
-from nntrain.data.images import class_folders, survey
+from nntrain.data.images import class_folders, ignored_files_note, survey
 from nntrain.data.pipeline import DEFAULT_MARKERS, duplicated
 from nntrain.data.report import profile_columns
 from nntrain.data.tables import read_csv
@@ -141,7 +141,7 @@ def _images_config(path: str) -> tuple[str, str]:
         scale = LARGEST_SIDE / max(height, width)
         size = [max(1, round(height * scale)), max(1, round(width * scale))]
         resized = f"   # the images are {height}x{width}; smaller trains much faster"
-    notes = [note for note in (sampled.size_note(root), sampled.mode_note(root)) if note]
+    notes = [note for note in (sampled.size_note(root), sampled.mode_note(root), ignored_files_note(root)) if note]
     count = sum(map(len, folders.values()))
     text = _compose(f"Classifies the images of {path} into {len(folders)} classes (one per subfolder)",
                     _IMAGES.format(train=_flow(path), color=sampled.mode, size=_flow(size), resized=resized,

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, keep_rows, list_files,
-                                 load_images, normalise, problems_note, survey)
+from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, ignored_files_note, keep_rows,
+                                 list_files, load_images, normalise, problems_note, survey)
 from nntrain.data.report import class_balance
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
 from nntrain.data.tabular import TrainingData
@@ -25,7 +25,7 @@ def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validatio
     if len(classes) < 2:
         raise DataError(f"{roots['train']} has a single class folder ({classes[0]}); classification needs at "
                         "least two, one subfolder per class")
-    notes = []
+    notes = [note for root in roots.values() if (note := ignored_files_note(root))]
     if spec.size:
         size = tuple(spec.size)
     else:

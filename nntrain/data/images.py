@@ -61,6 +61,16 @@ def class_folders(root: Path, key: str = "data.train") -> dict[str, list[Path]]:
     return files
 
 
+def ignored_files_note(root: Path, shown: int = 3) -> str | None:
+    """A note naming the files directly in `root`, which belong to no class and are not read."""
+    stray = sorted(p.name for p in root.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not stray:
+        return None
+    listed = ", ".join(stray[:shown]) + (f" and {len(stray) - shown} more" if len(stray) > shown else "")
+    return (f"ignored {counted(len(stray), 'file')} at the top of {root}/ ({listed}): "
+            "images go in one subfolder per class")
+
+
 def list_files(folder: Path) -> list[Path]:
     """Every non-hidden file below `folder`, recursively, in a stable order."""
     return sorted(p for p in folder.rglob("*") if p.is_file() and not any(

@@ -103,3 +103,16 @@ def test_fit_without_a_size_uses_the_most_common_one(cli, image_config, image_fo
             "(data.image.size sets it)") in result.stderr
     meta, _ = load_checkpoint(tmp_path / "run" / "best.npz")
     assert meta["model"]["input_shape"] == [8, 8, 1] and meta["data"]["image"]["size"] == [8, 8]
+
+
+def test_files_at_the_top_of_an_image_folder_are_noted(cli, image_config, image_folder, tmp_path):
+    (image_folder / "readme.txt").write_text("hello")
+    (image_folder / "labels.csv").write_text("a,b\n")
+    note = (f"ignored 2 files at the top of {image_folder}/ (labels.csv, readme.txt): images go in one "
+            "subfolder per class")
+    result = cli("check", image_config())
+    assert result.returncode == 0, result.stderr
+    assert note in result.stderr
+    result = cli("init", "--data", image_folder, "-o", tmp_path / "init.yaml")
+    assert result.returncode == 0 and note in result.stderr
+    assert f"  # {note}\n" in (tmp_path / "init.yaml").read_text()
