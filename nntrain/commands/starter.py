@@ -145,10 +145,17 @@ def _images_config(path: str) -> tuple[str, str]:
     count = sum(map(len, folders.values()))
     text = _compose(f"Classifies the images of {path} into {len(folders)} classes (one per subfolder)",
                     _IMAGES.format(train=_flow(path), color=sampled.mode, size=_flow(size), resized=resized,
-                                   notes="".join(f"  # {note}\n" for note in notes),
+                                   notes="".join(f"  # {note}\n" for note in notes), augment=_augment(min(size)),
                                    layers=_conv_layers(min(size))))
     facts = f"{count} images in {len(folders)} classes, {height}x{width} {sampled.mode}"
     return text, "\n".join([facts, *notes])
+
+
+def _augment(side: int) -> str:
+    """A one-pixel shift, within the quarter of the side that `fit` accepts without a note."""
+    if side < 4:
+        return "augment: {shift: 0}        # no shifts: the images are too small to move"
+    return "augment: {shift: 1}        # random shifts of up to 1 pixel while training"
 
 
 def _conv_layers(side: int) -> str:
@@ -166,7 +173,7 @@ def _template(task: str) -> str:
     if task == "images":
         return _compose("Classifies images: edit data.train to point at your folder", _IMAGES.format(
             train='"data/images"   # a folder with one subfolder of images per class', color="rgb",
-            size="[32, 32]", resized="", notes="", layers=_conv_layers(32)))
+            size="[32, 32]", resized="", notes="", augment=_augment(32), layers=_conv_layers(32)))
     return _compose("Edit data.train and data.target to point at your CSV", _TABLE.format(
         train='"data/train.csv"   # your CSV file', target='"label"   # the column to predict',
         steps="\n".join(["    - {type: clean, missing: median}", "    - {type: dedupe}",
@@ -228,7 +235,7 @@ data:
   train: {train}
   image: {{color: {color}, size: {size}}}{resized}
 {notes}  split: {{validation: 0.15, test: 0.15}}   # held-out fractions, stratified by class
-  augment: {{shift: 1}}        # random shifts of up to 1 pixel while training
+  {augment}
 model:
   layers:                    # the output layer (one unit per class) is added automatically
 {layers}

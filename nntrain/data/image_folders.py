@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nntrain.data.augment import shift_note
 from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, ignored_files_note, keep_rows,
                                  list_files, load_images, normalise, problems_note, survey)
 from nntrain.data.report import class_balance
@@ -15,10 +16,12 @@ from nntrain.errors import DataError
 
 
 def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validation: float, test: float,
-                           normalize: bool, on_bad: str, rng: np.random.Generator, dtype) -> TrainingData:
+                           normalize: bool, on_bad: str, rng: np.random.Generator, dtype,
+                           shift: int = 0) -> TrainingData:
     """Images of `roots["train"]` (and explicit `roots["validation"]`/`["test"]` folders) as a TrainingData.
 
-    With `spec.size` None, the most common size of a sample of the files is used (noted when sizes vary).
+    With `spec.size` None, the most common size of a sample of the files is used (noted when sizes
+    vary). `shift` is `data.augment.shift`, checked against the size before any image is decoded.
     """
     files = class_folders(roots["train"])
     classes = sorted(files)
@@ -33,6 +36,8 @@ def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validatio
         size = sampled.size
         if note := sampled.size_note(roots["train"]):
             notes.append(f"{note} (data.image.size sets it)")
+    if note := shift_note(shift, size):
+        notes.append(note)
     paths = [path for name in classes for path in files[name]]
     labels = np.repeat(np.arange(len(classes)), [len(files[name]) for name in classes])
     x_all, ok, problems = load_images(paths, spec, size, dtype, on_bad)

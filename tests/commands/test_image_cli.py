@@ -116,3 +116,27 @@ def test_files_at_the_top_of_an_image_folder_are_noted(cli, image_config, image_
     result = cli("init", "--data", image_folder, "-o", tmp_path / "init.yaml")
     assert result.returncode == 0 and note in result.stderr
     assert f"  # {note}\n" in (tmp_path / "init.yaml").read_text()
+
+
+def test_augment_shift_is_checked_against_the_image_size(cli, image_config):
+    result = cli("check", image_config(), "--set", "data.augment.shift=8")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert ("data.augment.shift: 8 is not below the smaller side of the 8x8 images (8 pixels), so a shifted image "
+            "can be nothing but repeated edge pixels; use at most 2 (a quarter of the side)") in result.stderr
+    result = cli("check", image_config(), "--set", "data.augment.shift=3")
+    assert result.returncode == 0, result.stderr
+    assert "data.augment.shift: 3 is over a quarter of the smaller side of the 8x8 images (8 pixels)" in result.stderr
+
+
+def test_init_does_not_shift_images_too_small_for_it(cli, tmp_path):
+    from PIL import Image
+
+    for name in ("dark", "light"):
+        (tmp_path / "tiny" / name).mkdir(parents=True)
+        for index in range(10):
+            Image.new("L", (3, 3), 40 if name == "dark" else 220).save(tmp_path / "tiny" / name / f"{index}.png")
+    assert cli("init", "--data", tmp_path / "tiny", "-o", tmp_path / "tiny.yaml").returncode == 0
+    assert yaml.safe_load((tmp_path / "tiny.yaml").read_text())["data"]["augment"] == {"shift": 0}
+    result = cli("check", tmp_path / "tiny.yaml", "--set", f"output.dir={tmp_path / 'run'}")
+    assert result.returncode == 0, result.stderr
+    assert "data.augment.shift" not in result.stderr

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from nntrain.data import images
-from nntrain.data.augment import Augmenter, rotate, shift
+from nntrain.data.augment import Augmenter, rotate, shift, shift_note
 from nntrain.data.image_folders import prepare_image_training, split_in_place
 from nntrain.data.images import (BadImage, ImageSpec, channel_statistics, class_folders, decoded_bytes, keep_rows,
                                  load_images, read_image, sample_files)
@@ -127,6 +127,14 @@ def test_augmenter_is_seeded_and_never_changes_its_input():
     second = augment(batch, np.random.default_rng(3))
     assert np.array_equal(first, second) and not np.array_equal(first, batch)
     assert np.array_equal(batch, original) and first.dtype == np.float32
+
+
+def test_shift_note_refuses_the_image_side_and_warns_past_a_quarter():
+    assert shift_note(0, (8, 8)) is None and shift_note(2, (8, 8)) is None
+    assert "3 is over a quarter of the smaller side of the 8x8 images (8 pixels)" in shift_note(3, (8, 8))
+    assert "the 20x8 images (8 pixels)" in shift_note(7, (20, 8))
+    with pytest.raises(ConfigError, match=r"shift: 8 is not below the smaller side of the 8x20 images \(8 pixels\)"):
+        shift_note(8, (8, 20))
 
 
 def test_sample_spreads_over_the_classes_and_within_each():
