@@ -14,7 +14,7 @@ import pandas as pd
 
 from nntrain.commands.display import Display
 from nntrain.commands.saved_run import open_run
-from nntrain.data.image_folders import image_paths, prepare_unlabelled_images
+from nntrain.data.image_folders import prepare_unlabelled_images
 from nntrain.data.tables import read_csv, write_csv
 from nntrain.data.tabular import prepare_inference
 from nntrain.data.targets import decode_regression
@@ -27,7 +27,7 @@ def predict(run: str, data: str, display: Display, output: str | None = None, pr
             on_error: str = "error") -> None:
     saved = open_run(run)
     if saved.images:
-        x, paths, notes = prepare_unlabelled_images(image_paths(data), saved.data, saved.model.dtype)
+        x, paths, notes = prepare_unlabelled_images(data, saved.data, saved.model.dtype, model=run)
     else:
         frame = read_csv(data, key="DATA", narrow=saved.data.get("float32_inputs", []))
         source = "standard input" if data == "-" else data

@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 
 from nntrain.data.augment import shift_note
-from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, ignored_files_note, keep_rows,
-                                 list_files, load_images, normalise, problems_note, survey)
+from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, ignored_files_note, list_files,
+                                 keep_rows, load_images, normalise, problems_note, survey)
 from nntrain.data.report import class_balance
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
 from nntrain.data.tabular import TrainingData
-from nntrain.errors import DataError
+from nntrain.errors import ConfigError, DataError
 
 
 def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validation: float, test: float,
@@ -141,15 +141,24 @@ def prepare_labelled_images(source: str, state: dict, dtype, on_bad: str = "skip
     return x, y, [note] if (note := problems_note(problems)) else []
 
 
-def prepare_unlabelled_images(paths: list[Path], state: dict, dtype, on_bad: str = "skip"):
-    """Images for predict; returns the array, the paths that were readable, and notes."""
+def prepare_unlabelled_images(source: str, state: dict, dtype, model: str, on_bad: str = "skip"):
+    """Images for predict from `source` (see `image_paths`); returns the array, the paths that were
+    readable, and notes. DataError when there is nothing to predict, as for CSV input."""
+    paths = image_paths(source, model)
+    name = "standard input" if source == "-" else source
+    if not paths:
+        raise DataError(f"DATA: {name} lists no paths, nothing to predict; give one image path per line"
+                        if source == "-" else f"DATA: {name} holds no files, nothing to predict; put the images in it "
+                        "(at any depth)")
     spec, size = image_spec(state)
     x, ok, problems = load_images(paths, spec, size, dtype, on_bad)
+    if not ok.any():
+        raise DataError(f"DATA: {name}: no readable image, nothing to predict; {problems_note(problems)}")
     _apply_statistics(x, state)
     return x, [p for p, keep in zip(paths, ok) if keep], [note] if (note := problems_note(problems)) else []
 
 
-def image_paths(source: str) -> list[Path]:
+def image_paths(source: str, model: str = "the run") -> list[Path]:
     """Files to predict on: every file under a folder, one image file, or paths listed on stdin (`-`)."""
     import sys
 
@@ -159,9 +168,10 @@ def image_paths(source: str) -> list[Path]:
     if location.is_dir():
         return list_files(location)
     if location.is_file():
+        if ".csv" in (suffix.lower() for suffix in location.suffixes):
+            raise DataError(f"DATA: {source} is a CSV file, but {model} is an image model; pass an image folder, "
+                            "an image file, or - for a list of paths")
         return [location]
-    from nntrain.errors import ConfigError
-
     raise ConfigError(f"DATA: {source} does not exist; pass an image folder, an image file, or - for paths on stdin")
 
 

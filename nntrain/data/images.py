@@ -92,6 +92,10 @@ def read_image(path: Path, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray
                     raise BadImage(_too_large(width * height))
                 image.load()
                 return _to_array(image, spec, size)
+    except FileNotFoundError:
+        raise BadImage("not found") from None
+    except IsADirectoryError:
+        raise BadImage("a folder, not an image file") from None
     except UnidentifiedImageError:
         raise BadImage(f"not an image in an allowed format ({', '.join(FORMATS)})") from None
     except Image.DecompressionBombError as exc:  # Pillow's own, looser limit, hit while opening

@@ -105,6 +105,27 @@ def test_fit_without_a_size_uses_the_most_common_one(cli, image_config, image_fo
     assert meta["model"]["input_shape"] == [8, 8, 1] and meta["data"]["image"]["size"] == [8, 8]
 
 
+def test_predict_exits_3_when_nothing_can_be_predicted(cli, image_config, image_folder, tmp_path, write):
+    assert cli("fit", image_config(), "--set", "training.epochs=2").returncode == 0
+    run = tmp_path / "run"
+    (tmp_path / "empty").mkdir()
+    result = cli("predict", run, tmp_path / "empty")
+    assert (result.returncode, result.stdout) == (3, "")
+    assert f"DATA: {tmp_path / 'empty'} holds no files, nothing to predict" in result.stderr
+    result = cli("predict", run, "-", input="gone/a.png\ngone/b.png\n")
+    assert (result.returncode, result.stdout) == (3, "")
+    assert ("DATA: standard input: no readable image, nothing to predict; skipped 2 unreadable image files: "
+            "gone/a.png (not found); gone/b.png (not found)") in result.stderr
+    table = write("new.csv", "x1,x2\n1,2\n")
+    result = cli("predict", run, table)
+    assert (result.returncode, result.stdout) == (3, "")
+    assert (f"DATA: {table} is a CSV file, but {run} is an image model; pass an image folder, an image file, "
+            "or - for a list of paths") in result.stderr
+    result = cli("predict", run, "-", input=f"gone/a.png\n{image_folder / 'vertical' / '03.png'}\n")
+    assert result.returncode == 0 and len(pd.read_csv(io.StringIO(result.stdout))) == 1
+    assert "warning: skipped 1 unreadable image file: gone/a.png (not found)" in result.stderr
+
+
 def test_files_at_the_top_of_an_image_folder_are_noted(cli, image_config, image_folder, tmp_path):
     (image_folder / "readme.txt").write_text("hello")
     (image_folder / "labels.csv").write_text("a,b\n")
