@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from nntrain.data.augment import shift_note
-from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, ignored_files_note, list_files,
-                                 keep_rows, load_images, normalise, problems_note, survey)
+from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, ignored_files_note, keep_rows,
+                                 list_files, load_images, normalise, problems_note, survey)
 from nntrain.data.report import class_balance
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
 from nntrain.data.tabular import TrainingData
@@ -158,8 +158,9 @@ def prepare_unlabelled_images(source: str, state: dict, dtype, model: str, on_ba
     return x, [p for p, keep in zip(paths, ok) if keep], [note] if (note := problems_note(problems)) else []
 
 
-def image_paths(source: str, model: str = "the run") -> list[Path]:
-    """Files to predict on: every file under a folder, one image file, or paths listed on stdin (`-`)."""
+def image_paths(source: str, model: str) -> list[Path]:
+    """Files to predict on: every file under a folder, one image file, or paths listed on stdin (`-`);
+    `model` names the run in the message refusing a CSV file."""
     import sys
 
     if source == "-":

@@ -159,11 +159,12 @@ class Survey:
 
     @property
     def mode(self) -> str:
-        """"grayscale" when most files are gray, else "rgb" (a tie keeps colour)."""
+        """Grayscale when most files are gray, else rgb (a tie keeps the colour)."""
         return "grayscale" if self.gray > self.color else "rgb"
 
     @property
-    def read(self) -> int:
+    def readable(self) -> int:
+        """Sampled files whose header could be read."""
         return self.gray + self.color
 
     def size_note(self, root: Path, shown: int = 3) -> str | None:
@@ -174,12 +175,12 @@ class Survey:
         if len(common) > shown:
             listed += f" and {counted(len(common) - shown, 'other size')}"
         height, width = self.size
-        return f"sizes vary among {counted(self.read, 'sampled image')} of {root}: {listed}; using {height}x{width}"
+        return f"sizes vary among {counted(self.readable, 'sampled image')} of {root}: {listed}; using {height}x{width}"
 
     def mode_note(self, root: Path) -> str | None:
         if not (self.gray and self.color):
             return None
-        return (f"colour modes vary among {counted(self.read, 'sampled image')} of {root}: {self.gray} grayscale, "
+        return (f"colour modes vary among {counted(self.readable, 'sampled image')} of {root}: {self.gray} grayscale, "
                 f"{self.color} colour; using {self.mode}")
 
 
