@@ -119,7 +119,8 @@ def image_spec(state: dict) -> tuple[ImageSpec, tuple[int, int]]:
 
 
 def prepare_labelled_images(source: str, state: dict, dtype, on_bad: str = "skip"):
-    """Images and class indices for eval: a class-per-folder tree, or a CSV with `path` and `class` columns."""
+    """Images and class indices for eval: a class-per-folder tree, or a CSV with `path` and `class` columns;
+    DataError when no image is readable."""
     spec, size = image_spec(state)
     classes = state["target"]["classes"]
     problems: list = []
@@ -137,6 +138,8 @@ def prepare_labelled_images(source: str, state: dict, dtype, on_bad: str = "skip
             raise DataError(f"{source}: classes the model was not trained on: {', '.join(unknown)}")
         x, ok, problems = load_images([Path(p) for p in table["path"]], spec, size, dtype, on_bad)
         y = np.array([classes.index(c) for c in table["class"].astype(str)], dtype=np.int64)[ok]
+    if len(x) == 0:
+        raise DataError(f"{source}: no readable image, nothing to evaluate; {problems_note(problems)}")
     _apply_statistics(x, state)
     return x, y, [note] if (note := problems_note(problems)) else []
 

@@ -161,3 +161,14 @@ def test_init_does_not_shift_images_too_small_for_it(cli, tmp_path):
     result = cli("check", tmp_path / "tiny.yaml", "--set", f"output.dir={tmp_path / 'run'}")
     assert result.returncode == 0, result.stderr
     assert "data.augment.shift" not in result.stderr
+
+
+def test_eval_on_a_folder_without_a_readable_image_exits_3(cli, image_config, tmp_path):
+    assert cli("fit", image_config(), "--set", "training.epochs=2").returncode == 0
+    for name in ("horizontal", "vertical"):
+        (tmp_path / "broken" / name).mkdir(parents=True)
+        (tmp_path / "broken" / name / "a.png").write_text("not an image")
+    result = cli("eval", tmp_path / "run", tmp_path / "broken")
+    assert result.returncode == 3 and "Warning" not in result.stderr, result.stderr
+    assert (f"{tmp_path / 'broken'}: no readable image, nothing to evaluate; skipped 2 unreadable image files: "
+            f"{tmp_path / 'broken' / 'horizontal' / 'a.png'} (not an image") in result.stderr
