@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from nntrain.commands.display import Display
-from nntrain.data.images import class_folders, first_size
+from nntrain.data.images import class_folders, ignored_files_note, survey
 from nntrain.data.pipeline import DEFAULT_MARKERS, duplicated
 from nntrain.data.report import profile_columns
 from nntrain.data.tables import read_csv
@@ -130,21 +130,32 @@ def _listed(reasons: dict) -> str:
 
 
 def _images_config(path: str) -> tuple[str, str]:
-    folders = class_folders(Path(path), key="--data")
+    root = Path(path)
+    folders = class_folders(root, key="--data")
     if len(folders) < 2:
         raise DataError(f"{path} has a single class folder ({next(iter(folders))}); a classifier needs two or more")
-    height, width = first_size([file for files in folders.values() for file in files])
+    sampled = survey(folders, root)
+    height, width = sampled.size
     size, resized = [height, width], ""
     if max(height, width) > LARGEST_SIDE:
         scale = LARGEST_SIDE / max(height, width)
         size = [max(1, round(height * scale)), max(1, round(width * scale))]
         resized = f"   # the images are {height}x{width}; smaller trains much faster"
-    color = "grayscale" if _is_gray(folders) else "rgb"
+    notes = [note for note in (sampled.size_note(root), sampled.mode_note(root), ignored_files_note(root)) if note]
     count = sum(map(len, folders.values()))
     text = _compose(f"Classifies the images of {path} into {len(folders)} classes (one per subfolder)",
-                    _IMAGES.format(train=_flow(path), color=color, size=_flow(size), resized=resized,
+                    _IMAGES.format(train=_flow(path), color=sampled.mode, size=_flow(size), resized=resized,
+                                   notes="".join(f"  # {note}\n" for note in notes), augment=_augment(min(size)),
                                    layers=_conv_layers(min(size))))
-    return text, f"{count} images in {len(folders)} classes, {height}x{width} {color}"
+    facts = f"{count} images in {len(folders)} classes, {height}x{width} {sampled.mode}"
+    return text, "\n".join([facts, *notes])
+
+
+def _augment(side: int) -> str:
+    """A one-pixel shift, within the quarter of the side that `fit` accepts without a note."""
+    if side < 4:
+        return "augment: {shift: 0}        # no shifts: the images are too small to move"
+    return "augment: {shift: 1}        # random shifts of up to 1 pixel while training"
 
 
 def _conv_layers(side: int) -> str:
@@ -162,7 +173,7 @@ def _template(task: str) -> str:
     if task == "images":
         return _compose("Classifies images: edit data.train to point at your folder", _IMAGES.format(
             train='"data/images"   # a folder with one subfolder of images per class', color="rgb",
-            size="[32, 32]", resized="", layers=_conv_layers(32)))
+            size="[32, 32]", resized="", notes="", augment=_augment(32), layers=_conv_layers(32)))
     return _compose("Edit data.train and data.target to point at your CSV", _TABLE.format(
         train='"data/train.csv"   # your CSV file', target='"label"   # the column to predict',
         steps="\n".join(["    - {type: clean, missing: median}", "    - {type: dedupe}",
@@ -185,19 +196,6 @@ def _task_fields(classification: bool) -> dict:
 def _guess_target(frame: pd.DataFrame) -> str:
     named = [column for column in frame.columns if str(column).strip().lower() in TARGET_NAMES]
     return named[0] if named else frame.columns[-1]
-
-
-def _is_gray(folders: dict[str, list[Path]]) -> bool:
-    from PIL import Image
-
-    for files in folders.values():
-        for path in files[:1]:
-            try:
-                with Image.open(path) as image:
-                    return image.mode in ("1", "L", "LA", "I", "I;16", "F")
-            except Exception:  # unreadable files are reported by fit
-                continue
-    return False
 
 
 def _flow(value) -> str:
@@ -236,8 +234,8 @@ _IMAGES = """\
 data:
   train: {train}
   image: {{color: {color}, size: {size}}}{resized}
-  split: {{validation: 0.15, test: 0.15}}   # held-out fractions, stratified by class
-  augment: {{shift: 1}}        # random shifts of up to 1 pixel while training
+{notes}  split: {{validation: 0.15, test: 0.15}}   # held-out fractions, stratified by class
+  {augment}
 model:
   layers:                    # the output layer (one unit per class) is added automatically
 {layers}

@@ -552,7 +552,7 @@ class ImageInput(Spec):
     color: Literal["grayscale", "rgb"] = "rgb"
     """Convert every image to one gray channel or three RGB channels (transparency is composited on white)."""
     size: tuple[PositiveInt, PositiveInt] | None = Field(None, strict=False)  # YAML gives a list
-    """[height, width] to resize every image to; default the size of the first image."""
+    """[height, width] to resize every image to; default: the most common size among up to 200 sampled images."""
     resize: Literal["nearest", "bilinear", "bicubic", "lanczos"] = "bilinear"
     """Resampling filter used when resizing."""
     normalize: bool = False

@@ -7,6 +7,8 @@ draws the same augmentations.
 
 import numpy as np
 
+from nntrain.errors import ConfigError
+
 
 class Augmenter:
     def __init__(self, flip_horizontal: bool = False, shift: int = 0, rotate: float = 0.0):
@@ -27,6 +29,21 @@ class Augmenter:
         if self.rotate:
             out = rotate(out, np.deg2rad(rng.uniform(-self.rotate, self.rotate, size=len(out))))
         return out
+
+
+def shift_note(pixels: int, size: tuple[int, int]) -> str | None:
+    """Refuse a shift that can push every pixel of an image out of view (leaving only its repeated
+    edge); a note when it can move more than a quarter of the image's smaller side."""
+    side = min(size)
+    images = f"the {size[0]}x{size[1]} images ({side} pixels)"
+    quarter = f"at most {side // 4} (a quarter of the side)"
+    if pixels >= side:
+        raise ConfigError(f"data.augment.shift: {pixels} is not below the smaller side of {images}, so a shifted "
+                          f"image can be nothing but repeated edge pixels; use {quarter}")
+    if pixels > side / 4:
+        return (f"data.augment.shift: {pixels} is over a quarter of the smaller side of {images}; shifts that large "
+                f"can move what tells the classes apart out of view; {quarter} is safer")
+    return None
 
 
 def shift(batch: np.ndarray, offsets: np.ndarray) -> np.ndarray:

@@ -6,25 +6,40 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, first_size, list_files,
-                                 load_images, normalise, problems_note)
+from nntrain.data.augment import shift_note
+from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, ignored_files_note, keep_rows,
+                                 list_files, load_images, normalise, problems_note, survey)
 from nntrain.data.report import class_balance
-from nntrain.data.split import SPLIT_NAMES, split_rows
 from nntrain.data.prepared import TrainingData
-from nntrain.errors import DataError
+from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
+from nntrain.errors import ConfigError, DataError
 
 
 def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validation: float, test: float,
-                           normalize: bool, on_bad: str, rng: np.random.Generator, dtype) -> TrainingData:
-    """Images of `roots["train"]` (and explicit `roots["validation"]`/`["test"]` folders) as a TrainingData."""
+                           normalize: bool, on_bad: str, rng: np.random.Generator, dtype,
+                           shift: int = 0) -> TrainingData:
+    """Images of `roots["train"]` (and explicit `roots["validation"]`/`["test"]` folders) as a TrainingData.
+
+    With `spec.size` None, the most common size of a sample of the files is used (noted when sizes
+    vary). `shift` is `data.augment.shift`, checked against the size before any image is decoded.
+    """
     files = class_folders(roots["train"])
     classes = sorted(files)
     if len(classes) < 2:
         raise DataError(f"{roots['train']} has a single class folder ({classes[0]}); classification needs at "
                         "least two, one subfolder per class")
+    notes = [note for root in roots.values() if (note := ignored_files_note(root))]
+    if spec.size:
+        size = tuple(spec.size)
+    else:
+        sampled = survey(files, roots["train"])
+        size = sampled.size
+        if note := sampled.size_note(roots["train"]):
+            notes.append(f"{note} (data.image.size sets it)")
+    if note := shift_note(shift, size):
+        notes.append(note)
     paths = [path for name in classes for path in files[name]]
     labels = np.repeat(np.arange(len(classes)), [len(files[name]) for name in classes])
-    size = tuple(spec.size) if spec.size else first_size(paths)
     x_all, ok, problems = load_images(paths, spec, size, dtype, on_bad)
     paths, labels = [p for p, keep in zip(paths, ok) if keep], labels[ok]
     unreadable = [name for index, name in enumerate(classes) if not np.any(labels == index)]
@@ -32,8 +47,8 @@ def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validatio
         raise DataError(f"no readable images in class folder {roots['train'] / unreadable[0]}")
     fractions = {"validation": 0.0 if "validation" in roots else validation, "test": 0.0 if "test" in roots else test}
     codes = split_rows(labels, fractions["validation"], fractions["test"], rng)
-    parts = {name: (x_all[codes == code], labels[codes == code], [p for p, c in zip(paths, codes) if c == code])
-             for code, name in enumerate(SPLIT_NAMES)}
+    parts = {name: (x, labels[codes == code], [p for p, c in zip(paths, codes) if c == code])
+             for code, (name, x) in enumerate(zip(SPLIT_NAMES, split_in_place(x_all, codes)))}
     for name in ("validation", "test"):
         if name in roots:
             parts[name] = labelled_images(roots[name], classes, spec, size, dtype, on_bad, problems)
@@ -53,7 +68,8 @@ def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validatio
     }
     test_paths, test_labels = parts["test"][2], parts["test"][1]
     y = {name: part[1] for name, part in parts.items()}
-    notes = [note] if (note := problems_note(problems)) else []
+    if note := problems_note(problems):
+        notes.append(note)
     report = {"sources": {name: str(root) for name, root in roots.items()},
               "rows_read": {"train": len(ok)}, "skipped": len(problems),
               "rows_used": {name: len(part[0]) for name, part in parts.items()}, "task": "classification",
@@ -64,6 +80,22 @@ def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validatio
         test_rows=pd.DataFrame({"path": [str(p.resolve()) for p in test_paths],
                                 "class": [classes[i] for i in test_labels]}),
         state=state, lines={}, notes=notes, report=report)
+
+
+def split_in_place(x: np.ndarray, codes: np.ndarray) -> list[np.ndarray]:
+    """The rows of each split code (TRAIN, VALIDATION, TEST), in order, as consecutive slices of `x`.
+
+    Only the held-out rows are copied aside while the training rows close up at the front, so
+    memory peaks at `x` plus its held-out share, not twice `x`.
+    """
+    held = [x[codes == code] for code in (VALIDATION, TEST)]
+    parts = [keep_rows(x, codes == TRAIN)]
+    start = len(parts[0])
+    for rows in held:
+        x[start:start + len(rows)] = rows
+        parts.append(x[start:start + len(rows)])
+        start += len(rows)
+    return parts
 
 
 def labelled_images(root: Path, classes: list[str], spec: ImageSpec, size, dtype, on_bad: str,
@@ -87,7 +119,8 @@ def image_spec(state: dict) -> tuple[ImageSpec, tuple[int, int]]:
 
 
 def prepare_labelled_images(source: str, state: dict, dtype, on_bad: str = "skip"):
-    """Images and class indices for eval: a class-per-folder tree, or a CSV with `path` and `class` columns."""
+    """Images and class indices for eval: a class-per-folder tree, or a CSV with `path` and `class` columns;
+    DataError when no image is readable."""
     spec, size = image_spec(state)
     classes = state["target"]["classes"]
     problems: list = []
@@ -105,20 +138,32 @@ def prepare_labelled_images(source: str, state: dict, dtype, on_bad: str = "skip
             raise DataError(f"{source}: classes the model was not trained on: {', '.join(unknown)}")
         x, ok, problems = load_images([Path(p) for p in table["path"]], spec, size, dtype, on_bad)
         y = np.array([classes.index(c) for c in table["class"].astype(str)], dtype=np.int64)[ok]
+    if len(x) == 0:
+        raise DataError(f"{source}: no readable image, nothing to evaluate; {problems_note(problems)}")
     _apply_statistics(x, state)
     return x, y, [note] if (note := problems_note(problems)) else []
 
 
-def prepare_unlabelled_images(paths: list[Path], state: dict, dtype, on_bad: str = "skip"):
-    """Images for predict; returns the array, the paths that were readable, and notes."""
+def prepare_unlabelled_images(source: str | list[Path], state: dict, dtype, model: str, on_bad: str = "skip"):
+    """Images for predict from `source` (see `image_paths`) or a list of paths; returns the array, the
+    paths that were readable, and notes. DataError when there is nothing to predict, as for CSV input."""
+    paths = list(source) if isinstance(source, list) else image_paths(source, model)
+    name = "the list of paths" if isinstance(source, list) else "standard input" if source == "-" else source
+    if not paths:
+        listed = not isinstance(source, str) or source == "-"
+        raise DataError(f"DATA: {name} lists no paths, nothing to predict; give one image path per line" if listed
+                        else f"DATA: {name} holds no files, nothing to predict; put the images in it (at any depth)")
     spec, size = image_spec(state)
     x, ok, problems = load_images(paths, spec, size, dtype, on_bad)
+    if not ok.any():
+        raise DataError(f"DATA: {name}: no readable image, nothing to predict; {problems_note(problems)}")
     _apply_statistics(x, state)
     return x, [p for p, keep in zip(paths, ok) if keep], [note] if (note := problems_note(problems)) else []
 
 
-def image_paths(source: str) -> list[Path]:
-    """Files to predict on: every file under a folder, one image file, or paths listed on stdin (`-`)."""
+def image_paths(source: str, model: str) -> list[Path]:
+    """Files to predict on: every file under a folder, one image file, or paths listed on stdin (`-`);
+    `model` names the run in the message refusing a CSV file."""
     import sys
 
     if source == "-":
@@ -127,9 +172,10 @@ def image_paths(source: str) -> list[Path]:
     if location.is_dir():
         return list_files(location)
     if location.is_file():
+        if ".csv" in (suffix.lower() for suffix in location.suffixes):
+            raise DataError(f"DATA: {source} is a CSV file, but {model} is an image model; pass an image folder, "
+                            "an image file, or - for a list of paths")
         return [location]
-    from nntrain.errors import ConfigError
-
     raise ConfigError(f"DATA: {source} does not exist; pass an image folder, an image file, or - for paths on stdin")
 
 

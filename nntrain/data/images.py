@@ -9,6 +9,7 @@ skipped and reported (or refused, with `on_bad_image: error`).
 import os
 import re
 import warnings
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +17,16 @@ from pathlib import Path
 import numpy as np
 
 from nntrain.errors import ConfigError, DataError
+from nntrain.words import counted
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding
 RESAMPLING = {"nearest": 0, "bilinear": 2, "bicubic": 3, "lanczos": 1}  # Pillow's resampling codes
 SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+GRAY_MODES = ("1", "L", "LA", "F", *SIXTEEN_BIT)
+SAMPLE_SIZE = 200       # image headers read to choose a default size and colour mode
+DECODE_WORKERS = min(8, os.cpu_count() or 1)
+CHUNK_BYTES = 64 * 2**20  # size of the temporary array in each pass of a chunked loop
 
 
 class BadImage(Exception):
@@ -30,7 +36,7 @@ class BadImage(Exception):
 @dataclass(frozen=True)
 class ImageSpec:
     color: str                      # "grayscale" or "rgb"
-    size: tuple[int, int] | None    # (height, width); None: the first readable image's size
+    size: tuple[int, int] | None    # (height, width); None: the most common size among sampled images
     resize: str = "bilinear"
 
     @property
@@ -55,6 +61,16 @@ def class_folders(root: Path, key: str = "data.train") -> dict[str, list[Path]]:
     return files
 
 
+def ignored_files_note(root: Path, shown: int = 3) -> str | None:
+    """A note naming the files directly in `root`, which belong to no class and are not read."""
+    stray = sorted(p.name for p in root.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not stray:
+        return None
+    listed = ", ".join(stray[:shown]) + (f" and {len(stray) - shown} more" if len(stray) > shown else "")
+    return (f"ignored {counted(len(stray), 'file')} at the top of {root}/ ({listed}): "
+            "images go in one subfolder per class")
+
+
 def list_files(folder: Path) -> list[Path]:
     """Every non-hidden file below `folder`, recursively, in a stable order."""
     return sorted(p for p in folder.rglob("*") if p.is_file() and not any(
@@ -76,6 +92,10 @@ def read_image(path: Path, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray
                     raise BadImage(_too_large(width * height))
                 image.load()
                 return _to_array(image, spec, size)
+    except FileNotFoundError:
+        raise BadImage("not found") from None
+    except IsADirectoryError:
+        raise BadImage("a folder, not an image file") from None
     except UnidentifiedImageError:
         raise BadImage(f"not an image in an allowed format ({', '.join(FORMATS)})") from None
     except Image.DecompressionBombError as exc:  # Pillow's own, looser limit, hit while opening
@@ -107,44 +127,139 @@ def _to_array(image, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray:
     image = image.convert("L" if spec.channels == 1 else "RGB")
     if (image.height, image.width) != size:
         image = image.resize((size[1], size[0]), RESAMPLING[spec.resize])
-    array = np.asarray(image, dtype=np.float32) / 255.0
+    array = np.asarray(image, dtype=np.float32)  # a new array: Pillow's bytes are cast from uint8
+    array /= 255.0
     return array[:, :, None] if spec.channels == 1 else array
 
 
-def first_size(paths: list[Path]) -> tuple[int, int]:
-    """(height, width) of the first readable image, for configs that do not set `size`."""
+def sample_files(files: dict[str, list[Path]], limit: int = SAMPLE_SIZE) -> list[Path]:
+    """Up to `limit` files (at least one per class), shared evenly between the classes and evenly spaced
+    within each, so one odd file or one odd class does not decide for the whole folder. Deterministic."""
+    take, left = {}, limit
+    by_count = sorted(files, key=lambda name: len(files[name]))  # small classes first: their spare share goes on
+    for position, name in enumerate(by_count):
+        take[name] = min(len(files[name]), max(1, left // (len(by_count) - position)))
+        left -= take[name]
+    return [paths[index] for name, paths in files.items()
+            for index in np.linspace(0, len(paths) - 1, take[name]).round().astype(int)]
+
+
+@dataclass(frozen=True)
+class Survey:
+    """Sizes and colour modes read from image headers (no pixels decoded)."""
+
+    sizes: Counter          # (height, width) -> files
+    gray: int               # files stored as grayscale
+    color: int              # files stored in colour (RGB, palette, CMYK ...)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The most common size (ties: the one sampled first)."""
+        return self.sizes.most_common(1)[0][0]
+
+    @property
+    def mode(self) -> str:
+        """Grayscale when most files are gray, else rgb (a tie keeps the colour)."""
+        return "grayscale" if self.gray > self.color else "rgb"
+
+    @property
+    def readable(self) -> int:
+        """Sampled files whose header could be read."""
+        return self.gray + self.color
+
+    def size_note(self, root: Path, shown: int = 3) -> str | None:
+        if len(self.sizes) < 2:
+            return None
+        common = self.sizes.most_common()
+        listed = ", ".join(f"{h}x{w} ({counted(n, 'file')})" for (h, w), n in common[:shown])
+        if len(common) > shown:
+            listed += f" and {counted(len(common) - shown, 'other size')}"
+        height, width = self.size
+        return f"sizes vary among {counted(self.readable, 'sampled image')} of {root}: {listed}; using {height}x{width}"
+
+    def mode_note(self, root: Path) -> str | None:
+        if not (self.gray and self.color):
+            return None
+        return (f"colour modes vary among {counted(self.readable, 'sampled image')} of {root}: {self.gray} grayscale, "
+                f"{self.color} colour; using {self.mode}")
+
+
+def survey(files: dict[str, list[Path]], root: Path) -> Survey:
+    """Sizes and modes of a sample of the images below `root` (see `sample_files`), for configs that
+    do not set them; DataError if no sampled file is a readable image."""
+    sample = sample_files(files)
+    headers = [header for header in map(_header, sample) if header]
+    if not headers:
+        raise DataError(f"{root}: none of the {counted(len(sample), 'sampled file')} is a readable image "
+                        f"({', '.join(FORMATS)})")
+    gray = sum(mode in GRAY_MODES for _, mode in headers)
+    return Survey(Counter(size for size, _ in headers), gray, len(headers) - gray)
+
+
+def _header(path: Path) -> tuple[tuple[int, int], str] | None:
+    """((height, width), mode) from the file's header, or None if it is not a usable image."""
     from PIL import Image
 
-    for path in paths:
-        try:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path, formats=FORMATS) as image:
-                return image.height, image.width
-        except Exception:  # unreadable files are reported when they are loaded
-            continue
-    raise DataError("no readable image found")
+                if image.width * image.height > MAX_PIXELS:
+                    return None  # refused when decoded; its size must not vote
+                return (image.height, image.width), image.mode
+    except Exception:  # any unreadable file is reported, with its reason, when it is decoded
+        return None
+
+
+def decoded_bytes(files: int, size: tuple[int, int], channels: int, dtype, workers: int = DECODE_WORKERS) -> int:
+    """Bytes `load_images` needs at its peak, before any file is opened: the output array
+    (files × H × W × C × itemsize) plus, per decoding thread, the float32 image in flight
+    (H × W × C × 4). Pillow's own buffers, at the files' stored size, come on top."""
+    pixels = size[0] * size[1] * channels
+    return files * pixels * np.dtype(dtype).itemsize + workers * pixels * np.dtype(np.float32).itemsize
 
 
 def load_images(paths: list[Path], spec: ImageSpec, size: tuple[int, int], dtype,
                 on_bad: str = "skip") -> tuple[np.ndarray, np.ndarray, list[tuple[Path, str]]]:
-    """Decode images in parallel; returns the array of readable ones, which were readable, and the problems."""
-    def attempt(path):
-        try:
-            return read_image(path, spec, size), None
-        except BadImage as problem:
-            return None, str(problem)
+    """Decode images in parallel; returns the array of readable ones, which were readable, and the problems.
 
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(attempt, paths))
-    problems = [(path, reason) for path, (_, reason) in zip(paths, results) if reason]
+    The threads decode straight into one array allocated up front, so memory peaks at about the
+    size of the result (see `decoded_bytes`), not twice it as stacking a list of images would.
+    """
+    batch = np.empty((len(paths), *size, spec.channels), dtype=dtype)
+
+    def attempt(index: int) -> str | None:
+        try:
+            batch[index] = read_image(paths[index], spec, size)
+        except BadImage as problem:
+            return str(problem)
+        return None
+
+    with ThreadPoolExecutor(max_workers=DECODE_WORKERS) as pool:
+        reasons = list(pool.map(attempt, range(len(paths))))
+    problems = [(path, reason) for path, reason in zip(paths, reasons) if reason]
     if problems and on_bad == "error":
         path, reason = problems[0]
         raise DataError(f"{path}: {reason}" + (f" (and {len(problems) - 1} more bad images)"
                                                if len(problems) > 1 else ""))
-    ok = np.array([reason is None for _, reason in results], dtype=bool)
-    images = [array for array, _ in results if array is not None]
-    shape = (len(images), *size, spec.channels)
-    batch = np.stack(images).astype(dtype, copy=False) if images else np.empty(shape, dtype=dtype)
-    return batch, ok, problems
+    ok = np.array([reason is None for reason in reasons], dtype=bool)
+    return keep_rows(batch, ok), ok, problems
+
+
+def keep_rows(batch: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """`batch[keep]` in place, as a view of `batch`'s first rows, without a second array.
+
+    Kept rows only move towards the front, so copying them in chunks front to back never
+    overwrites a row still to be moved; each chunk's temporary stays under CHUNK_BYTES.
+    """
+    source = np.flatnonzero(keep)
+    moved = np.flatnonzero(source != np.arange(len(source)))
+    if len(moved):
+        step = max(1, CHUNK_BYTES // batch[0].nbytes)
+        for start in range(moved[0], len(source), step):  # a loop over chunks of rows, not over rows
+            chunk = source[start:start + step]
+            batch[start:start + len(chunk)] = batch[chunk]
+    return batch[:len(source)]
 
 
 def problems_note(problems: list[tuple[Path, str]], shown: int = 3) -> str | None:
@@ -153,13 +268,22 @@ def problems_note(problems: list[tuple[Path, str]], shown: int = 3) -> str | Non
         return None
     listed = "; ".join(f"{path} ({reason})" for path, reason in problems[:shown])
     more = f"; and {len(problems) - shown} more" if len(problems) > shown else ""
-    return f"skipped {len(problems)} unreadable image file{'s' if len(problems) > 1 else ''}: {listed}{more}"
+    return f"skipped {counted(len(problems), 'unreadable image file')}: {listed}{more}"
 
 
 def channel_statistics(x: np.ndarray) -> tuple[list[float], list[float]]:
-    """Per-channel mean and standard deviation of NHWC images (std 0 becomes 1)."""
+    """Per-channel mean and standard deviation of NHWC images (std 0 becomes 1).
+
+    Accumulated in float64 over chunks of images, so the deviations never need a float64 copy of
+    the whole set (which `x.std(dtype=float64)` would make: twice the size of float32 images).
+    """
     mean = x.mean(axis=(0, 1, 2), dtype=np.float64)
-    std = x.std(axis=(0, 1, 2), dtype=np.float64)
+    squares = np.zeros_like(mean)
+    step = max(1, CHUNK_BYTES // (x[0].size * 8)) if len(x) else 1
+    for start in range(0, len(x), step):  # a loop over chunks of images, not over images
+        deviation = x[start:start + step] - mean
+        squares += np.square(deviation, out=deviation).sum(axis=(0, 1, 2))
+    std = np.sqrt(squares / max(x.shape[0] * x.shape[1] * x.shape[2], 1))
     return [float(v) for v in mean], [float(v) if v > 0 else 1.0 for v in std]
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from nntrain.config import Config
 from nntrain.config.loading import apply_override, load_config, validate_config
-from nntrain.data.image_folders import image_paths, prepare_labelled_images, prepare_unlabelled_images
+from nntrain.data.image_folders import prepare_labelled_images, prepare_unlabelled_images
 from nntrain.data.tables import read_csv
 from nntrain.data.tabular import prepare_inference
 from nntrain.errors import ConfigError, DataError
@@ -104,8 +104,8 @@ class Run:
         if proba and saved.target["task"] == "regression":
             raise ConfigError("--proba: a regression model predicts values, not class probabilities; leave it out")
         if saved.images:
-            paths = [Path(p) for p in data] if isinstance(data, (list, tuple)) else image_paths(str(data))
-            x, readable, notes = prepare_unlabelled_images(paths, saved.data, saved.model.dtype)
+            source = [Path(p) for p in data] if isinstance(data, (list, tuple)) else str(data)
+            x, readable, notes = prepare_unlabelled_images(source, saved.data, saved.model.dtype, model=str(self.path))
             lines = None
         else:
             source = _source_name(data)

@@ -54,7 +54,8 @@ def _load_image_folders(config: Config) -> TrainingData:
     spec = ImageSpec(d.image.color, tuple(d.image.size) if d.image.size else None, d.image.resize)
     return prepare_image_training(roots, spec, validation=d.split.validation, test=d.split.test,
                                   normalize=d.image.normalize, on_bad=d.image.on_bad_image,
-                                  rng=rng_for(config.seed, "split"), dtype=config.engine.dtype)
+                                  rng=rng_for(config.seed, "split"), dtype=config.engine.dtype,
+                                  shift=d.augment.shift)
 
 
 def class_weights(config: Config, target: dict, y_train: np.ndarray, dtype) -> np.ndarray | None:

@@ -1,13 +1,18 @@
 """Decoding images safely: modes, bad files, bombs, allow-listed formats; augmentation."""
 
 import io
+import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from nntrain.data.augment import Augmenter, rotate, shift
-from nntrain.data.images import BadImage, ImageSpec, class_folders, load_images, read_image
+from nntrain.data import images
+from nntrain.data.augment import Augmenter, rotate, shift, shift_note
+from nntrain.data.image_folders import prepare_image_training, split_in_place
+from nntrain.data.images import (BadImage, ImageSpec, channel_statistics, class_folders, decoded_bytes, keep_rows,
+                                 load_images, read_image, sample_files)
 from nntrain.errors import ConfigError, DataError
 
 GRAY = ImageSpec("grayscale", (4, 4))
@@ -122,3 +127,102 @@ def test_augmenter_is_seeded_and_never_changes_its_input():
     second = augment(batch, np.random.default_rng(3))
     assert np.array_equal(first, second) and not np.array_equal(first, batch)
     assert np.array_equal(batch, original) and first.dtype == np.float32
+
+
+def test_shift_note_refuses_the_image_side_and_warns_past_a_quarter():
+    assert shift_note(0, (8, 8)) is None and shift_note(2, (8, 8)) is None
+    assert "3 is over a quarter of the smaller side of the 8x8 images (8 pixels)" in shift_note(3, (8, 8))
+    assert "the 20x8 images (8 pixels)" in shift_note(7, (20, 8))
+    with pytest.raises(ConfigError, match=r"shift: 8 is not below the smaller side of the 8x20 images \(8 pixels\)"):
+        shift_note(8, (8, 20))
+
+
+def test_sample_spreads_over_the_classes_and_within_each():
+    files = {name: [Path(f"{name}/{i:04d}.png") for i in range(count)] for name, count in
+             [("big", 1000), ("mid", 10), ("small", 5)]}
+    sample = sample_files(files)
+    per_class = {name: [p for p in sample if p.parent.name == name] for name in files}
+    assert {name: len(paths) for name, paths in per_class.items()} == {"big": 185, "mid": 10, "small": 5}
+    assert per_class["big"][0].name == "0000.png" and per_class["big"][-1].name == "0999.png"
+    assert len(set(per_class["big"])) == 185 and sample == sample_files(files)
+    assert len(sample_files({f"c{i}": [Path(f"c{i}/a.png")] for i in range(300)})) == 300  # one per class at least
+
+
+def test_decoded_bytes_is_the_array_plus_one_image_per_thread():
+    assert decoded_bytes(1000, (2000, 2000), 3, np.float32, workers=2) == 48_096_000_000  # 48e9 + 2 × 48e6
+    assert decoded_bytes(10, (8, 8), 1, np.float64, workers=4) == 10 * 64 * 8 + 4 * 64 * 4 == 6_144
+
+
+@pytest.fixture
+def colour_files(tmp_path):
+    """300 random 32x32 RGB PNGs with three bad files among them (first, middle, last)."""
+    rng = np.random.default_rng(0)
+    paths = []
+    for index in range(300):
+        path = tmp_path / f"{index:03d}.png"
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(path)
+        paths.append(path)
+    for index in (0, 150, 299):
+        paths[index].write_bytes(b"not an image")
+    return paths
+
+
+def test_load_images_decodes_into_one_array(colour_files, monkeypatch):
+    monkeypatch.setattr(images, "CHUNK_BYTES", 2**16)  # rows close up over several chunks
+    spec = ImageSpec("rgb", (32, 32))
+    good = [p for i, p in enumerate(colour_files) if i not in (0, 150, 299)]
+    expected = np.stack([read_image(path, spec, (32, 32)) for path in good])
+    tracemalloc.start()
+    try:
+        x, ok, problems = load_images(colour_files, spec, (32, 32), np.float32)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert x.dtype == np.float32 and np.array_equal(x, expected)
+    assert np.flatnonzero(~ok).tolist() == [0, 150, 299] and len(problems) == 3
+    assert peak < 1.3 * x.nbytes  # stacking a list of decoded images needed twice the result
+    wide, _, _ = load_images(colour_files, spec, (32, 32), np.float64)
+    assert wide.dtype == np.float64 and np.array_equal(wide, expected.astype(np.float64))
+
+
+def test_keep_rows_and_split_in_place_equal_boolean_indexing_without_a_copy(monkeypatch):
+    monkeypatch.setattr(images, "CHUNK_BYTES", 3 * 4 * 4 * 2 * 4)  # three rows per chunk
+    rng = np.random.default_rng(1)
+    batch = rng.random((50, 4, 4, 2)).astype(np.float32)
+    keep = rng.random(50) < 0.6
+    original = batch.copy()
+    kept = keep_rows(batch, keep)
+    assert np.array_equal(kept, original[keep]) and np.shares_memory(kept, batch)
+    codes = rng.integers(0, 3, 50).astype(np.int8)
+    batch = original.copy()
+    parts = split_in_place(batch, codes)
+    for code, part in enumerate(parts):
+        assert np.array_equal(part, original[codes == code]) and np.shares_memory(part, batch)
+
+
+def test_channel_statistics_in_chunks_match_numpy(monkeypatch):
+    monkeypatch.setattr(images, "CHUNK_BYTES", 7 * 5 * 5 * 3 * 8)  # seven images per pass
+    x = np.random.default_rng(2).random((50, 5, 5, 3)).astype(np.float32) * [1, 2, 0]
+    mean, std = channel_statistics(x)
+    wide = x.astype(np.float64)
+    assert np.allclose(mean, wide.mean(axis=(0, 1, 2)), rtol=1e-12)
+    assert np.allclose(std[:2], wide.std(axis=(0, 1, 2))[:2], rtol=1e-12) and std[2] == 1.0  # constant channel
+
+
+def test_training_images_peak_at_the_data_plus_its_held_out_share(tmp_path, monkeypatch):
+    monkeypatch.setattr(images, "CHUNK_BYTES", 2**16)
+    rng = np.random.default_rng(0)
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        for index in range(100):
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(tmp_path / name / f"{index}.png")
+    tracemalloc.start()
+    try:
+        data = prepare_image_training({"train": tmp_path}, ImageSpec("rgb", (32, 32)), validation=0.2, test=0.1,
+                                      normalize=True, on_bad="skip", rng=np.random.default_rng(0), dtype=np.float32)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    size = sum(x.nbytes for x in data.x.values())
+    assert {name: len(x) for name, x in data.x.items()} == {"train": 210, "validation": 60, "test": 30}
+    assert peak < 1.45 * size  # 1 + 0.3 held out; copying the splits and float64 deviations made it 4.4
