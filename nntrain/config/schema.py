@@ -10,10 +10,14 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator, field_validator
 
+from nntrain.nn.activations import ACTIVATIONS, ALPHA_DEFAULTS
+from nntrain.nn.initializers import INITIALIZERS
+
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, lt=1)]
+Factor = Annotated[float, Field(gt=0, le=1)]
 
 
 def _positive_int(value) -> bool:
@@ -37,11 +41,10 @@ WindowSize = Annotated[PositiveInt | Annotated[list[PositiveInt], Field(min_leng
                        BeforeValidator(_int_or_pair)]
 Padding = Annotated[Literal["valid", "same"] | Annotated[int, Field(ge=0)], BeforeValidator(_padding)]
 
-ActivationName = Literal["linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax"]
-InitializerName = Literal["he_normal", "he_uniform", "xavier_normal", "xavier_uniform",
-                          "glorot_normal", "glorot_uniform", "zeros"]
+# The engine's registries are the choices, so a new activation or initializer needs no edit here.
+ActivationName = Literal[tuple(ACTIVATIONS)]
+InitializerName = Literal[tuple(INITIALIZERS)]
 Mode = Literal["auto", "min", "max"]
-ALPHA_ACTIVATIONS = ("leaky_relu", "elu")
 
 
 class Spec(BaseModel):
@@ -55,31 +58,37 @@ class Spec(BaseModel):
 
 
 def _check_alpha(spec) -> Any:
-    if spec.alpha is not None and spec.activation not in ALPHA_ACTIVATIONS:
-        raise ValueError(f"alpha only applies to {' and '.join(ALPHA_ACTIVATIONS)}, not {spec.activation}")
+    if spec.alpha is not None and spec.activation not in ALPHA_DEFAULTS:
+        raise ValueError(f"alpha only applies to {' and '.join(ALPHA_DEFAULTS)}, not {spec.activation}")
     return spec
 
 
 # ---------------------------------------------------------------- layers
 
-class DenseLayer(Spec):
-    """Fully connected layer: `activation(x·W + b)`."""
+class _WeightedLayer(Spec):
+    """What dense and conv2d layers share: the fused activation, the initialiser and per-layer penalties."""
 
-    type: Literal["dense"]
-    units: PositiveInt
-    """Number of output units."""
     activation: ActivationName = "linear"
     """Activation applied to the output."""
     alpha: float | None = None
     """Slope for `leaky_relu` (default 0.01) or scale for `elu` (default 1.0)."""
     init: InitializerName | None = None
-    """Weight initialiser; by default `he_normal` for relu, leaky_relu, elu and gelu, `xavier_uniform` otherwise."""
+    """Weight initialiser; by default `he_normal` for relu, leaky_relu, elu and gelu, `xavier_uniform` otherwise
+    (for conv2d, fan-in is kernel area × input channels)."""
     l1: NonNegativeFloat | None = None
     """L1 penalty on this layer's weights; default `regularization.l1`."""
     l2: NonNegativeFloat | None = None
     """L2 penalty on this layer's weights; default `regularization.l2`."""
 
     _check = model_validator(mode="after")(_check_alpha)
+
+
+class DenseLayer(_WeightedLayer):
+    """Fully connected layer: `activation(x·W + b)`."""
+
+    type: Literal["dense"]
+    units: PositiveInt
+    """Number of output units."""
 
 
 class DropoutLayer(Spec):
@@ -118,7 +127,7 @@ class FlattenLayer(Spec):
     type: Literal["flatten"]
 
 
-class Conv2DLayer(Spec):
+class Conv2DLayer(_WeightedLayer):
     """2-D convolution over images (height, width, channels): `activation(conv(x, W) + b)`."""
 
     type: Literal["conv2d"]
@@ -131,39 +140,27 @@ class Conv2DLayer(Spec):
     padding: Padding = "valid"
     """`valid`: windows inside the image only; `same`: zero-pad so the output is ceil(input / stride);
     or a number of zero pixels on every side."""
-    activation: ActivationName = "linear"
-    """Activation applied to the output."""
-    alpha: float | None = None
-    """Slope for `leaky_relu` (default 0.01) or scale for `elu` (default 1.0)."""
-    init: InitializerName | None = None
-    """Weight initialiser (fan-in is kernel area × input channels); by default `he_normal` for relu,
-    leaky_relu, elu and gelu, `xavier_uniform` otherwise."""
-    l1: NonNegativeFloat | None = None
-    """L1 penalty on this layer's weights; default `regularization.l1`."""
-    l2: NonNegativeFloat | None = None
-    """L2 penalty on this layer's weights; default `regularization.l2`."""
-
-    _check = model_validator(mode="after")(_check_alpha)
 
 
-class MaxPool2DLayer(Spec):
+class _PoolLayer(Spec):
+    """What the window pooling layers share."""
+
+    size: WindowSize
+    """Window size: an integer for a square window, or `[height, width]`."""
+    stride: WindowSize | None = None
+    """Step between windows: an integer, or `[down, across]`; default `size` (windows side by side)."""
+
+
+class MaxPool2DLayer(_PoolLayer):
     """Maximum over each window of every channel; only whole windows (a leftover edge is dropped)."""
 
     type: Literal["maxpool2d"]
-    size: WindowSize
-    """Window size: an integer for a square window, or `[height, width]`."""
-    stride: WindowSize | None = None
-    """Step between windows: an integer, or `[down, across]`; default `size` (windows side by side)."""
 
 
-class AvgPool2DLayer(Spec):
+class AvgPool2DLayer(_PoolLayer):
     """Mean over each window of every channel; only whole windows (a leftover edge is dropped)."""
 
     type: Literal["avgpool2d"]
-    size: WindowSize
-    """Window size: an integer for a square window, or `[height, width]`."""
-    stride: WindowSize | None = None
-    """Step between windows: an integer, or `[down, across]`; default `size` (windows side by side)."""
 
 
 class GlobalAvgPoolLayer(Spec):
@@ -231,7 +228,7 @@ class StepSchedule(Spec):
     type: Literal["step"]
     step_size: PositiveInt = 10
     """Epochs between reductions."""
-    gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
+    gamma: Factor = 0.1
     """Factor applied at each reduction."""
 
 
@@ -239,7 +236,7 @@ class ExponentialSchedule(Spec):
     """Multiply the rate by `gamma` after every epoch."""
 
     type: Literal["exponential"]
-    gamma: Annotated[float, Field(gt=0, le=1)] = 0.95
+    gamma: Factor = 0.95
     """Factor applied per epoch."""
 
 
@@ -265,22 +262,27 @@ class OneCycleSchedule(Spec):
     """End rate is the start rate divided by this."""
 
 
-class ReduceOnPlateauSchedule(Spec):
-    """Multiply the rate by `factor` when the monitored value stops improving."""
+class _Watch(Spec):
+    """What the plateau stopping rule and the plateau schedule share: the value they watch for improvement."""
 
-    type: Literal["reduce_on_plateau"]
     monitor: str | None = None
     """Metric to watch; default `training.monitor`."""
     mode: Mode = "auto"
-    """`min` or `max`; `auto` picks from the metric name."""
-    factor: Annotated[float, Field(gt=0, lt=1)] = 0.1
-    """Factor applied at each reduction."""
-    patience: Annotated[int, Field(ge=1)] = 5
-    """Epochs without improvement before reducing."""
+    """`min` or `max`; `auto` picks from the metric name (losses and errors min, scores max)."""
     min_delta: NonNegativeFloat = 0.0
     """Smallest change that counts as an improvement."""
     relative: bool = False
     """Read `min_delta` as a fraction of the best value instead of an absolute amount."""
+
+
+class ReduceOnPlateauSchedule(_Watch):
+    """Multiply the rate by `factor` when the monitored value stops improving."""
+
+    type: Literal["reduce_on_plateau"]
+    factor: Annotated[float, Field(gt=0, lt=1)] = 0.1
+    """Factor applied at each reduction."""
+    patience: PositiveInt = 5
+    """Epochs without improvement before reducing."""
     min_lr: NonNegativeFloat = 0.0
     """Never reduce below this rate."""
 
@@ -391,20 +393,12 @@ def parse_duration(text: str | float) -> float:
     return hours * 3600 + minutes * 60 + seconds
 
 
-class PlateauRule(Spec):
+class PlateauRule(_Watch):
     """Stop when the monitored value has not improved for `patience` epochs."""
 
     type: Literal["plateau"] = "plateau"
-    monitor: str | None = None
-    """Metric to watch; default `training.monitor`."""
-    mode: Mode = "auto"
-    """`min` or `max`; `auto` picks from the metric name (losses and errors min, scores max)."""
     patience: PositiveInt = 10
     """Epochs without improvement before stopping."""
-    min_delta: NonNegativeFloat = 0.0
-    """Smallest change that counts as an improvement."""
-    relative: bool = False
-    """Read `min_delta` as a fraction of the best value instead of an absolute amount."""
 
 
 class TargetRule(Spec):
