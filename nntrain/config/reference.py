@@ -56,8 +56,8 @@ def _default(field) -> str:
         return "`null`" if value is None else "required"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
-    if isinstance(value, list):
-        return "`[]`" if not value else f"`{value}`"
+    if isinstance(value, (list, tuple)):
+        return f"`{list(value)}`"
     return f"`{value}`"
 
 

@@ -18,6 +18,8 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, lt=1)]
 Factor = Annotated[float, Field(gt=0, le=1)]
+# A string in Annotated names what a mapping's keys or values are, for the reference ("mapping of column → ...").
+Column = Annotated[str, "column"]
 
 
 def _positive_int(value) -> bool:
@@ -332,7 +334,7 @@ class SGDOptimizer(OptimizerBase):
 class AdamOptimizer(OptimizerBase):
     """Adam with bias correction."""
 
-    type: Literal["adam"]
+    type: Literal["adam"] = "adam"  # the optimizer a mapping without `type` tunes
     lr: PositiveFloat = 0.001
     """Learning rate."""
     beta1: Fraction = 0.9
@@ -478,7 +480,7 @@ class CleanStep(Spec):
     """Fill value for numeric columns when a strategy is `constant`."""
     categorical_value: str = "missing"
     """Fill value for categorical columns when a strategy is `constant`."""
-    columns: dict[str, ColumnCleaning] = {}
+    columns: dict[Column, Annotated[ColumnCleaning, "strategy or mapping"]] = {}
     """Per-column strategies that override the above, e.g. `{age: median, cabin: {missing: constant, value: none}}`."""
     indicator: bool = False
     """Add a 0/1 `<column>_missing` feature for each filled column that had missing values in training."""
@@ -519,7 +521,7 @@ class EncodeStep(Spec):
     """Columns to encode; default every non-numeric feature column."""
     max_categories: PositiveInt | None = None
     """Keep the most frequent categories of each column; the rest share an `other` column."""
-    categories: dict[str, list[str | int | float]] = {}
+    categories: dict[Column, list[Annotated[str | int | float, "category"]]] = {}
     """The categories (and for ordinal, their order) of given columns, instead of learning them."""
 
 
@@ -676,7 +678,7 @@ class Training(Spec):
     """Finish with the weights of the best epoch rather than the last."""
     checkpoint: Checkpointing = Field(default_factory=Checkpointing)
     """Checkpoint cadence and retention."""
-    class_weight: Literal["balanced"] | dict[str, PositiveFloat] | None = None
+    class_weight: Literal["balanced"] | dict[Annotated[str, "class name"], PositiveFloat] | None = None
     """Weight of each class in the loss: `balanced` (inverse class frequency in the training split) or a
     mapping from class name to weight (unlisted classes weigh 1). Classification only."""
 

@@ -9,7 +9,7 @@ import pytest
 
 from nntrain.config import schema
 from nntrain.config.fields import key_paths, sections
-from nntrain.config.reference import update
+from nntrain.config.reference import END, START, render, update
 from nntrain.data.pipeline import STEPS
 from nntrain.nn.activations import ACTIVATIONS
 from nntrain.nn.initializers import INITIALIZERS
@@ -22,6 +22,23 @@ from nntrain.train.stopping import STOPPING_RULES
 
 def test_readme_config_reference_is_current(repo):
     assert update(repo / "README.md", check=True), "README config reference is stale: run `make docs`"
+
+
+@pytest.mark.parametrize("python_text", ["typing.", "FieldInfo", "nntrain.", "dict[", "list[", "tuple[", "<class",
+                                         "Annotated"])
+def test_reference_speaks_of_config_types_not_python_types(repo, python_text):
+    assert python_text not in render()
+    assert python_text not in (repo / "README.md").read_text(encoding="utf-8").split(START)[1].split(END)[0]
+
+
+def test_reference_names_what_mappings_hold():
+    text = render()
+    assert "| `class_weight` | `balanced` or mapping of class name → number > 0 or null |" in text
+    assert "| `columns` | mapping of column → strategy or mapping |" in text
+    assert "| `categories` | mapping of column → list of categories |" in text
+    assert "| `range` | pair of numbers | `[0.0, 1.0]` |" in text
+    assert "| `size` | pair of integers > 0 or null |" in text
+    assert "### `data.pipeline[].columns.<column>`" in text  # the per-column mapping's own keys are listed
 
 
 def _type_names(path: str) -> set[str]:
