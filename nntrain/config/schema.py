@@ -8,7 +8,8 @@ names of each kind match the engine's registries (a test checks they agree).
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator, field_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator,
+                      model_validator)
 
 from nntrain.nn.activations import ACTIVATIONS, ALPHA_DEFAULTS
 from nntrain.nn.initializers import INITIALIZERS
@@ -381,18 +382,20 @@ OptimizerSpec = Annotated[Union[SGDOptimizer, AdamOptimizer, AdamWOptimizer, RMS
 
 # ---------------------------------------------------------------- stopping rules
 
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
+_SPAN = r"[0-9]+(?:\.[0-9]+)?"
+# Hours, minutes, seconds in that order, each optional but at least one; a bare number is seconds.
+# Also the JSON Schema's `pattern`, so editors refuse what this refuses.
+DURATION = rf"^\s*(?:{_SPAN}h(?:\s*{_SPAN}m)?(?:\s*{_SPAN}s?)?|{_SPAN}m(?:\s*{_SPAN}s?)?|{_SPAN}s?)\s*$"
+_SECONDS = {"h": 3600, "m": 60, "s": 1, "": 1}
 
 
 def parse_duration(text: str | float) -> float:
     """Seconds in '90', '90s', '10m', '1h30m' or '2.5h'."""
     if isinstance(text, (int, float)):
         return float(text)
-    match = _DURATION.match(text)
-    if not text.strip() or not match or not any(match.groups()):
+    if not re.match(DURATION, text):
         raise ValueError(f"expected a duration such as 90s, 10m or 1h30m, got {text!r}")
-    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
+    return sum(float(number) * _SECONDS[unit] for number, unit in re.findall(r"([0-9.]+)([hms]?)", text))
 
 
 class PlateauRule(_Watch):
@@ -419,7 +422,7 @@ class MaxTimeRule(Spec):
     """Stop after a wall-clock budget, at the end of the epoch that exceeds it."""
 
     type: Literal["max_time"]
-    limit: str | float
+    limit: Annotated[str, WithJsonSchema({"type": "string", "pattern": DURATION})] | float
     """Budget as seconds or a duration such as `90s`, `10m`, `1h30m`."""
 
     @field_validator("limit")
@@ -534,7 +537,7 @@ class NormalizeStep(Spec):
     columns: list[str] | None = None
     """Columns to scale; default every numeric feature column (place before `encode` to leave one-hot columns 0/1)."""
     range: tuple[float, float] = Field((0.0, 1.0), strict=False)  # YAML gives a list
-    """Target interval for `minmax`."""
+    """Target interval `[low, high]` for `minmax`, with low < high."""
 
     @field_validator("range")
     @classmethod
@@ -585,12 +588,13 @@ class Augment(Spec):
 
 
 class Split(Spec):
-    """How the training file is split into train, validation and test rows."""
+    """How the training file is split into train, validation and test rows (validation + test below 1)."""
 
     validation: Fraction = 0.2
-    """Fraction of rows held out to monitor training."""
+    """Fraction of rows held out to monitor training; 0 or left out when `data.validation` is a file."""
     test: Fraction = 0.1
-    """Fraction of rows held out for the final evaluation (`nntrain eval RUN`)."""
+    """Fraction of rows held out for the final evaluation (`nntrain eval RUN`); 0 or left out when `data.test`
+    is a file."""
     stratify: bool = True
     """Keep class proportions equal across splits (classification only)."""
 
@@ -629,8 +633,9 @@ class Data(Spec):
     @model_validator(mode="after")
     def _file_or_fraction(self):
         for part in ("validation", "test"):
-            if getattr(self, part) and part in self.split.model_fields_set:
-                raise ValueError(f"give either data.{part} (a file) or data.split.{part} (a fraction), not both")
+            if getattr(self, part) and getattr(self.split, part) and part in self.split.model_fields_set:
+                raise ValueError(f"data.{part} is a file, so no {part} rows are split off data.train: remove "
+                                 f"data.split.{part} or set it to 0 (e.g. --set data.split.{part}=0)")
         return self
 
 
