@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from nntrain.config.fields import KeyPath
 from nntrain.config.messages import Origins, problems
-from nntrain.config.overrides import override_value, parse_key_path, set_value, split_assignment
+from nntrain.config.overrides import override_value, parse_key_path, set_value, split_assignment, takes_text
 from nntrain.config.schema import Config
 from nntrain.errors import ConfigError
 
@@ -37,8 +37,9 @@ class _Loader(yaml.SafeLoader):
             alias = self.peek_event()
             node = super().compose_node(parent, index)
             if id(node) not in self._sizes:
-                raise _TooLarge(f"the alias *{alias.anchor} is inside the value it names, so it never ends", alias.start_mark)
-            self._count(self._sizes[id(node)], f"the alias *{alias.anchor}", alias.start_mark)
+                raise _TooLarge(f"the alias *{alias.anchor} is inside the value it names, so it never ends",
+                                alias.start_mark)
+            self._count(self._sizes[id(node)], alias.start_mark, alias.anchor)
             return node
         node = super().compose_node(parent, index)
         if isinstance(node, yaml.SequenceNode):
@@ -48,15 +49,19 @@ class _Loader(yaml.SafeLoader):
         else:
             children = []
         self._sizes[id(node)] = 1 + sum(self._sizes[id(child)] for child in children)
-        self._count(1, "this value", node.start_mark)
+        self._count(1, node.start_mark)
         return node
 
-    def _count(self, size: int, what: str, mark) -> None:
+    def _count(self, size: int, mark, anchor: str | None = None) -> None:
         self._expanded += size
-        if self._expanded > EXPANSION_BUDGET:
-            raise _TooLarge(f"{what} takes the config past {EXPANSION_BUDGET:,} values once aliases are expanded "
-                            "(aliases of aliases multiply); a config is never that large: write it without them",
+        if self._expanded <= EXPANSION_BUDGET:
+            return
+        if anchor is None:
+            raise _TooLarge(f"the config holds more than {EXPANSION_BUDGET:,} values; a config is never that large",
                             mark)
+        raise _TooLarge(f"the alias *{anchor} takes the config past {EXPANSION_BUDGET:,} values once aliases are "
+                        "expanded (aliases of aliases multiply); a config is never that large: write it without them",
+                        mark)
 
     def construct_mapping(self, node, deep=False):
         seen: dict = {}
@@ -150,7 +155,12 @@ def apply_override(data: dict, assignment: str, origins: Origins | None = None) 
     """Apply one `--set key.path=value` to raw config data, noting in `origins` what it set."""
     key, raw = split_assignment(assignment)
     path = parse_key_path(key)
-    parsed, inner = parse_yaml(raw, f"--set {key}") if raw.strip() else ("", Origins())
+    try:
+        parsed, inner = parse_yaml(raw, f"--set {key}") if raw.strip() else ("", Origins())
+    except ConfigError:
+        if not takes_text(data, path, raw):
+            raise
+        parsed, inner = raw.strip(), Origins()  # `@x.csv` is not YAML, but it is text
     value = override_value(data, path, raw, parsed)
     set_value(data, path, value, key)
     if origins is not None:

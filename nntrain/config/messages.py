@@ -58,7 +58,7 @@ def _where(path: KeyPath, errors: list[dict], data, origins: Origins) -> str:
     if origins.override_of(blamed):
         return " (from --set)"
     line = next((origins.lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in origins.lines), None)
-    inside = [a.partition("=")[0] for p, a in origins.overrides.items() if p[:len(path)] == path]
+    inside = [format_path(p) for p in origins.overrides if p[:len(path)] == path]
     if line is None:
         return f" (with --set {', '.join(inside)})" if inside else ""
     return f" (line {line}, with --set {', '.join(inside)})" if inside else f" (line {line})"
@@ -90,7 +90,7 @@ def _message(errors: list[dict], path: KeyPath, data, origins: Origins) -> str:
         message = f"must be {' or '.join(nouns)}, got {_show(errors[0]['input'])}"
     else:
         message = _one_message(errors[0], path, data, origins)
-    if "string_type" in kinds or "literal_error" in kinds:
+    if "string_type" in kinds:
         message += _quoting_hint(path, origins)
     return message
 
@@ -183,7 +183,7 @@ def _suggest(path: KeyPath, data) -> str:
     if match:
         return f"; did you mean {format_path(parent + (match[0],))}?"
     kind = type_name(model)
-    section = next(s.path for s in sections() if s.model is model)
+    section = next((s.path for s in sections() if s.model is model), "")
     if kind is not None:
         others = [s.type_name for s in sections()
                   if s.path == section and s.model is not model and name in s.model.model_fields]

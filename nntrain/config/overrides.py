@@ -43,12 +43,15 @@ def override_value(data: dict, path: KeyPath, raw: str, parsed):
     """The value `--set` gives a key: the YAML value, or the text as written when the key takes text and the YAML
     value is not something it takes (`-` reads as a list, `yes` as true, `5` as a number). Text that opens a flow
     list or mapping (`[a, b]`, `{...}`) is meant as YAML and stays YAML."""
-    if isinstance(parsed, str) or raw.lstrip().startswith(("[", "{")):
-        return parsed
-    annotation = type_at(path, data)
-    if annotation is None or not accepts_text(annotation) or _takes(annotation, parsed):
+    if isinstance(parsed, str) or not takes_text(data, path, raw) or _takes(type_at(path, data), parsed):
         return parsed
     return raw.strip()
+
+
+def takes_text(data: dict, path: KeyPath, raw: str) -> bool:
+    """Whether the key takes text and `raw` may be meant as text: not an explicit flow list or mapping."""
+    annotation = type_at(path, data)
+    return annotation is not None and accepts_text(annotation) and not raw.lstrip().startswith(("[", "{"))
 
 
 def _takes(annotation, value) -> bool:

@@ -75,3 +75,12 @@ def test_a_check_across_keys_names_the_line_and_the_set(cli, write):
     config = write("d.yaml", "data:\n  train: d.csv\n  target: y\n  split: {test: 0.5}\n")
     result = cli("config", config, "--set", "data.split.validation=0.6")
     assert "data.split (line 4, with --set data.split.validation): validation + test must be below 1" in result.stderr
+
+
+def test_text_that_is_not_yaml_is_taken_as_written_by_a_key_that_takes_text(cli, write):
+    config = write("c.yaml", MINIMAL)
+    result = cli("config", config, "--set", "data.train=@d.csv")
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load(result.stdout)["data"]["train"] == "@d.csv"
+    result = cli("config", config, "--set", "optimizer.lr=@")
+    assert result.returncode == 2 and "--set optimizer.lr:1:1: invalid YAML" in result.stderr
