@@ -6,7 +6,7 @@ names of each kind match the engine's registries (a test checks they agree).
 """
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Literal, Union
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator,
                       model_validator)
@@ -53,28 +53,34 @@ Mode = Literal["auto", "min", "max"]
 class Spec(BaseModel):
     """Base of every config section: unknown keys are errors, attribute docstrings are descriptions.
 
-    Types are strict (a quoted "10" is not a number, `seed: true` is not a seed), so what this
-    accepts is exactly what the JSON Schema generated from it accepts.
+    Types are strict (a quoted "10" is not a number, `seed: true` is not a seed), as in the JSON Schema
+    generated from these models; tests/config/test_json_schema.py lists what draft-07 cannot say.
     """
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True, strict=True)
 
 
-def _check_alpha(spec) -> Any:
-    if spec.alpha is not None and spec.activation not in ALPHA_DEFAULTS:
-        raise ValueError(f"alpha only applies to {' and '.join(ALPHA_DEFAULTS)}, not {spec.activation}")
-    return spec
-
-
 # ---------------------------------------------------------------- layers
 
-class _WeightedLayer(Spec):
-    """What dense and conv2d layers share: the fused activation, the initialiser and per-layer penalties."""
+class _Activated(Spec):
+    """An activation and its slope, as the activation layer and the layers with a fused activation take them."""
 
+    type: str  # first in a resolved config; each kind narrows it to its name
     activation: ActivationName = "linear"
     """Activation applied to the output."""
     alpha: float | None = None
     """Slope for `leaky_relu` (default 0.01) or scale for `elu` (default 1.0)."""
+
+    @model_validator(mode="after")
+    def _alpha_applies(self):
+        if self.alpha is not None and self.activation not in ALPHA_DEFAULTS:
+            raise ValueError(f"alpha only applies to {' and '.join(ALPHA_DEFAULTS)}, not {self.activation}")
+        return self
+
+
+class _WeightedLayer(_Activated):
+    """What dense and conv2d layers share: the fused activation, the initialiser and per-layer penalties."""
+
     init: InitializerName | None = None
     """Weight initialiser; by default `he_normal` for relu, leaky_relu, elu and gelu, `xavier_uniform` otherwise
     (for conv2d, fan-in is kernel area × input channels)."""
@@ -82,8 +88,6 @@ class _WeightedLayer(Spec):
     """L1 penalty on this layer's weights; default `regularization.l1`."""
     l2: NonNegativeFloat | None = None
     """L2 penalty on this layer's weights; default `regularization.l2`."""
-
-    _check = model_validator(mode="after")(_check_alpha)
 
 
 class DenseLayer(_WeightedLayer):
@@ -112,16 +116,12 @@ class BatchNormLayer(Spec):
     """Added to the variance before the square root."""
 
 
-class ActivationLayer(Spec):
+class ActivationLayer(_Activated):
     """An activation as a layer of its own, e.g. after batchnorm."""
 
     type: Literal["activation"]
     activation: ActivationName
     """Which activation."""
-    alpha: float | None = None
-    """Slope for `leaky_relu` (default 0.01) or scale for `elu` (default 1.0)."""
-
-    _check = model_validator(mode="after")(_check_alpha)
 
 
 class FlattenLayer(Spec):
@@ -148,6 +148,7 @@ class Conv2DLayer(_WeightedLayer):
 class _PoolLayer(Spec):
     """What the window pooling layers share."""
 
+    type: str  # first in a resolved config; each kind narrows it to its name
     size: WindowSize
     """Window size: an integer for a square window, or `[height, width]`."""
     stride: WindowSize | None = None
@@ -268,6 +269,7 @@ class OneCycleSchedule(Spec):
 class _Watch(Spec):
     """What the plateau stopping rule and the plateau schedule share: the value they watch for improvement."""
 
+    type: str  # first in a resolved config; each kind narrows it to its name
     monitor: str | None = None
     """Metric to watch; default `training.monitor`."""
     mode: Mode = "auto"
