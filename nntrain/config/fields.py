@@ -1,4 +1,4 @@
-"""Walk the config schema: the sections, keys and types that docs and error hints are built from."""
+"""Walk the config schema: the sections, keys and types that docs, error hints and `--set` are built from."""
 
 import types
 from dataclasses import dataclass
@@ -11,10 +11,12 @@ from pydantic.fields import FieldInfo
 
 from nntrain.config.schema import Config
 
+KeyPath = tuple[str | int, ...]
+
 
 @dataclass(frozen=True)
 class Section:
-    """One config model found at `path` (`[]` marks list items), e.g. `model.layers[]` for type `dense`."""
+    """One config model found at `path` (`[]` marks list items, `<column>` mapping values), e.g. `model.layers[]`."""
 
     path: str
     model: type[BaseModel]
@@ -36,13 +38,27 @@ def _union_members(annotation) -> list:
     return [annotation]
 
 
+def _is_model(annotation) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _noun(annotation) -> str | None:
+    """What an Annotated type is called in the docs, e.g. `column` for `Annotated[str, "column"]`."""
+    if get_origin(annotation) is Annotated:
+        return next((m for m in get_args(annotation)[1:] if isinstance(m, str)), None)
+    return None
+
+
 def _nested(annotation) -> list[tuple[str, type[BaseModel]]]:
-    """Models reachable from an annotation, with the path suffix that leads to them ('' or '[]')."""
+    """Models reachable from an annotation, with the path suffix that leads to them ('', '[]' or '.<column>')."""
     found = []
     for member in _union_members(annotation):
         if get_origin(member) is list:
             found += [("[]" + suffix, model) for suffix, model in _nested(get_args(member)[0])]
-        elif isinstance(member, type) and issubclass(member, BaseModel):
+        elif get_origin(member) is dict:
+            key, value = get_args(member)
+            found += [(f".<{_noun(key) or 'key'}>" + suffix, model) for suffix, model in _nested(value)]
+        elif _is_model(member):
             found.append(("", member))
     return found
 
@@ -72,6 +88,82 @@ def key_paths() -> frozenset[str]:
     return frozenset(f"{s.path}.{name}" if s.path else name for s in sections() for name in s.model.model_fields)
 
 
+# ---------------------------------------------------------------- key paths in raw config data
+
+def field_type(field: FieldInfo):
+    """A field's annotation with its constraints, as one type that pydantic can validate on its own."""
+    return Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+
+
+def chosen_model(annotation, value) -> type[BaseModel] | None:
+    """The model a raw value is read as: the union member its `type` names (or the name itself, for the
+    `loss: mse` shorthand), or the member whose `type` has a default when none is written."""
+    models = [m for m in _union_members(annotation) if _is_model(m)]
+    if len(models) <= 1:
+        return models[0] if models else None
+    tag = value if isinstance(value, str) else value.get("type") if isinstance(value, dict) else None
+    if tag is None:
+        defaults = [m for m in models if isinstance(m.model_fields["type"].default, str)]
+        return defaults[0] if len(defaults) == 1 else None
+    return next((m for m in models if type_name(m) == tag), None)
+
+
+def _step(annotation, part: str | int, value):
+    """The type and raw value one key (or list index) below `annotation`, or (None, None) if the schema has none."""
+    members = _union_members(annotation)
+    lists = [get_args(m)[0] for m in members if get_origin(m) is list]
+    if isinstance(part, int):
+        if not lists:
+            return None, None
+        return lists[0], value[part] if isinstance(value, list) and part < len(value) else None
+    child = value.get(part) if isinstance(value, dict) else None
+    model = chosen_model(annotation, value)
+    if model is not None:
+        field = model.model_fields.get(part)
+        return (field_type(field), child) if field is not None else (None, None)
+    mappings = [get_args(m)[1] for m in members if get_origin(m) is dict]
+    if mappings:
+        return mappings[0], child
+    if lists:  # one item written as a mapping, as `stopping: {patience: 3}`
+        return _step(lists[0], part, value)
+    return None, None
+
+
+def _walk(path: KeyPath, data: dict):
+    annotation, value = Config, data
+    for part in path:
+        annotation, value = _step(annotation, part, value)
+        if annotation is None:
+            break
+    return annotation, value
+
+
+def type_at(path: KeyPath, data: dict):
+    """The schema type of the value at `path` in raw config data, tagged unions chosen by `type`; None if unknown."""
+    return _walk(path, data)[0]
+
+
+def model_at(path: KeyPath, data: dict) -> type[BaseModel] | None:
+    """The config model the mapping at `path` in raw config data is read as, if it is one."""
+    annotation, value = _walk(path, data)
+    if annotation is None:
+        return None
+    lists = [get_args(m)[0] for m in _union_members(annotation) if get_origin(m) is list]
+    if lists and isinstance(value, dict):  # one item written as a mapping
+        annotation = lists[0]
+    return chosen_model(annotation, value)
+
+
+def accepts_text(annotation) -> bool:
+    """Whether a type takes strings (or some strings: a choice of names), so `--set` text can be kept as written."""
+    for member in _union_members(annotation):
+        if member is str or (get_origin(member) is Literal and any(isinstance(v, str) for v in get_args(member))):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- labels for the reference
+
 def describe_type(field: FieldInfo) -> str:
     """A short human label for a field's type and constraints, e.g. 'integer > 0'."""
     return _label(field.annotation, list(field.metadata))
@@ -80,7 +172,8 @@ def describe_type(field: FieldInfo) -> str:
 def _label(annotation, metadata) -> str:
     if get_origin(annotation) is Annotated:
         args = get_args(annotation)
-        return _label(args[0], metadata + list(args[1:]))
+        noun = _noun(annotation)
+        return noun if noun else _label(args[0], metadata + list(args[1:]))
     origin = get_origin(annotation)
     if origin in (Union, types.UnionType):
         members = [_label(arg, []) for arg in get_args(annotation) if arg is not type(None)]
@@ -89,12 +182,29 @@ def _label(annotation, metadata) -> str:
     if origin is Literal:
         return " \\| ".join(f"`{value}`" for value in get_args(annotation))
     if origin is list:
-        items = _plural(_label(get_args(annotation)[0], []))
+        items = _items(get_args(annotation)[0])
         return f"pair of {items}" if _fixed_length(metadata) == 2 else f"list of {items}"
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if origin is tuple:
+        items = list(dict.fromkeys(_items(arg) for arg in get_args(annotation)))
+        return f"pair of {items[0]}" if len(get_args(annotation)) == 2 and len(items) == 1 else \
+            "list of " + ", ".join(items)
+    if origin is dict:
+        key, value = get_args(annotation)
+        return f"mapping of {_noun(key) or _label(key, [])} → {_label(value, [])}"
+    if _is_model(annotation):
         return "mapping" if type_name(annotation) is None else f"`{type_name(annotation)}`"
     base = {int: "integer", float: "number", str: "string", bool: "true/false"}.get(annotation, str(annotation))
     return base + _constraints(metadata)
+
+
+def _items(annotation) -> str:
+    """The label of list items, in the plural: 'integers > 0', 'categories', 'strings or numbers'."""
+    if _noun(annotation):
+        noun = _noun(annotation)
+        return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    if get_origin(_strip(annotation)) in (Union, types.UnionType):
+        return " or ".join(_items(member) for member in get_args(_strip(annotation)))
+    return _plural(_label(annotation, []))
 
 
 def _plural(label: str) -> str:

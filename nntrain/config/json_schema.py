@@ -2,7 +2,8 @@
 
 pydantic describes the *validated* shape; config files may also use the shorthands the
 models accept before validation (`loss: mse`, `schedule: cosine`, one stopping rule as a
-mapping, a plateau rule or an adam optimizer without `type`, `columns: {age: median}`).
+mapping, `columns: {age: median}`; a plateau rule or an adam optimizer without `type` is
+the models' own `type` default).
 Those are added here so that an editor never flags a config that `nntrain check` accepts.
 """
 
@@ -11,7 +12,7 @@ import json
 from pydantic import BaseModel
 
 from nntrain.config.fields import sections
-from nntrain.config.schema import AdamOptimizer, CleanStep, Config, PlateauRule, Training
+from nntrain.config.schema import CleanStep, Config, Training
 
 # Draft 7, the newest draft yaml-language-server (VS Code's YAML extension and others) fully supports.
 DIALECT = "http://json-schema.org/draft-07/schema#"
@@ -41,8 +42,6 @@ def config_schema() -> dict:
     for name, definition in definitions.items():
         if name.endswith("Optimizer"):
             definition["properties"]["schedule"] = _with_name_shorthand(definition["properties"]["schedule"])
-    for model in (AdamOptimizer, PlateauRule):  # a mapping without `type` means these
-        _type_optional(definitions[model.__name__])
     stopping = definitions[Training.__name__]["properties"]["stopping"]
     one_rule = stopping.pop("items")
     del stopping["type"]
@@ -83,9 +82,3 @@ def _with_name_shorthand(prop: dict) -> dict:
     rest = {key: value for key, value in prop.items() if key not in UNION_KEYS + ("anyOf",)}
     names = {"enum": sorted(union["discriminator"]["mapping"])}
     return {**rest, "anyOf": [names, {key: union[key] for key in UNION_KEYS}, *others]}
-
-
-def _type_optional(definition: dict) -> None:
-    definition["required"] = [name for name in definition.get("required", []) if name != "type"]
-    if not definition["required"]:
-        del definition["required"]

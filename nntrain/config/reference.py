@@ -27,13 +27,19 @@ def _render_section(section: Section) -> str:
         title += f" — `type: {section.type_name}`"
     doc = (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else ""
     rows = ["| key | type | default | description |", "|---|---|---|---|"]
-    for name, field in model.model_fields.items():
+    for name, field in _own_fields_first(model):
         if name == "type" and section.type_name:
             continue
         description = " ".join((field.description or "").split()).replace("|", "\\|")
         rows.append(f"| `{name}` | {describe_type(field)} | {_default(field)} | {description} |")
     body = "\n".join(rows) if len(rows) > 2 else "_No options._"
     return f"### {title}\n\n{doc}\n\n{body}\n"
+
+
+def _own_fields_first(model) -> list:
+    """A kind's own keys, then those it shares with its siblings through a base class."""
+    own = model.__dict__.get("__annotations__", {})
+    return sorted(model.model_fields.items(), key=lambda item: item[0] not in own)
 
 
 def _default(field) -> str:
@@ -50,8 +56,8 @@ def _default(field) -> str:
         return "`null`" if value is None else "required"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
-    if isinstance(value, list):
-        return "`[]`" if not value else f"`{value}`"
+    if isinstance(value, (list, tuple)):
+        return f"`{list(value)}`"
     return f"`{value}`"
 
 

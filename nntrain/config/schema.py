@@ -6,16 +6,22 @@ names of each kind match the engine's registries (a test checks they agree).
 """
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator, field_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator,
+                      model_validator)
 
-from nntrain.train.stopping import parse_duration
+from nntrain.nn.activations import ACTIVATIONS, ALPHA_DEFAULTS
+from nntrain.nn.initializers import INITIALIZERS
+from nntrain.train.stopping import DURATION, parse_duration
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, lt=1)]
+Factor = Annotated[float, Field(gt=0, le=1)]
+# A string in Annotated names what a mapping's keys or values are, for the reference ("mapping of column → ...").
+Column = Annotated[str, "column"]
 
 
 def _positive_int(value) -> bool:
@@ -39,49 +45,58 @@ WindowSize = Annotated[PositiveInt | Annotated[list[PositiveInt], Field(min_leng
                        BeforeValidator(_int_or_pair)]
 Padding = Annotated[Literal["valid", "same"] | Annotated[int, Field(ge=0)], BeforeValidator(_padding)]
 
-ActivationName = Literal["linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax"]
-InitializerName = Literal["he_normal", "he_uniform", "xavier_normal", "xavier_uniform",
-                          "glorot_normal", "glorot_uniform", "zeros"]
+# The engine's registries are the choices, so a new activation or initializer needs no edit here.
+ActivationName = Literal[tuple(ACTIVATIONS)]
+InitializerName = Literal[tuple(INITIALIZERS)]
 Mode = Literal["auto", "min", "max"]
-ALPHA_ACTIVATIONS = ("leaky_relu", "elu")
 
 
 class Spec(BaseModel):
     """Base of every config section: unknown keys are errors, attribute docstrings are descriptions.
 
-    Types are strict (a quoted "10" is not a number, `seed: true` is not a seed), so what this
-    accepts is exactly what the JSON Schema generated from it accepts.
+    Types are strict (a quoted "10" is not a number, `seed: true` is not a seed), as in the JSON Schema
+    generated from these models; tests/config/test_json_schema.py lists what draft-07 cannot say.
     """
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True, strict=True)
 
 
-def _check_alpha(spec) -> Any:
-    if spec.alpha is not None and spec.activation not in ALPHA_ACTIVATIONS:
-        raise ValueError(f"alpha only applies to {' and '.join(ALPHA_ACTIVATIONS)}, not {spec.activation}")
-    return spec
-
-
 # ---------------------------------------------------------------- layers
 
-class DenseLayer(Spec):
-    """Fully connected layer: `activation(x·W + b)`."""
+class _Activated(Spec):
+    """An activation and its slope, as the activation layer and the layers with a fused activation take them."""
 
-    type: Literal["dense"]
-    units: PositiveInt
-    """Number of output units."""
+    type: str  # first in a resolved config; each kind narrows it to its name
     activation: ActivationName = "linear"
     """Activation applied to the output."""
     alpha: float | None = None
     """Slope for `leaky_relu` (default 0.01) or scale for `elu` (default 1.0)."""
+
+    @model_validator(mode="after")
+    def _alpha_applies(self):
+        if self.alpha is not None and self.activation not in ALPHA_DEFAULTS:
+            raise ValueError(f"alpha only applies to {' and '.join(ALPHA_DEFAULTS)}, not {self.activation}")
+        return self
+
+
+class _WeightedLayer(_Activated):
+    """What dense and conv2d layers share: the fused activation, the initialiser and per-layer penalties."""
+
     init: InitializerName | None = None
-    """Weight initialiser; by default `he_normal` for relu, leaky_relu, elu and gelu, `xavier_uniform` otherwise."""
+    """Weight initialiser; by default `he_normal` for relu, leaky_relu, elu and gelu, `xavier_uniform` otherwise
+    (for conv2d, fan-in is kernel area × input channels)."""
     l1: NonNegativeFloat | None = None
     """L1 penalty on this layer's weights; default `regularization.l1`."""
     l2: NonNegativeFloat | None = None
     """L2 penalty on this layer's weights; default `regularization.l2`."""
 
-    _check = model_validator(mode="after")(_check_alpha)
+
+class DenseLayer(_WeightedLayer):
+    """Fully connected layer: `activation(x·W + b)`."""
+
+    type: Literal["dense"]
+    units: PositiveInt
+    """Number of output units."""
 
 
 class DropoutLayer(Spec):
@@ -102,16 +117,12 @@ class BatchNormLayer(Spec):
     """Added to the variance before the square root."""
 
 
-class ActivationLayer(Spec):
+class ActivationLayer(_Activated):
     """An activation as a layer of its own, e.g. after batchnorm."""
 
     type: Literal["activation"]
     activation: ActivationName
     """Which activation."""
-    alpha: float | None = None
-    """Slope for `leaky_relu` (default 0.01) or scale for `elu` (default 1.0)."""
-
-    _check = model_validator(mode="after")(_check_alpha)
 
 
 class FlattenLayer(Spec):
@@ -120,7 +131,7 @@ class FlattenLayer(Spec):
     type: Literal["flatten"]
 
 
-class Conv2DLayer(Spec):
+class Conv2DLayer(_WeightedLayer):
     """2-D convolution over images (height, width, channels): `activation(conv(x, W) + b)`."""
 
     type: Literal["conv2d"]
@@ -133,39 +144,28 @@ class Conv2DLayer(Spec):
     padding: Padding = "valid"
     """`valid`: windows inside the image only; `same`: zero-pad so the output is ceil(input / stride);
     or a number of zero pixels on every side."""
-    activation: ActivationName = "linear"
-    """Activation applied to the output."""
-    alpha: float | None = None
-    """Slope for `leaky_relu` (default 0.01) or scale for `elu` (default 1.0)."""
-    init: InitializerName | None = None
-    """Weight initialiser (fan-in is kernel area × input channels); by default `he_normal` for relu,
-    leaky_relu, elu and gelu, `xavier_uniform` otherwise."""
-    l1: NonNegativeFloat | None = None
-    """L1 penalty on this layer's weights; default `regularization.l1`."""
-    l2: NonNegativeFloat | None = None
-    """L2 penalty on this layer's weights; default `regularization.l2`."""
-
-    _check = model_validator(mode="after")(_check_alpha)
 
 
-class MaxPool2DLayer(Spec):
+class _PoolLayer(Spec):
+    """What the window pooling layers share."""
+
+    type: str  # first in a resolved config; each kind narrows it to its name
+    size: WindowSize
+    """Window size: an integer for a square window, or `[height, width]`."""
+    stride: WindowSize | None = None
+    """Step between windows: an integer, or `[down, across]`; default `size` (windows side by side)."""
+
+
+class MaxPool2DLayer(_PoolLayer):
     """Maximum over each window of every channel; only whole windows (a leftover edge is dropped)."""
 
     type: Literal["maxpool2d"]
-    size: WindowSize
-    """Window size: an integer for a square window, or `[height, width]`."""
-    stride: WindowSize | None = None
-    """Step between windows: an integer, or `[down, across]`; default `size` (windows side by side)."""
 
 
-class AvgPool2DLayer(Spec):
+class AvgPool2DLayer(_PoolLayer):
     """Mean over each window of every channel; only whole windows (a leftover edge is dropped)."""
 
     type: Literal["avgpool2d"]
-    size: WindowSize
-    """Window size: an integer for a square window, or `[height, width]`."""
-    stride: WindowSize | None = None
-    """Step between windows: an integer, or `[down, across]`; default `size` (windows side by side)."""
 
 
 class GlobalAvgPoolLayer(Spec):
@@ -233,7 +233,7 @@ class StepSchedule(Spec):
     type: Literal["step"]
     step_size: PositiveInt = 10
     """Epochs between reductions."""
-    gamma: Annotated[float, Field(gt=0, le=1)] = 0.1
+    gamma: Factor = 0.1
     """Factor applied at each reduction."""
 
 
@@ -241,7 +241,7 @@ class ExponentialSchedule(Spec):
     """Multiply the rate by `gamma` after every epoch."""
 
     type: Literal["exponential"]
-    gamma: Annotated[float, Field(gt=0, le=1)] = 0.95
+    gamma: Factor = 0.95
     """Factor applied per epoch."""
 
 
@@ -267,22 +267,28 @@ class OneCycleSchedule(Spec):
     """End rate is the start rate divided by this."""
 
 
-class ReduceOnPlateauSchedule(Spec):
-    """Multiply the rate by `factor` when the monitored value stops improving."""
+class _Watch(Spec):
+    """What the plateau stopping rule and the plateau schedule share: the value they watch for improvement."""
 
-    type: Literal["reduce_on_plateau"]
+    type: str  # first in a resolved config; each kind narrows it to its name
     monitor: str | None = None
     """Metric to watch; default `training.monitor`."""
     mode: Mode = "auto"
-    """`min` or `max`; `auto` picks from the metric name."""
-    factor: Annotated[float, Field(gt=0, lt=1)] = 0.1
-    """Factor applied at each reduction."""
-    patience: Annotated[int, Field(ge=1)] = 5
-    """Epochs without improvement before reducing."""
+    """`min` or `max`; `auto` picks from the metric name (losses and errors min, scores max)."""
     min_delta: NonNegativeFloat = 0.0
     """Smallest change that counts as an improvement."""
     relative: bool = False
     """Read `min_delta` as a fraction of the best value instead of an absolute amount."""
+
+
+class ReduceOnPlateauSchedule(_Watch):
+    """Multiply the rate by `factor` when the monitored value stops improving."""
+
+    type: Literal["reduce_on_plateau"]
+    factor: Annotated[float, Field(gt=0, lt=1)] = 0.1
+    """Factor applied at each reduction."""
+    patience: PositiveInt = 5
+    """Epochs without improvement before reducing."""
     min_lr: NonNegativeFloat = 0.0
     """Never reduce below this rate."""
 
@@ -332,7 +338,7 @@ class SGDOptimizer(OptimizerBase):
 class AdamOptimizer(OptimizerBase):
     """Adam with bias correction."""
 
-    type: Literal["adam"]
+    type: Literal["adam"] = "adam"  # the optimizer a mapping without `type` tunes
     lr: PositiveFloat = 0.001
     """Learning rate."""
     beta1: Fraction = 0.9
@@ -379,20 +385,12 @@ OptimizerSpec = Annotated[Union[SGDOptimizer, AdamOptimizer, AdamWOptimizer, RMS
 
 # ---------------------------------------------------------------- stopping rules
 
-class PlateauRule(Spec):
+class PlateauRule(_Watch):
     """Stop when the monitored value has not improved for `patience` epochs."""
 
     type: Literal["plateau"] = "plateau"
-    monitor: str | None = None
-    """Metric to watch; default `training.monitor`."""
-    mode: Mode = "auto"
-    """`min` or `max`; `auto` picks from the metric name (losses and errors min, scores max)."""
     patience: PositiveInt = 10
     """Epochs without improvement before stopping."""
-    min_delta: NonNegativeFloat = 0.0
-    """Smallest change that counts as an improvement."""
-    relative: bool = False
-    """Read `min_delta` as a fraction of the best value instead of an absolute amount."""
 
 
 class TargetRule(Spec):
@@ -411,7 +409,7 @@ class MaxTimeRule(Spec):
     """Stop after a wall-clock budget, at the end of the epoch that exceeds it."""
 
     type: Literal["max_time"]
-    limit: str | float
+    limit: Annotated[str, WithJsonSchema({"type": "string", "pattern": DURATION})] | float
     """Budget as seconds or a duration such as `90s`, `10m`, `1h30m`."""
 
     @field_validator("limit")
@@ -468,7 +466,7 @@ class CleanStep(Spec):
     """Fill value for numeric columns when a strategy is `constant`."""
     categorical_value: str = "missing"
     """Fill value for categorical columns when a strategy is `constant`."""
-    columns: dict[str, ColumnCleaning] = {}
+    columns: dict[Column, Annotated[ColumnCleaning, "strategy or mapping"]] = {}
     """Per-column strategies that override the above, e.g. `{age: median, cabin: {missing: constant, value: none}}`."""
     indicator: bool = False
     """Add a 0/1 `<column>_missing` feature for each filled column that had missing values in training."""
@@ -509,7 +507,7 @@ class EncodeStep(Spec):
     """Columns to encode; default every non-numeric feature column."""
     max_categories: PositiveInt | None = None
     """Keep the most frequent categories of each column; the rest share an `other` column."""
-    categories: dict[str, list[str | int | float]] = {}
+    categories: dict[Column, list[Annotated[str | int | float, "category"]]] = {}
     """The categories (and for ordinal, their order) of given columns, instead of learning them."""
 
 
@@ -522,7 +520,7 @@ class NormalizeStep(Spec):
     columns: list[str] | None = None
     """Columns to scale; default every numeric feature column (place before `encode` to leave one-hot columns 0/1)."""
     range: tuple[float, float] = Field((0.0, 1.0), strict=False)  # YAML gives a list
-    """Target interval for `minmax`."""
+    """Target interval `[low, high]` for `minmax`, with low < high."""
 
     @field_validator("range")
     @classmethod
@@ -573,12 +571,13 @@ class Augment(Spec):
 
 
 class Split(Spec):
-    """How the training file is split into train, validation and test rows."""
+    """How the training file is split into train, validation and test rows (validation + test below 1)."""
 
     validation: Fraction = 0.2
-    """Fraction of rows held out to monitor training."""
+    """Fraction of rows held out to monitor training; 0 or left out when `data.validation` is a file."""
     test: Fraction = 0.1
-    """Fraction of rows held out for the final evaluation (`nntrain eval RUN`)."""
+    """Fraction of rows held out for the final evaluation (`nntrain eval RUN`); 0 or left out when `data.test`
+    is a file."""
     stratify: bool = True
     """Keep class proportions equal across splits (classification only)."""
 
@@ -617,8 +616,9 @@ class Data(Spec):
     @model_validator(mode="after")
     def _file_or_fraction(self):
         for part in ("validation", "test"):
-            if getattr(self, part) and part in self.split.model_fields_set:
-                raise ValueError(f"give either data.{part} (a file) or data.split.{part} (a fraction), not both")
+            if getattr(self, part) and getattr(self.split, part) and part in self.split.model_fields_set:
+                raise ValueError(f"data.{part} is a file, so no {part} rows are split off data.train: remove "
+                                 f"data.split.{part} or set it to 0 (e.g. --set data.split.{part}=0)")
         return self
 
 
@@ -666,7 +666,7 @@ class Training(Spec):
     """Finish with the weights of the best epoch rather than the last."""
     checkpoint: Checkpointing = Field(default_factory=Checkpointing)
     """Checkpoint cadence and retention."""
-    class_weight: Literal["balanced"] | dict[str, PositiveFloat] | None = None
+    class_weight: Literal["balanced"] | dict[Annotated[str, "class name"], PositiveFloat] | None = None
     """Weight of each class in the loss: `balanced` (inverse class frequency in the training split) or a
     mapping from class name to weight (unlisted classes weigh 1). Classification only."""
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from nntrain.config import Config
 from nntrain.config.loading import apply_override, load_config, validate_config
+from nntrain.config.messages import Origins
 from nntrain.data.image_folders import prepare_labelled_images, prepare_unlabelled_images
 from nntrain.data.tables import read_csv
 from nntrain.data.tabular import prepare_inference
@@ -164,8 +165,10 @@ def resolve_config(config: ConfigSource, overrides: Overrides = None,
         json.loads(json.dumps(dict(config)))
     if isinstance(config, Config) and not assignments:
         return config, None
-    overridden = {apply_override(data, assignment) for assignment in assignments}
-    return validate_config(data, "config", overridden=overridden), None
+    origins = Origins()
+    for assignment in assignments:
+        apply_override(data, assignment, origins)
+    return validate_config(data, "config", origins), None
 
 
 def _assignments(overrides: Overrides) -> list[str]:

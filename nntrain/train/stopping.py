@@ -76,18 +76,20 @@ class Target(Rule):
         return None
 
 
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
+_SPAN = r"[0-9]+(?:\.[0-9]+)?"
+# Hours, minutes, seconds in that order, each optional but at least one; a bare number is seconds.
+# Also the JSON Schema's `pattern`, so editors refuse what this refuses.
+DURATION = rf"^\s*(?:{_SPAN}h(?:\s*{_SPAN}m)?(?:\s*{_SPAN}s?)?|{_SPAN}m(?:\s*{_SPAN}s?)?|{_SPAN}s?)\s*$"
+_SECONDS = {"h": 3600, "m": 60, "s": 1, "": 1}
 
 
 def parse_duration(text: str | float) -> float:
     """Seconds in '90', '90s', '10m', '1h30m' or '2.5h'."""
     if isinstance(text, (int, float)):
         return float(text)
-    match = _DURATION.match(text)
-    if not text.strip() or not match or not any(match.groups()):
+    if not re.match(DURATION, text):
         raise ValueError(f"expected a duration such as 90s, 10m or 1h30m, got {text!r}")
-    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
+    return sum(float(number) * _SECONDS[unit] for number, unit in re.findall(r"([0-9.]+)([hms]?)", text))
 
 
 class MaxTime(Rule):

@@ -207,4 +207,5 @@ def test_explicit_validation_and_test_files(cli, write, blobs_csv, tmp_path):
     assert "on 60 rows (30 validation, 30 test)" in result.stderr
     assert len(pd.read_csv(tmp_path / "run" / "test.csv")) == 30
     both = cli("fit", config, "--set", "data.split.test=0.1", "--overwrite")
-    assert both.returncode == 2 and "give either data.test (a file) or data.split.test (a fraction)" in both.stderr
+    assert both.returncode == 2 and "data.test is a file, so no test rows are split off data.train: remove " \
+        "data.split.test or set it to 0 (e.g. --set data.split.test=0)" in both.stderr

@@ -1,9 +1,15 @@
 """Config loading: strict YAML, overrides, and one message per problem naming its key."""
 
+import os
+import shlex
+import subprocess
+
 import pytest
+import yaml
 
 from nntrain.config import load_config
-from nntrain.config.loading import apply_override, parse_key_path
+from nntrain.config.loading import apply_override
+from nntrain.config.overrides import parse_key_path
 from nntrain.errors import ConfigError
 
 MINIMAL = "data: {train: data.csv, target: y}\n"
@@ -184,3 +190,62 @@ def test_image_layer_errors_name_every_accepted_form(write):
     assert "model.layers[3].size (line 7): must be a positive integer or a pair" in message
     assert "model.layers[4].stride (line 8): must be a positive integer or a pair" in message
     assert "model.layers[5].filters (line 9): required key is missing" in message
+
+
+def test_an_empty_config_points_at_init(cli, write):
+    result = cli("check", write("empty.yaml", "# nothing yet\n"))
+    assert result.returncode == 2
+    assert "empty.yaml is empty; write a starter config with `nntrain init --data FILE -o FILE`" in result.stderr
+    assert "configs/" not in result.stderr
+
+
+def _laughs(indent: str, levels: int = 9) -> str:
+    """Nine levels of lists of ten aliases: about 600 bytes that stand for 10**9 strings."""
+    lines = [f"{indent}- &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"{indent}- &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def _limited(limit_bytes: int):
+    def apply():
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+    return apply
+
+
+@pytest.mark.parametrize("where", ["unknown key", "data.features"])
+def test_an_alias_bomb_is_refused_naming_the_alias_within_bounded_memory(shell_command, write, where):
+    head = "data: {train: d.csv, target: y}\nlaughs:\n" if where == "unknown key" else \
+        "data:\n  train: d.csv\n  target: y\n  features:\n"
+    config = write("bomb.yaml", head + _laughs("  " if where == "unknown key" else "    "))
+    assert len(config.read_bytes()) < 700
+    # Address space, not time, bounds the child: before the budget it grew past 5 GB.
+    result = subprocess.run([*shlex.split(shell_command), "check", str(config)], capture_output=True, text=True,
+                            env={**os.environ, "NO_COLOR": "1"}, preexec_fn=_limited(1 << 30), timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    line = head.count("\n") + 5  # each *a3 stands for 11,111 values: the 9th on the &a4 line crosses 100,000
+    assert f"bomb.yaml:{line}:" in result.stderr
+    assert "the alias *a3 takes the config past 100,000 values once aliases are expanded" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_recursive_alias_is_refused(cli, write):
+    result = cli("config", write("c.yaml", "data: &d {train: d.csv, target: y, features: [*d]}\n"))
+    assert result.returncode == 2
+    assert "c.yaml:1:47: the alias *d is inside the value it names" in result.stderr
+
+
+def test_anchors_aliases_and_merge_keys_keep_working(cli, write):
+    config = write("c.yaml", """
+        data: {train: d.csv, target: y}
+        model:
+          layers:
+            - &hidden {type: dense, units: 16, activation: relu}
+            - *hidden
+            - {<<: *hidden, units: 8}
+        optimizer: &sgd {type: sgd, lr: 0.1}
+        """)
+    result = cli("config", config, "--resolved")
+    assert result.returncode == 0, result.stderr
+    layers = yaml.safe_load(result.stdout)["model"]["layers"]
+    assert [(layer["units"], layer["activation"]) for layer in layers] == [(16, "relu"), (16, "relu"), (8, "relu")]
