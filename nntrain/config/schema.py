@@ -538,7 +538,7 @@ class NormalizeStep(Spec):
     columns: list[str] | None = None
     """Columns to scale; default every numeric feature column (place before `encode` to leave one-hot columns 0/1)."""
     range: tuple[float, float] = Field((0.0, 1.0), strict=False)  # YAML gives a list
-    """Target interval for `minmax`."""
+    """Target interval for `minmax`. A constant column maps to 0, or to the end nearest 0 if 0 is outside it."""
 
     @field_validator("range")
     @classmethod

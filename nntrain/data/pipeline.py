@@ -273,6 +273,8 @@ class Normalize:
     """Scale numeric feature columns with training statistics; constant columns map to 0.
 
     zscore: (x − mean)/std;  minmax: into `range` (default 0..1);  robust: (x − median)/IQR.
+    A column with no spread in the training rows (scale 0) is shifted, not scaled, so that its
+    training value lands on 0, or for minmax on the end of `range` nearest 0 if 0 is outside it.
     """
 
     def __init__(self, method: str = "zscore", columns: list[str] | None = None,
@@ -293,7 +295,10 @@ class Normalize:
         center, scale = zip(*(self._statistics(ctx.learn(frame, name).astype("float64")) for name in columns)) \
             if columns else ((), ())
         offset = self.range[0] if self.method == "minmax" else 0.0
-        return {"columns": columns, "center": [float(c) for c in center],
+        constant = min(max(0.0, self.range[0]), self.range[1]) if self.method == "minmax" else 0.0
+        # without spread, (x − center)/1 + offset must give `constant` for the training value (center)
+        return {"columns": columns,
+                "center": [float(c) if s > 0 else float(c) + offset - constant for c, s in zip(center, scale)],
                 "scale": [float(s) if s > 0 else 1.0 for s in scale], "offset": offset}
 
     def _statistics(self, values: pd.Series) -> tuple[float, float]:

@@ -1,5 +1,8 @@
 """Each pipeline step on a deliberately messy table, against hand-computed results."""
 
+import json
+import zipfile
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -149,6 +152,7 @@ def test_normalize_methods_and_constant_column(messy):
         assert prepared["const"].tolist() == [0.0] * 7, method  # constant: no NaN, no Inf
     prepared, _, _, _ = run_steps(messy, base + [{"type": "normalize", "method": "minmax", "range": [-1, 1]}])
     assert prepared["age"].min() == -1 and prepared["age"].max() == 1
+    assert prepared["const"].tolist() == [0.0] * 7  # constant: 0, not the low end of the range
 
 
 def test_drop_unknown_column_is_an_error(messy):
@@ -193,3 +197,25 @@ def test_explicit_validation_and_test_files(write):
     assert len(data.x["train"]) == 4 and len(data.x["validation"]) == 2 and len(data.x["test"]) == 1
     assert data.state["pipeline"]["states"][0]["center"] == [2.5]  # fitted on the training file only
     assert data.test_rows["a"].tolist() == [7]
+
+
+@pytest.mark.parametrize("bounds, expected", [([-1, 1], 0.0), ([0, 1], 0.0), ([1, 3], 1.0), ([-3, -2], -2.0)])
+def test_minmax_maps_a_constant_column_to_zero_or_the_nearest_end_of_its_range(cli, write, tmp_path, bounds,
+                                                                               expected):
+    rows = "".join(f"{i},5,{'p' if i % 2 else 'q'}\n" for i in range(30))
+    data = write("c.csv", "x,const,label\n" + rows)
+    config = write("c.yaml", f"""
+        data:
+          train: {data}
+          target: label
+          split: {{validation: 0.2, test: 0}}
+          pipeline: [{{type: normalize, method: minmax, range: {bounds}}}]
+        model: {{layers: []}}
+        training: {{epochs: 1}}
+        output: {{dir: {tmp_path / 'run'}}}
+        """)
+    assert cli("fit", config, "-q").returncode == 0
+    with zipfile.ZipFile(tmp_path / "run" / "best.npz") as archive:  # the state predict replays
+        state = json.loads(archive.read("meta.json"))["data"]
+    x, _, _, _ = prepare_inference(read_csv(str(data)), state, source="c.csv", with_target=False, dtype=np.float64)
+    assert x[:, 1].tolist() == [expected] * len(x)
