@@ -520,11 +520,12 @@ class EncodeStep(Spec):
 
     type: Literal["encode"]
     method: Literal["onehot", "ordinal"] = "onehot"
-    """`onehot`: one 0/1 column per category; `ordinal`: one column of category codes 0..K−1."""
+    """`onehot`: one 0/1 column per category; `ordinal`: one column of category codes 0..K−1, and −1 for a value
+    outside them (never seen in training, or pooled by `max_categories`)."""
     columns: list[str] | None = None
     """Columns to encode; default every non-numeric feature column."""
     max_categories: PositiveInt | None = None
-    """Keep the most frequent categories of each column; the rest share an `other` column."""
+    """Keep the most frequent categories of each column; the rest share an `other` column (ordinal: code −1)."""
     categories: dict[str, list[str | int | float]] = {}
     """The categories (and for ordinal, their order) of given columns, instead of learning them."""
 

@@ -18,9 +18,11 @@ import pandas as pd
 
 from nntrain.data.targets import label_strings
 from nntrain.errors import DataError
+from nntrain.words import counted
 
 DEFAULT_MARKERS = ["?", "-", "--"]
 NUMERIC_SHARE = 0.5  # a text column is numeric if at least half its present values parse as numbers
+POOLED_LISTED = 1000  # encode lists at most this many pooled training values in its state, else counts them
 
 
 @dataclass
@@ -191,7 +193,10 @@ class Encode:
 
     Categories come from the training rows (or are listed). With `max_categories`
     the most frequent are kept and the rest share an `other` column; values not
-    seen in training go to `other` if it exists, else to all zeros (ordinal: -1).
+    seen in training go to `other` if it exists, else to all zeros (ordinal: -1,
+    as for pooled values). The training values left out of the categories are kept
+    in the state as `pooled` (their count, if more than POOLED_LISTED), so that only
+    values never seen in training are reported as unseen.
     """
 
     def __init__(self, method: str = "onehot", columns: list[str] | None = None,
@@ -209,17 +214,18 @@ class Encode:
             raise DataError(f"encode: no feature column {', '.join(map(repr, dict.fromkeys(missing)))}")
         state = {}
         for name in columns:
-            values = _category_strings(ctx.learn(frame, name)).dropna()
+            counts = _category_strings(ctx.learn(frame, name)).dropna().value_counts()
             if name in self.categories:
                 kept, other = [str(v) for v in self.categories[name]], False
             else:
-                counts = values.value_counts()
                 kept = sorted(counts.index)
                 other = self.max_categories is not None and len(kept) > self.max_categories
                 if other:
                     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
                     kept = sorted(value for value, _ in ranked[:self.max_categories])
-            state[name] = {"categories": kept, "other": other}
+            pooled = sorted(set(counts.index).difference(kept))
+            state[name] = {"categories": kept, "other": other,
+                           "pooled": pooled if len(pooled) <= POOLED_LISTED else len(pooled)}
         return {"method": self.method, "columns": state}
 
     def transform(self, frame, state, ctx):
@@ -233,12 +239,8 @@ class Encode:
                 raise DataError(f"column {name!r} has {int(missing.sum())} missing values, first on line "
                                 f"{_first_line(values.isna())}; add a clean step before encode to fill them")
             codes = pd.Index(spec["categories"]).get_indexer(values)
-            outside = (codes < 0) & ~missing
-            if outside.any() and not ctx.training:
-                example = values[outside].iloc[0]
-                where = "the other column" if spec["other"] else "all zeros" if state["method"] == "onehot" else "-1"
-                ctx.notes.append(f"encode: {int(outside.sum())} values of {name!r} were not seen in training "
-                                 f"(e.g. {example!r}); encoded as {where}")
+            if not ctx.training:
+                self._note_unseen(name, values, (codes < 0) & ~missing, spec, state["method"], ctx)
             pieces[name] = self._encode(name, codes, spec, state["method"], frame.index)
             pieces[name][missing] = np.nan  # left for the feature check to report, or skip, at predict time
             position[name] = frame.columns.get_loc(name)
@@ -250,6 +252,20 @@ class Encode:
             start = position[name] + 1
         parts.append(frame.iloc[:, start:])
         return pd.concat(parts, axis=1)
+
+    @staticmethod
+    def _note_unseen(name, values, outside, spec, method, ctx) -> None:
+        """Note the values never seen in training; pooled ones are known. A state from before pooled
+        values were kept has none (every outside value is unseen); a count alone cannot tell them apart."""
+        pooled = spec.get("pooled", [])
+        if not outside.any() or isinstance(pooled, int):
+            return
+        unseen = outside & ~values.isin(pooled).to_numpy()
+        if unseen.any():
+            where = "-1" if method == "ordinal" else "the other column" if spec["other"] else "all zeros"
+            count = int(unseen.sum())
+            ctx.notes.append(f"encode: {counted(count, 'value')} of {name!r} {'was' if count == 1 else 'were'} "
+                             f"not seen in training (e.g. {values[unseen].iloc[0]!r}); encoded as {where}")
 
     @staticmethod
     def _encode(name, codes, spec, method, index) -> pd.DataFrame:
