@@ -471,8 +471,10 @@ class ColumnCleaning(Spec):
 class CleanStep(Spec):
     """Missing values: markers and unparsable numbers become missing, then rows are dropped or values filled.
 
-    Rows whose target is missing are always dropped. Dropping happens only while training: predict
-    needs every row filled, so prefer a fill strategy for data you will predict on.
+    Rows whose target is missing are always dropped. The markers apply to the target columns too: a
+    target cell that is a marker is missing, so its row is dropped and counted as having no target
+    (without a clean step the target is used as written). Dropping rows happens only while training:
+    predict needs every row filled, so prefer a fill strategy for data you will predict on.
     """
 
     type: Literal["clean"]
@@ -489,7 +491,8 @@ class CleanStep(Spec):
     indicator: bool = False
     """Add a 0/1 `<column>_missing` feature for each filled column that had missing values in training."""
     markers: list[str] = ["?", "-", "--"]
-    """Cell values that mean missing, besides empty cells and pandas' NA markers (NA, N/A, null, NaN, None)."""
+    """Cell values that mean missing, in features and targets, besides empty cells and pandas' NA markers (NA, N/A,
+    null, NaN, None)."""
 
     @field_validator("columns", mode="before")
     @classmethod

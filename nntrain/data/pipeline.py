@@ -6,7 +6,8 @@ A step has `fit(frame, ctx) -> state` and `transform(frame, state, ctx) -> frame
 State is plain data (numbers, strings, lists) so it is saved in the checkpoint as
 JSON and `eval` and `predict` transform new rows exactly as training rows were.
 Steps see feature columns and the target columns (named in `ctx.target`) and
-never change the target. Rows are only ever removed while training
+never change the target (`Pipeline.clean_targets`, applied before the steps,
+lets clean's markers mark target cells missing). Rows are only ever removed while training
 (`ctx.training`): at predict time every input row gets an output row. Frames
 are indexed by line number, so notes can say where a value was found.
 """
@@ -52,7 +53,11 @@ def _first_line(mask: pd.Series) -> int:
 
 class Clean:
     """Missing values: markers such as '?' and unparsable numbers become missing, then rows are dropped
-    (while training) or values filled, per column kind or per column."""
+    (while training) or values filled, per column kind or per column.
+
+    The markers also apply to the target columns, through `Pipeline.clean_targets`: a marker
+    there is a missing target.
+    """
 
     def __init__(self, missing: str = "drop", categorical: str | None = None, value=None,
                  categorical_value: str = "missing", columns: dict | None = None, indicator: bool = False,
@@ -406,3 +411,17 @@ class Pipeline:
     def dropped_columns(self) -> set[str]:
         """Columns removed by `drop` steps: not needed in files given to predict."""
         return {c for spec in self.specs if spec["type"] == "drop" for c in spec["columns"]}
+
+    def clean_targets(self, frame: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
+        """Target cells that are a clean step's markers become missing, so their rows count as having no
+        target; a column that is then all numbers becomes numeric. Without a clean step, nothing changes."""
+        markers = [marker for step in self.steps if isinstance(step, Clean) for marker in step.markers]
+        for name in targets:
+            marked = frame[name].isin(markers)
+            if is_numeric(frame[name]) or not marked.any():
+                continue
+            column = frame[name].mask(marked)
+            numbers = pd.to_numeric(column, errors="coerce")
+            frame = frame.copy(deep=False)  # the caller's frame keeps its column
+            frame[name] = numbers if numbers.notna().sum() == column.notna().sum() else column
+        return frame

@@ -62,7 +62,8 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     rows_read = {name: len(frame) for name, frame in frames.items()}
     for name in frames:
         check_columns(frames[name], features + targets, sources[name], "")
-    selected = {name: _drop_missing_target(frames[name][features + targets], targets, sources[name], notes)
+    selected = {name: _drop_missing_target(steps.clean_targets(frames[name][features + targets], targets), targets,
+                                           sources[name], notes)
                 for name in list(frames)}
     frames.clear()
     main = selected["train"]
@@ -165,14 +166,15 @@ def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_tar
     if extra:
         notes.append(f"ignored {len(extra)} column{'s' if len(extra) > 1 else ''} the model does not use: "
                      f"{', '.join(map(str, extra[:5]))}{' ...' if len(extra) > 5 else ''}")
+    steps = Pipeline(state["pipeline"]["steps"])
     if with_target:
         check_columns(frame, targets, source, "target")
-        frame = _drop_missing_target(frame[inputs + targets], targets, source, notes)
+        frame = _drop_missing_target(steps.clean_targets(frame[inputs + targets], targets), targets, source, notes)
     else:
         frame = frame[inputs]
     frame, bad_inputs = _coerce_numeric_inputs(frame, state, source, skip_bad)
     ctx = Context(target=targets if with_target else [], training=False)
-    frame = Pipeline(state["pipeline"]["steps"]).transform(frame, state["pipeline"]["states"], ctx)
+    frame = steps.transform(frame, state["pipeline"]["states"], ctx)
     notes += ctx.notes
     x, keep, bad_features = to_matrix(frame, state["features"], source, dtype, skip_bad=skip_bad)
     skipped = sorted(bad_inputs + bad_features)

@@ -1,6 +1,7 @@
 """Each pipeline step on a deliberately messy table, against hand-computed results."""
 
 import json
+import re
 import zipfile
 
 import numpy as np
@@ -290,3 +291,43 @@ def test_minmax_maps_a_constant_column_to_zero_or_the_nearest_end_of_its_range(c
         state = json.loads(archive.read("meta.json"))["data"]
     x, _, _, _ = prepare_inference(read_csv(str(data)), state, source="c.csv", with_target=False, dtype=np.float64)
     assert x[:, 1].tolist() == [expected] * len(x)
+
+
+def test_clean_markers_make_a_target_cell_missing_so_its_row_is_dropped(cli, write, tmp_path):
+    rows = [f"{i},{'?' if i in (3, 8) else 'pq'[i % 2]},{'-' if i == 5 else i * 1.5}" for i in range(30)]
+    data = write("t.csv", "x,label,amount\n" + "\n".join(rows) + "\n")
+
+    def config(name, target, pipeline):
+        return write(f"{name}.yaml", f"""
+            data:
+              train: {data}
+              target: {target}
+              features: [x]
+              split: {{validation: 0.2, test: 0}}
+              pipeline: {pipeline}
+            model: {{layers: []}}
+            training: {{epochs: 2}}
+            output: {{dir: {tmp_path / name}}}
+            """)
+
+    cleaned = cli("data", config("cleaned", "label", "[{type: clean}]"), "--json")
+    assert cleaned.returncode == 0, cleaned.stderr
+    report = json.loads(cleaned.stdout)
+    assert any("2 rows with a missing target (first on line 5)" in note for note in report["notes"])
+    assert list(report["class_balance"]["train"]) == ["p", "q"]
+    assert sum(report["rows_used"].values()) == 28
+
+    untouched = json.loads(cli("data", config("untouched", "label", "[]"), "--json").stdout)
+    assert list(untouched["class_balance"]["train"]) == ["?", "p", "q"]  # no clean step: the target as written
+
+    amount = cli("data", config("amount", "amount", "[{type: clean}]"), "--json")  # '-' was text in numbers
+    assert amount.returncode == 0, amount.stderr
+    assert json.loads(amount.stdout)["task"] == "regression"
+    assert any(re.search(r"1 rows? with a missing target \(first on line 7\)", note)
+               for note in json.loads(amount.stdout)["notes"])
+
+    assert cli("fit", config("cleaned", "label", "[{type: clean}]"), "-q").returncode == 0
+    labelled = write("labelled.csv", "x,label\n1,p\n2,?\n3,q\n")
+    evaluated = cli("eval", tmp_path / "cleaned", labelled, "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "labelled.csv: dropped 1 row" in evaluated.stderr and "missing target (first on line 3)" in evaluated.stderr
