@@ -473,8 +473,9 @@ class CleanStep(Spec):
 
     Rows whose target is missing are always dropped. The markers apply to the target columns too: a
     target cell that is a marker is missing, so its row is dropped and counted as having no target
-    (without a clean step the target is used as written). Dropping rows happens only while training:
-    predict needs every row filled, so prefer a fill strategy for data you will predict on.
+    (without a clean step the target is used as written). A column with no value in the training rows
+    is dropped, with a note: it carries nothing to learn or to fill with. Dropping rows happens only
+    while training: predict needs every row filled, so prefer a fill strategy for data you will predict on.
     """
 
     type: Literal["clean"]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from nntrain.data.pipeline import Context, Pipeline, is_numeric
-from nntrain.data.report import class_balance, leak_counts, leak_note, markers_of, missing_after, profile_columns
+from nntrain.data.report import add_outcomes, class_balance, leak_counts, leak_note, markers_of, profile_columns
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
 from nntrain.data.targets import encode_target, fit_target, infer_task, label_strings
 from nntrain.errors import DataError
@@ -57,7 +57,6 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     if not features:
         raise DataError(f"{train_source}: no feature columns left besides the target {targets}")
     steps = Pipeline(pipeline)
-    inputs = [c for c in features if c not in steps.dropped_columns()]
     notes: list[str] = []
     rows_read = {name: len(frame) for name, frame in frames.items()}
     for name in frames:
@@ -84,7 +83,8 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     columns = profile_columns(main[features], markers_of(pipeline))
     ctx = Context(target=targets, training=True)
     prepared, states, drops = steps.fit_transform(main, codes == TRAIN, ctx)
-    missing_after(columns, prepared)
+    add_outcomes(columns, prepared, steps.fates(states))
+    inputs = [c for c in features if c not in steps.removed_columns(states)]
     codes = codes.reindex(prepared.index).to_numpy()
     masks = {name: codes == code for code, name in enumerate(SPLIT_NAMES) if name not in explicit}
     others = {name: steps.transform(selected[name], states, ctx) for name in explicit}

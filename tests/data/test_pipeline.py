@@ -57,7 +57,7 @@ def test_clean_median_fills_numbers_and_mode_fills_categories(messy):
     assert prepared["age"].tolist() == [20, 60, 60, 40, 50, 60, 60, 70, 70]
     assert prepared["weight"].tolist() == [50, 60, 70, 85, 80, 90, 90, 100, 100]
     assert prepared["color"].tolist()[4] == "blue"
-    assert "clean: 1 unparsable values in numeric column 'weight' treated as missing (e.g. 'heavy' on line 5)" \
+    assert "clean: 1 unparsable value in numeric column 'weight' treated as missing (e.g. 'heavy' on line 5)" \
         in notes
 
 
@@ -93,8 +93,8 @@ def test_dedupe_drops_duplicates_and_keeps_the_first_conflicting_row(messy):
                                                   {"type": "clean", "missing": "median"}, {"type": "dedupe"}])
     assert list(prepared.index) == [2, 3, 4, 5, 6, 7, 9]
     assert drops[2] == ("dedupe", 2)
-    assert "dedupe: dropped 1 duplicate rows" in notes
-    assert ("dedupe: 2 rows in 1 groups have the same features but different targets; kept the first of each "
+    assert "dedupe: dropped 1 duplicate row" in notes
+    assert ("dedupe: 2 rows in 1 group have the same features but different targets; kept the first of each "
             "(conflicts: keep_first)") in notes
 
 
@@ -138,7 +138,7 @@ def test_encode_caps_categories_and_maps_unseen_values(messy):
 
 
 def test_encode_refuses_missing_categories_without_clean(messy):
-    with pytest.raises(DataError, match=r"column 'color' has 1 missing values, first on line 6; add a clean step"):
+    with pytest.raises(DataError, match=r"column 'color' has 1 missing value, first on line 6; add a clean step"):
         run_steps(messy.assign(color=messy["color"].mask(messy["color"] == "?")),
                   [{"type": "encode", "columns": ["color"]}])
 
