@@ -93,9 +93,9 @@ def _table_config(path: str, task: str | None, target: str | None) -> tuple[str,
     steps = _steps(profiles, unused, features, duplicated(frame, features + [target]).mean())
     classes = labels.nunique() if task == "classification" else None
     what = (f"{classes} classes" if classes else "a number") + f" in column {target!r}"
-    facts = f"{len(features)} features, target {target!r} ({task}" + (f", {classes} classes)" if classes else ")")
+    facts = f"{counted(len(features), 'feature')}, target {target!r} ({task}" + (f", {classes} classes)" if classes else ")")
     text = _compose(f"Predicts {what} of {path}", _TABLE.format(
-        train=_flow(path), target=_flow(target), steps="\n".join(steps), features=len(features),
+        train=_flow(path), target=_flow(target), steps="\n".join(steps), features=counted(len(features), "feature"),
         **_task_fields(bool(classes))))
     return text, facts
 
@@ -221,7 +221,7 @@ def _template(task: str) -> str:
         train='"data/train.csv"   # your CSV file', target='"label"   # the column to predict',
         steps="\n".join(["    - {type: clean, missing: median}", "    - {type: dedupe}",
                          "    - {type: encode}", "    - {type: normalize, method: zscore}"]),
-        features="your", **_task_fields(task == "classification")))
+        features="your features", **_task_fields(task == "classification")))
 
 
 def _compose(what: str, body: str) -> str:
@@ -274,7 +274,7 @@ data:
   pipeline:                  # fitted on the training rows only, replayed by eval and predict
 {steps}
 model:
-  layers:                    # hidden layers for {features} features; the output layer is added from the task
+  layers:                    # hidden layers for {features}; the output layer is added from the task
     - {{type: dense, units: 64, activation: relu}}
     - {{type: dropout, rate: 0.1}}
     - {{type: dense, units: 32, activation: relu}}

@@ -106,3 +106,23 @@ def test_data_report_shows_each_columns_fate_and_drops_an_empty_column(cli, writ
     assert predicted.stdout.splitlines()[0] == "prediction" and len(predicted.stdout.splitlines()) == 3
     evaluated = cli("eval", tmp_path / "run", new, "--json")
     assert evaluated.returncode == 0, evaluated.stderr
+
+
+def test_data_report_counts_read_right_for_one(cli, write, tmp_path):
+    rows = [f"{i},{'pq'[i % 2]}" for i in range(30)] + ["3,q", "oops,q"]  # line 32 repeats line 5; line 33 text
+    # whose fill, the median 14, gives line 16's features with another label
+    data = write("one.csv", "x,label\n" + "\n".join(rows) + "\n")
+    config = write("one.yaml", f"""
+        data:
+          train: {data}
+          target: label
+          pipeline: [{{type: clean, missing: median}}, {{type: dedupe}}]
+        model: {{layers: []}}
+        output: {{dir: {tmp_path / 'run'}}}
+        """)
+    result = cli("data", config)
+    assert result.returncode == 0, result.stderr
+    shown = result.stdout + result.stderr
+    assert "clean: 1 unparsable value in numeric column 'x' treated as missing (e.g. 'oops' on line 33)" in shown
+    assert "dedupe: dropped 1 duplicate row\n" in shown and "1 feature: x" in shown
+    assert "dedupe: 2 rows in 1 group have the same features but different targets" in shown

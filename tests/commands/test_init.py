@@ -69,3 +69,11 @@ def test_init_on_a_wide_csv_summarises_long_lists_within_120_characters(cli, tmp
     assert "    # one value throughout: blank_pixel_000, blank_pixel_001, blank_pixel_002 ... 97 more\n" in text
     assert "    # text with over 50 distinct values: comment_0, comment_1, comment_2 ... 5 more\n" in text
     assert "# one-hot encode the text columns: colour_0, colour_1, colour_2 ... 7 more\n" in text
+
+
+def test_init_counts_read_right_for_one_feature(cli, tmp_path, numbers):
+    numbers[["a", "label"]].to_csv(tmp_path / "one.csv", index=False)
+    result = cli("init", "--data", "one.csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "wrote standard output: 1 feature, target 'label'" in result.stderr
+    assert "# hidden layers for 1 feature;" in result.stdout
