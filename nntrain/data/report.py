@@ -53,12 +53,11 @@ def profile_columns(raw: pd.DataFrame, markers: list[str], exact_limit: int = 20
 def add_outcomes(profiles: list[dict], prepared: pd.DataFrame, fates: dict[str, dict]) -> None:
     """Add what preparation made of each column: its `fate` ("kept", "encoded" with `encoded_into`
     columns, "dropped" by a drop step, or "empty": dropped by clean for having no value in the training
-    rows), and its missing cells after preparation (None once it is encoded or gone)."""
+    rows), and its missing cells after preparation (None once it is one-hot encoded or gone)."""
     for profile in profiles:
         name = profile["column"]
         profile.update(fates.get(name, {"fate": "kept"}))
-        kept = profile["fate"] == "kept" or (profile["fate"] == "encoded" and name in prepared)  # ordinal
-        profile["missing_after"] = int(prepared[name].isna().sum()) if kept and name in prepared else None
+        profile["missing_after"] = int(prepared[name].isna().sum()) if name in prepared else None
 
 
 def markers_of(pipeline: list[dict]) -> list[str]:
