@@ -445,6 +445,11 @@ class Pipeline:
             frame = step.transform(frame, state, ctx)
             states.append(state)
             drops.append((spec["type"], before - len(frame)))
+        if not ctx.features(frame):
+            empty = f" ({_names('column', sorted(ctx.emptied))} had no value in the training rows)" if ctx.emptied \
+                else ""
+            raise DataError(f"data.pipeline leaves no feature column: its steps removed every one{empty}; "
+                            "a model needs at least one feature")
         return frame, states, drops
 
     def transform(self, frame: pd.DataFrame, states: list[dict], ctx: Context) -> pd.DataFrame:

@@ -126,3 +126,19 @@ def test_data_report_counts_read_right_for_one(cli, write, tmp_path):
     assert "clean: 1 unparsable value in numeric column 'x' treated as missing (e.g. 'oops' on line 33)" in shown
     assert "dedupe: dropped 1 duplicate row\n" in shown and "1 feature: x" in shown
     assert "dedupe: 2 rows in 1 group have the same features but different targets" in shown
+
+
+def test_a_pipeline_that_leaves_no_feature_is_refused(cli, write, tmp_path):
+    data = write("blank.csv", "blank,id,label\n" + "".join(f",{i},{'pq'[i % 2]}\n" for i in range(30)))
+    config = write("blank.yaml", f"""
+        data:
+          train: {data}
+          target: label
+          pipeline: [{{type: drop, columns: [id]}}, {{type: clean, missing: median}}]
+        model: {{layers: []}}
+        output: {{dir: {tmp_path / 'run'}}}
+        """)
+    result = cli("check", config)
+    assert result.returncode == 3
+    assert ("data.pipeline leaves no feature column: its steps removed every one (column 'blank' had no value in "
+            "the training rows); a model needs at least one feature") in result.stderr
