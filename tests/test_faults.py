@@ -384,7 +384,7 @@ def test_unseen_category_is_counted_never_a_crash(cli, blobs_run, tmp_path):
     (tmp_path / "new.csv").write_text("x1,x2,color\n0.1,0.2,purple\n5,5,red\n")
     result = no_traceback(cli("predict", blobs_run / "run", tmp_path / "new.csv"))
     assert result.returncode == 0
-    assert "encode: 1 values of 'color' were not seen in training (e.g. 'purple'); encoded as all zeros" \
+    assert "encode: 1 value of 'color' was not seen in training (e.g. 'purple'); encoded as all zeros" \
         in result.stderr
     assert result.stdout.splitlines() == ["prediction", "a", "b"]
 

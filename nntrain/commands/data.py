@@ -6,6 +6,7 @@ import sys
 from nntrain.commands.display import Display, Table
 from nntrain.config import load_config
 from nntrain.run.data import load_training_data
+from nntrain.words import counted
 
 
 def data_report(config_path: str, display: Display, overrides: list[str] = (), as_json: bool = False) -> dict:
@@ -21,14 +22,14 @@ def data_report(config_path: str, display: Display, overrides: list[str] = (), a
 
 def show_report(report: dict, display: Display) -> None:
     """The report as tables and lines on stdout: it is what `nntrain data` (and `check`) is asked for."""
-    unit = "images" if "image_size" in report else "rows"
-    read = ", ".join(f"{report['sources'][name]}: {rows} {unit}" for name, rows in report["rows_read"].items())
+    unit = "image" if "image_size" in report else "row"
+    read = ", ".join(f"{report['sources'][name]}: {counted(rows, unit)}" for name, rows in report["rows_read"].items())
     used = ", ".join(f"{name} {rows}" for name, rows in report["rows_used"].items())
-    lines = [f"read {read}; task {report['task']}; {unit} used: {used}"]
+    lines = [f"read {read}; task {report['task']}; {unit}s used: {used}"]
     if "image_size" in report:
         height, width = report["image_size"]
-        lines.append(f"images: {height}x{width} pixels, {report['channels']} channel(s); "
-                     f"{report['skipped']} unreadable files skipped")
+        lines.append(f"images: {height}x{width} pixels, {counted(report['channels'], 'channel')}; "
+                     f"{counted(report['skipped'], 'unreadable file')} skipped")
     display.result_text("\n".join(lines))
     if "image_size" not in report:
         display.result(_columns(report))
@@ -36,11 +37,13 @@ def show_report(report: dict, display: Display) -> None:
 
 
 def _columns(report: dict) -> Table:
-    columns = Table(["column", "kind", "missing", "after", "distinct", "notes"], title="columns", right=(2, 3, 4))
+    columns = Table(["column", "kind", "missing", "after", "distinct", "fate", "notes"], title="columns",
+                    right=(2, 3, 4))
     for profile in report["columns"]:
         columns.add(profile["column"], profile["kind"], profile["missing"],
-                    "encoded" if profile["missing_after"] is None else profile["missing_after"],
-                    "many" if profile["distinct"] is None else profile["distinct"], _column_notes(profile))
+                    "-" if profile["missing_after"] is None else profile["missing_after"],
+                    "many" if profile["distinct"] is None else profile["distinct"], _fate(profile),
+                    _column_notes(profile))
     return columns
 
 
@@ -62,7 +65,7 @@ def _show_rest(report: dict, display: Display) -> None:
     features = report["features"]
     if features:
         shown = ", ".join(features[:12]) + (f", ... ({len(features) - 12} more)" if len(features) > 12 else "")
-        lines.append(f"{len(features)} features: {shown}")
+        lines.append(f"{counted(len(features), 'feature')}: {shown}")
         leaks = {pair: n for pair, n in report["leaks"].items() if n}
         lines.append("leak check: " + (", ".join(f"{pair} {n}" for pair, n in leaks.items()) if leaks else
                                        "no rows shared between splits"))
@@ -71,12 +74,17 @@ def _show_rest(report: dict, display: Display) -> None:
         display.result_text("\n".join(lines))
 
 
+def _fate(profile: dict) -> str:
+    """kept, dropped (by a drop step), empty (dropped by clean), or encoded into how many columns."""
+    return f"encoded ({profile['encoded_into']})" if profile["fate"] == "encoded" else profile["fate"]
+
+
 def _column_notes(profile: dict) -> str:
     notes = []
     if profile.get("constant"):
         notes.append("constant")
     if profile.get("text_values"):
-        notes.append(f"{profile['text_values']} text values")
+        notes.append(counted(profile["text_values"], "text value"))
     if profile.get("top"):
         notes.append("e.g. " + ", ".join(profile["top"][:3]))
     return "; ".join(notes)

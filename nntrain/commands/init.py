@@ -3,6 +3,7 @@
 import json
 import shlex
 import sys
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from nntrain.data.report import profile_columns
 from nntrain.data.tables import read_csv
 from nntrain.data.targets import infer_task
 from nntrain.errors import ConfigError, DataError
+from nntrain.words import counted
 
 TASKS = ("classification", "regression", "images")
 TARGET_NAMES = ("target", "label", "labels", "class", "y", "outcome", "species")
@@ -21,6 +23,8 @@ ID_NAMES = ("id", "index", "uuid", "row", "row_id")
 MAX_CATEGORIES = 50     # text columns with more distinct values are left out (one-hot would explode)
 MIN_ROWS = 20
 LARGEST_SIDE = 64       # larger images are resized: a NumPy CNN on big images is slow
+LINE = 120              # longest line of a written config: long lists are wrapped or summarised
+SHOWN = 3               # names listed in a comment before "... N more"
 
 
 def init(task: str | None, data: str | None, target: str | None, output: str | None, force: bool,
@@ -75,8 +79,8 @@ def _table_config(path: str, task: str | None, target: str | None) -> tuple[str,
         raise ConfigError(f"--target: {path} has no column {target!r}; columns: {', '.join(map(str, frame.columns))}")
     labels = frame[target].dropna()
     if len(labels) < MIN_ROWS:
-        raise DataError(f"{path} has {len(labels)} rows with a {target!r} value; at least {MIN_ROWS} are needed "
-                        "to split off validation and test rows")
+        raise DataError(f"{path} has {counted(len(labels), 'row')} with a {target!r} value; at least {MIN_ROWS} are "
+                        "needed to split off validation and test rows")
     task = task or infer_task(frame, [target], "auto", None)[0]
     if task == "classification" and labels.nunique() < 2:
         raise DataError(f"column {target!r} of {path} holds a single value ({labels.iloc[0]!r}); a classifier "
@@ -86,28 +90,70 @@ def _table_config(path: str, task: str | None, target: str | None) -> tuple[str,
     features = [name for name in profiles if name not in unused]
     if not features:
         raise DataError(f"{path}: no column is usable as a feature ({_listed(unused)})")
-    categorical = [name for name in features if profiles[name]["kind"] == "categorical"]
-    missing = [name for name in features if profiles[name]["missing"]]
-    repeated = duplicated(frame, features + [target]).mean()
-    steps = []
-    if unused:
-        steps.append(f"    - {{type: drop, columns: {_flow(list(unused))}}}   # {_listed(unused)}")
-    steps.append(f"    - {{type: clean, missing: median}}   # {len(missing)} columns have gaps: numbers get the median, "
-                 "text the most common value" if missing else
-                 "    # - {type: clean, missing: median}   # no missing values now; add this if new data has gaps")
-    steps.append("    - {type: dedupe}                   # drop exact duplicate rows" if repeated < 0.5 else
-                 f"    # - {{type: dedupe}}   # off: {repeated:.0%} of the rows repeat another, dedupe would drop them")
-    if categorical:
-        steps.append(f"    - {{type: encode}}                   # one-hot encode the text columns: "
-                     f"{', '.join(map(str, categorical[:6]))}{' ...' if len(categorical) > 6 else ''}")
-    steps.append("    - {type: normalize, method: zscore}  # scale every feature to mean 0, deviation 1")
+    steps = _steps(profiles, unused, features, duplicated(frame, features + [target]).mean())
     classes = labels.nunique() if task == "classification" else None
     what = (f"{classes} classes" if classes else "a number") + f" in column {target!r}"
-    facts = f"{len(features)} features, target {target!r} ({task}" + (f", {classes} classes)" if classes else ")")
+    facts = f"{counted(len(features), 'feature')}, target {target!r} ({task}" + (f", {classes} classes)" if classes else ")")
     text = _compose(f"Predicts {what} of {path}", _TABLE.format(
-        train=_flow(path), target=_flow(target), steps="\n".join(steps), features=len(features),
+        train=_flow(path), target=_flow(target), steps="\n".join(steps), features=counted(len(features), "feature"),
         **_task_fields(bool(classes))))
     return text, facts
+
+
+def _steps(profiles: dict[str, dict], unused: dict[str, str], features: list[str], repeated: float) -> list[str]:
+    """The pipeline's lines: drop what cannot be a feature, clean gaps and text in numbers, dedupe, then
+    normalize before encode (so one-hot columns stay 0/1)."""
+    gaps = [name for name in features if profiles[name]["missing"] or profiles[name].get("text_values")]
+    text = [name for name in features if profiles[name].get("text_values")]
+    categorical = [name for name in features if profiles[name]["kind"] == "categorical"]
+    lines = []
+    if unused:
+        lines += _commented(_flow_lines("    - {type: drop, columns: ", list(unused), "}"), _reasons(unused))
+    if gaps:
+        lines += _commented(["    - {type: clean, missing: median}"],
+                            f"{counted(len(gaps), 'column')} {'has' if len(gaps) == 1 else 'have'} gaps: numbers get "
+                            "the median, text the most common value")
+        lines += [f"    #   column {name!r} has {counted(profiles[name]['text_values'], 'text value')} that will be "
+                  "treated as missing" for name in text[:SHOWN]]
+        if text[SHOWN:]:
+            lines.append(f"    #   ... and {counted(len(text) - SHOWN, 'more column')} with text values")
+    else:
+        lines.append("    # - {type: clean, missing: median}   # no missing values now; add this if new data has gaps")
+    lines += _commented(["    - {type: dedupe}"], "drop exact duplicate rows") if repeated < 0.5 else \
+        [f"    # - {{type: dedupe}}   # off: {repeated:.0%} of the rows repeat another, dedupe would drop them"]
+    lines += _commented(["    - {type: normalize, method: zscore}"], "scale every number to mean 0, deviation 1")
+    if categorical:
+        lines += _commented(["    - {type: encode}"], f"one-hot encode the text columns: {_some(categorical)}")
+    return lines
+
+
+def _commented(step: list[str], comment: str | list[str]) -> list[str]:
+    """A step with its comment after it if that fits on the line, else above it, a line per part (wrapped)."""
+    parts = [comment] if isinstance(comment, str) else comment
+    inline = f"{step[0]:<40}# {'; '.join(parts)}"  # the comments of short steps line up
+    if len(step) == 1 and len(inline) <= LINE:
+        return [inline]
+    return [line for part in parts
+            for line in textwrap.wrap(part, LINE, initial_indent="    # ", subsequent_indent="    #   ")] + step
+
+
+def _flow_lines(prefix: str, values: list, suffix: str) -> list[str]:
+    """`prefix`, the values as a YAML flow list, and `suffix`, wrapped onto indented lines within LINE."""
+    items = [_flow(value) for value in values]
+    items = [item + "," for item in items[:-1]] + [items[-1] + "]" + suffix]
+    lines = [prefix + "[" + items[0]]
+    for item in items[1:]:
+        if len(lines[-1]) + 1 + len(item) > LINE:
+            lines.append(" " * 8 + item)  # deeper than the list item: a continuation of the flow list
+        else:
+            lines[-1] += " " + item
+    return lines
+
+
+def _some(names: list) -> str:
+    """The first few names, and how many more."""
+    shown = ", ".join(map(str, names[:SHOWN]))
+    return shown + (f" ... {len(names) - SHOWN} more" if len(names) > SHOWN else "")
 
 
 def _unusable(column: pd.Series, profile: dict, rows: int) -> str | None:
@@ -121,12 +167,20 @@ def _unusable(column: pd.Series, profile: dict, rows: int) -> str | None:
                             and column.is_monotonic_increasing and rows > 20):
         return "an identifier"
     if profile["kind"] == "categorical" and profile["distinct"] > MAX_CATEGORIES:
-        return f"text with {profile['distinct']} distinct values"
+        return f"text with over {MAX_CATEGORIES} distinct values"
     return None
 
 
+def _reasons(reasons: dict) -> list[str]:
+    """Why columns are left out, a part per reason: "an identifier: id", "empty: a, b, c ... 4 more"."""
+    groups: dict[str, list] = {}
+    for name, reason in reasons.items():
+        groups.setdefault(reason, []).append(name)
+    return [f"{reason}: {_some(names)}" for reason, names in groups.items()]
+
+
 def _listed(reasons: dict) -> str:
-    return "; ".join(f"{name}: {reason}" for name, reason in reasons.items())
+    return "; ".join(_reasons(reasons))
 
 
 def _images_config(path: str) -> tuple[str, str]:
@@ -178,7 +232,7 @@ def _template(task: str) -> str:
         train='"data/train.csv"   # your CSV file', target='"label"   # the column to predict',
         steps="\n".join(["    - {type: clean, missing: median}", "    - {type: dedupe}",
                          "    - {type: encode}", "    - {type: normalize, method: zscore}"]),
-        features="your", **_task_fields(task == "classification")))
+        features="your features", **_task_fields(task == "classification")))
 
 
 def _compose(what: str, body: str) -> str:
@@ -218,7 +272,7 @@ data:
   pipeline:                  # fitted on the training rows only, replayed by eval and predict
 {steps}
 model:
-  layers:                    # hidden layers for {features} features; the output layer is added from the task
+  layers:                    # hidden layers for {features}; the output layer is added from the task
     - {{type: dense, units: 64, activation: relu}}
     - {{type: dropout, rate: 0.1}}
     - {{type: dense, units: 32, activation: relu}}

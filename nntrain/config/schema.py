@@ -453,8 +453,11 @@ class ColumnCleaning(Spec):
 class CleanStep(Spec):
     """Missing values: markers and unparsable numbers become missing, then rows are dropped or values filled.
 
-    Rows whose target is missing are always dropped. Dropping happens only while training: predict
-    needs every row filled, so prefer a fill strategy for data you will predict on.
+    Rows whose target is missing are always dropped. The markers apply to the target columns too: a
+    target cell that is a marker is missing, so its row is dropped and counted as having no target
+    (without a clean step the target is used as written). A column with no value in the training rows
+    is dropped, with a note: it carries nothing to learn or to fill with. Dropping rows happens only
+    while training: predict needs every row filled, so prefer a fill strategy for data you will predict on.
     """
 
     type: Literal["clean"]
@@ -471,7 +474,8 @@ class CleanStep(Spec):
     indicator: bool = False
     """Add a 0/1 `<column>_missing` feature for each filled column that had missing values in training."""
     markers: list[str] = ["?", "-", "--"]
-    """Cell values that mean missing, besides empty cells and pandas' NA markers (NA, N/A, null, NaN, None)."""
+    """Cell values that mean missing, in features and targets, besides empty cells and pandas' NA markers (NA, N/A,
+    null, NaN, None)."""
 
     @field_validator("columns", mode="before")
     @classmethod
@@ -502,11 +506,12 @@ class EncodeStep(Spec):
 
     type: Literal["encode"]
     method: Literal["onehot", "ordinal"] = "onehot"
-    """`onehot`: one 0/1 column per category; `ordinal`: one column of category codes 0..K−1."""
+    """`onehot`: one 0/1 column per category; `ordinal`: one column of category codes 0..K−1, and −1 for a value
+    outside them (never seen in training, or pooled by `max_categories`)."""
     columns: list[str] | None = None
     """Columns to encode; default every non-numeric feature column."""
     max_categories: PositiveInt | None = None
-    """Keep the most frequent categories of each column; the rest share an `other` column."""
+    """Keep the most frequent categories of each column; the rest share an `other` column (ordinal: code −1)."""
     categories: dict[Column, list[Annotated[str | int | float, "category"]]] = {}
     """The categories (and for ordinal, their order) of given columns, instead of learning them."""
 
@@ -520,7 +525,8 @@ class NormalizeStep(Spec):
     columns: list[str] | None = None
     """Columns to scale; default every numeric feature column (place before `encode` to leave one-hot columns 0/1)."""
     range: tuple[float, float] = Field((0.0, 1.0), strict=False)  # YAML gives a list
-    """Target interval `[low, high]` for `minmax`, with low < high."""
+    """Target interval `[low, high]` for `minmax`, with low < high. A constant column maps to 0, or to the end
+    nearest 0 if 0 is outside it."""
 
     @field_validator("range")
     @classmethod

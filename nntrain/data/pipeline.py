@@ -6,7 +6,8 @@ A step has `fit(frame, ctx) -> state` and `transform(frame, state, ctx) -> frame
 State is plain data (numbers, strings, lists) so it is saved in the checkpoint as
 JSON and `eval` and `predict` transform new rows exactly as training rows were.
 Steps see feature columns and the target columns (named in `ctx.target`) and
-never change the target. Rows are only ever removed while training
+never change the target (`Pipeline.clean_targets`, applied before the steps,
+lets clean's markers mark target cells missing). Rows are only ever removed while training
 (`ctx.training`): at predict time every input row gets an output row. Frames
 are indexed by line number, so notes can say where a value was found.
 """
@@ -18,9 +19,11 @@ import pandas as pd
 
 from nntrain.data.targets import label_strings
 from nntrain.errors import DataError
+from nntrain.words import counted
 
 DEFAULT_MARKERS = ["?", "-", "--"]
 NUMERIC_SHARE = 0.5  # a text column is numeric if at least half its present values parse as numbers
+POOLED_LISTED = 1000  # encode lists at most this many pooled training values in its state, else counts them
 
 
 @dataclass
@@ -31,9 +34,14 @@ class Context:
     training: bool
     notes: list[str] = field(default_factory=list)
     rows: np.ndarray | None = None  # while fitting: which rows of the frame are training rows
+    emptied: set[str] = field(default_factory=set)  # columns clean removed as empty in the training rows
 
     def features(self, frame: pd.DataFrame) -> list[str]:
         return [c for c in frame.columns if c not in self.target]
+
+    def named(self, names: list[str]) -> list[str]:
+        """Columns a step's options name, less those clean removed as empty: gone, and a note said so."""
+        return [name for name in names if name not in self.emptied]
 
     def learn(self, frame: pd.DataFrame, name: str) -> pd.Series:
         """Column `name` restricted to the training rows, the only rows a step may learn from."""
@@ -50,7 +58,12 @@ def _first_line(mask: pd.Series) -> int:
 
 class Clean:
     """Missing values: markers such as '?' and unparsable numbers become missing, then rows are dropped
-    (while training) or values filled, per column kind or per column."""
+    (while training) or values filled, per column kind or per column.
+
+    A column with no value in the training rows carries no information and has nothing to fill
+    with: it is removed (with a note) and is no feature. The markers also apply to the target
+    columns, through `Pipeline.clean_targets`: a marker there is a missing target.
+    """
 
     def __init__(self, missing: str = "drop", categorical: str | None = None, value=None,
                  categorical_value: str = "missing", columns: dict | None = None, indicator: bool = False,
@@ -64,15 +77,18 @@ class Clean:
 
     def fit(self, frame, ctx):
         features = ctx.features(frame)
-        unknown = [c for c in self.columns if c not in features]
+        unknown = [c for c in ctx.named(list(self.columns)) if c not in features]
         if unknown:
             raise DataError(f"clean: no feature column {', '.join(map(repr, unknown))}; "
                             f"the features are {', '.join(map(str, features))}")
-        state = {"kinds": {}, "markers": self.markers, "strategy": {}, "fill": {}, "indicators": []}
+        state = {"kinds": {}, "markers": self.markers, "strategy": {}, "fill": {}, "indicators": [], "empty": []}
         for name in features:
             column = ctx.learn(frame, name)
             kind = "numeric" if _looks_numeric(column, self.markers) else "categorical"
             values, _ = _coerce_column(column, kind, self.markers)
+            if not values.notna().any():
+                state["empty"].append(name)
+                continue
             strategy, value = self._rule(name, kind)
             state["kinds"][name] = kind
             state["strategy"][name] = strategy
@@ -80,7 +96,15 @@ class Clean:
                 state["fill"][name] = value if strategy == "constant" else _statistic(values, strategy)
             if self.indicator and strategy != "drop" and values.isna().any():
                 state["indicators"].append(name)
+        if state["empty"]:
+            ctx.emptied.update(state["empty"])
+            ctx.notes.append(f"clean: {_names('column', state['empty'])} "
+                             f"{'is' if len(state['empty']) == 1 else 'are'} empty in the training rows; "
+                             f"dropped {'it' if len(state['empty']) == 1 else 'them'}")
         return state
+
+    def fates(self, state) -> dict[str, dict]:
+        return {name: {"fate": "empty"} for name in state.get("empty", ())}
 
     def _rule(self, name: str, kind: str):
         rule = self.columns.get(name)
@@ -91,15 +115,15 @@ class Clean:
         return self.categorical, self.categorical_value
 
     def transform(self, frame, state, ctx):
-        frame = frame.copy(deep=False)  # replaced columns leave the input frame untouched
+        frame = frame.drop(columns=[c for c in state.get("empty", ()) if c in frame])  # a shallow copy
         for name, kind in state["kinds"].items():
             if name not in frame:
                 continue
             values, bad = _coerce_column(frame[name], kind, state["markers"])
             if bad.any():
                 line = _first_line(bad)
-                ctx.notes.append(f"clean: {int(bad.sum())} unparsable values in numeric column {name!r} "
-                                 f"treated as missing (e.g. {frame[name][line]!r} on line {line})")
+                ctx.notes.append(f"clean: {counted(int(bad.sum()), 'unparsable value')} in numeric column "
+                                 f"{name!r} treated as missing (e.g. {frame[name][line]!r} on line {line})")
             if values is not frame[name]:
                 frame[name] = values
         for name in state["indicators"]:
@@ -132,6 +156,12 @@ def _looks_numeric(column: pd.Series, markers: list[str]) -> bool:
     return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() >= NUMERIC_SHARE
 
 
+def _names(noun: str, names: list[str], shown: int = 5) -> str:
+    """"column 'a'", "columns 'a', 'b'", or the first few and how many more."""
+    listed = ", ".join(map(repr, names[:shown])) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    return f"{noun if len(names) == 1 else noun + 's'} {listed}"
+
+
 def _statistic(column: pd.Series, strategy: str):
     present = column.dropna()
     if present.empty:
@@ -150,19 +180,22 @@ class Dedupe:
         self.conflicts = conflicts
 
     def fit(self, frame, ctx):
-        missing = [c for c in self.subset or () if c not in frame]
+        missing = [c for c in ctx.named(self.subset or []) if c not in frame]
         if missing:
             raise DataError(f"dedupe: no column {', '.join(map(repr, missing))} to compare on")
+        return {}
+
+    def fates(self, state) -> dict[str, dict]:
         return {}
 
     def transform(self, frame, state, ctx):
         if not ctx.training:
             return frame
-        key = list(self.subset or ctx.features(frame))
+        key = [c for c in self.subset or () if c in frame] or ctx.features(frame)  # less columns clean emptied
         exact = duplicated(frame, key + ctx.target)
         if exact.any():
             frame = frame[~exact]
-            ctx.notes.append(f"dedupe: dropped {int(exact.sum())} duplicate rows")
+            ctx.notes.append(f"dedupe: dropped {counted(int(exact.sum()), 'duplicate row')}")
         clash = duplicated(frame, key, keep=False)
         if clash.any():
             groups = frame[clash].groupby(key, dropna=False).ngroups
@@ -170,8 +203,8 @@ class Dedupe:
                 drop, action = clash, "dropped them all"
             else:
                 drop, action = duplicated(frame, key), "kept the first of each"
-            ctx.notes.append(f"dedupe: {int(clash.sum())} rows in {groups} groups have the same features but "
-                             f"different targets; {action} (conflicts: {self.conflicts})")
+            ctx.notes.append(f"dedupe: {counted(int(clash.sum()), 'row')} in {counted(groups, 'group')} have the "
+                             f"same features but different targets; {action} (conflicts: {self.conflicts})")
             frame = frame[~drop]
         return frame
 
@@ -191,7 +224,10 @@ class Encode:
 
     Categories come from the training rows (or are listed). With `max_categories`
     the most frequent are kept and the rest share an `other` column; values not
-    seen in training go to `other` if it exists, else to all zeros (ordinal: -1).
+    seen in training go to `other` if it exists, else to all zeros (ordinal: -1,
+    as for pooled values). The training values left out of the categories are kept
+    in the state as `pooled` (their count, if more than POOLED_LISTED), so that only
+    values never seen in training are reported as unseen.
     """
 
     def __init__(self, method: str = "onehot", columns: list[str] | None = None,
@@ -203,24 +239,35 @@ class Encode:
 
     def fit(self, frame, ctx):
         features = ctx.features(frame)
-        columns = self.columns if self.columns is not None else [c for c in features if not is_numeric(frame[c])]
-        missing = [c for c in columns + list(self.categories) if c not in features]
+        columns = ctx.named(self.columns) if self.columns is not None else \
+            [c for c in features if not is_numeric(frame[c])]
+        missing = [c for c in columns + ctx.named(list(self.categories)) if c not in features]
         if missing:
             raise DataError(f"encode: no feature column {', '.join(map(repr, dict.fromkeys(missing)))}")
         state = {}
         for name in columns:
-            values = _category_strings(ctx.learn(frame, name)).dropna()
+            counts = _category_strings(ctx.learn(frame, name)).dropna().value_counts()
             if name in self.categories:
                 kept, other = [str(v) for v in self.categories[name]], False
             else:
-                counts = values.value_counts()
                 kept = sorted(counts.index)
                 other = self.max_categories is not None and len(kept) > self.max_categories
                 if other:
                     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
                     kept = sorted(value for value, _ in ranked[:self.max_categories])
-            state[name] = {"categories": kept, "other": other}
+            pooled = sorted(set(counts.index).difference(kept))
+            state[name] = {"categories": kept, "other": other,
+                           "pooled": pooled if len(pooled) <= POOLED_LISTED else len(pooled)}
         return {"method": self.method, "columns": state}
+
+    def fates(self, state) -> dict[str, dict]:
+        return {name: {"fate": "encoded", "encoded_into": self._width(spec, state["method"])}
+                for name, spec in state["columns"].items()}
+
+    @staticmethod
+    def _width(spec, method) -> int:
+        """How many feature columns one encoded column becomes."""
+        return 1 if method == "ordinal" else len(spec["categories"]) + bool(spec["other"])
 
     def transform(self, frame, state, ctx):
         pieces, position = {}, {}
@@ -230,15 +277,11 @@ class Encode:
             values = _category_strings(frame[name])
             missing = values.isna().to_numpy()
             if missing.any() and ctx.training:
-                raise DataError(f"column {name!r} has {int(missing.sum())} missing values, first on line "
-                                f"{_first_line(values.isna())}; add a clean step before encode to fill them")
+                raise DataError(f"column {name!r} has {counted(int(missing.sum()), 'missing value')}, first on "
+                                f"line {_first_line(values.isna())}; add a clean step before encode to fill them")
             codes = pd.Index(spec["categories"]).get_indexer(values)
-            outside = (codes < 0) & ~missing
-            if outside.any() and not ctx.training:
-                example = values[outside].iloc[0]
-                where = "the other column" if spec["other"] else "all zeros" if state["method"] == "onehot" else "-1"
-                ctx.notes.append(f"encode: {int(outside.sum())} values of {name!r} were not seen in training "
-                                 f"(e.g. {example!r}); encoded as {where}")
+            if not ctx.training:
+                self._note_unseen(name, values, (codes < 0) & ~missing, spec, state["method"], ctx)
             pieces[name] = self._encode(name, codes, spec, state["method"], frame.index)
             pieces[name][missing] = np.nan  # left for the feature check to report, or skip, at predict time
             position[name] = frame.columns.get_loc(name)
@@ -250,6 +293,20 @@ class Encode:
             start = position[name] + 1
         parts.append(frame.iloc[:, start:])
         return pd.concat(parts, axis=1)
+
+    @staticmethod
+    def _note_unseen(name, values, outside, spec, method, ctx) -> None:
+        """Note the values never seen in training; pooled ones are known. A state from before pooled
+        values were kept has none (every outside value is unseen); a count alone cannot tell them apart."""
+        pooled = spec.get("pooled", [])
+        if not outside.any() or isinstance(pooled, int):
+            return
+        unseen = outside & ~values.isin(pooled).to_numpy()
+        if unseen.any():
+            where = "-1" if method == "ordinal" else "the other column" if spec["other"] else "all zeros"
+            count = int(unseen.sum())
+            ctx.notes.append(f"encode: {counted(count, 'value')} of {name!r} {'was' if count == 1 else 'were'} "
+                             f"not seen in training (e.g. {values[unseen].iloc[0]!r}); encoded as {where}")
 
     @staticmethod
     def _encode(name, codes, spec, method, index) -> pd.DataFrame:
@@ -273,6 +330,8 @@ class Normalize:
     """Scale numeric feature columns with training statistics; constant columns map to 0.
 
     zscore: (x − mean)/std;  minmax: into `range` (default 0..1);  robust: (x − median)/IQR.
+    A column with no spread in the training rows (scale 0) is shifted, not scaled, so that its
+    training value lands on 0, or for minmax on the end of `range` nearest 0 if 0 is outside it.
     """
 
     def __init__(self, method: str = "zscore", columns: list[str] | None = None,
@@ -283,7 +342,8 @@ class Normalize:
 
     def fit(self, frame, ctx):
         features = ctx.features(frame)
-        columns = self.columns if self.columns is not None else [c for c in features if is_numeric(frame[c])]
+        columns = ctx.named(self.columns) if self.columns is not None else \
+            [c for c in features if is_numeric(frame[c])]
         missing = [c for c in columns if c not in features]
         if missing:
             raise DataError(f"normalize: no feature column {', '.join(map(repr, missing))}")
@@ -293,8 +353,14 @@ class Normalize:
         center, scale = zip(*(self._statistics(ctx.learn(frame, name).astype("float64")) for name in columns)) \
             if columns else ((), ())
         offset = self.range[0] if self.method == "minmax" else 0.0
-        return {"columns": columns, "center": [float(c) for c in center],
+        constant = min(max(0.0, self.range[0]), self.range[1]) if self.method == "minmax" else 0.0
+        # without spread, (x − center)/1 + offset must give `constant` for the training value (center)
+        return {"columns": columns,
+                "center": [float(c) if s > 0 else float(c) + offset - constant for c, s in zip(center, scale)],
                 "scale": [float(s) if s > 0 else 1.0 for s in scale], "offset": offset}
+
+    def fates(self, state) -> dict[str, dict]:
+        return {}
 
     def _statistics(self, values: pd.Series) -> tuple[float, float]:
         """(center, scale) of one column, one column at a time to keep memory small."""
@@ -329,11 +395,15 @@ class Drop:
         self.columns = columns
 
     def fit(self, frame, ctx):
-        missing = [c for c in self.columns if c not in frame]
+        columns = ctx.named(self.columns)
+        missing = [c for c in columns if c not in frame]
         if missing:
             raise DataError(f"drop: no column {', '.join(map(repr, missing))}; the columns are "
                             f"{', '.join(map(str, frame.columns))}")
-        return {"columns": self.columns}
+        return {"columns": columns}
+
+    def fates(self, state) -> dict[str, dict]:
+        return {name: {"fate": "dropped"} for name in state["columns"]}
 
     def transform(self, frame, state, ctx):
         return frame.drop(columns=[c for c in state["columns"] if c in frame and c not in ctx.target])
@@ -375,6 +445,11 @@ class Pipeline:
             frame = step.transform(frame, state, ctx)
             states.append(state)
             drops.append((spec["type"], before - len(frame)))
+        if not ctx.features(frame):
+            empty = f" ({_names('column', sorted(ctx.emptied))} had no value in the training rows)" if ctx.emptied \
+                else ""
+            raise DataError(f"data.pipeline leaves no feature column: its steps removed every one{empty}; "
+                            "a model needs at least one feature")
         return frame, states, drops
 
     def transform(self, frame: pd.DataFrame, states: list[dict], ctx: Context) -> pd.DataFrame:
@@ -382,6 +457,29 @@ class Pipeline:
             frame = step.transform(frame, state, ctx)
         return frame
 
-    def dropped_columns(self) -> set[str]:
-        """Columns removed by `drop` steps: not needed in files given to predict."""
-        return {c for spec in self.specs if spec["type"] == "drop" for c in spec["columns"]}
+    def fates(self, states: list[dict]) -> dict[str, dict]:
+        """What the fitted steps did to the columns they removed or replaced: {"fate": "dropped"} (a drop
+        step), {"fate": "empty"} (clean: no value in the training rows) or {"fate": "encoded",
+        "encoded_into": n}. The last step to touch a column decides (an ordinal code can be dropped)."""
+        fates = {}
+        for step, state in zip(self.steps, states):
+            fates.update(step.fates(state))
+        return fates
+
+    def removed_columns(self, states: list[dict]) -> set[str]:
+        """Columns the fitted steps removed (drop steps, empty columns): not needed in files given to predict."""
+        return {name for name, fate in self.fates(states).items() if fate["fate"] in ("dropped", "empty")}
+
+    def clean_targets(self, frame: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
+        """Target cells that are a clean step's markers become missing, so their rows count as having no
+        target; a column that is then all numbers becomes numeric. Without a clean step, nothing changes."""
+        markers = [marker for step in self.steps if isinstance(step, Clean) for marker in step.markers]
+        for name in targets:
+            marked = frame[name].isin(markers)
+            if is_numeric(frame[name]) or not marked.any():
+                continue
+            column = frame[name].mask(marked)
+            numbers = pd.to_numeric(column, errors="coerce")
+            frame = frame.copy(deep=False)  # the caller's frame keeps its column
+            frame[name] = numbers if numbers.notna().sum() == column.notna().sum() else column
+        return frame

@@ -1,6 +1,6 @@
 """What preparation did to the data, for `nntrain data` and the notes of `fit`.
 
-Column profiles (kind, missing cells before and after, categories), class
+Column profiles (kind, missing cells before and after, categories, fate), class
 balance per split, and the leak check: rows whose prepared features appear in
 more than one split, the quiet cause of test scores that are too good.
 """
@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from nntrain.data.pipeline import DEFAULT_MARKERS, is_numeric
+from nntrain.words import counted
 
 SPLIT_PAIRS = (("train", "validation"), ("train", "test"), ("validation", "test"))
 
@@ -49,10 +50,13 @@ def profile_columns(raw: pd.DataFrame, markers: list[str], exact_limit: int = 20
     return profiles
 
 
-def missing_after(profiles: list[dict], prepared: pd.DataFrame) -> None:
-    """Add each column's missing cells after preparation (None once a column was encoded away)."""
+def add_outcomes(profiles: list[dict], prepared: pd.DataFrame, fates: dict[str, dict]) -> None:
+    """Add what preparation made of each column: its `fate` ("kept", "encoded" with `encoded_into`
+    columns, "dropped" by a drop step, or "empty": dropped by clean for having no value in the training
+    rows), and its missing cells after preparation (None once it is one-hot encoded or gone)."""
     for profile in profiles:
         name = profile["column"]
+        profile.update(fates.get(name, {"fate": "kept"}))
         profile["missing_after"] = int(prepared[name].isna().sum()) if name in prepared else None
 
 
@@ -80,6 +84,6 @@ def leak_note(counts: dict[str, int]) -> str | None:
     leaks = {pair: n for pair, n in counts.items() if n}
     if not leaks:
         return None
-    parts = [f"{n} {pair.split('-')[1]} rows also in {pair.split('-')[0]}" for pair, n in leaks.items()]
+    parts = [f"{counted(n, pair.split('-')[1] + ' row')} also in {pair.split('-')[0]}" for pair, n in leaks.items()]
     return ("leak check: " + ", ".join(parts) + " (identical features after preparation); "
             "add {type: dedupe} to data.pipeline, or expect optimistic scores")

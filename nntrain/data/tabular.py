@@ -15,7 +15,7 @@ import pandas as pd
 
 from nntrain.data.pipeline import Context, Pipeline, is_numeric
 from nntrain.data.prepared import TrainingData
-from nntrain.data.report import class_balance, leak_counts, leak_note, markers_of, missing_after, profile_columns
+from nntrain.data.report import add_outcomes, class_balance, leak_counts, leak_note, markers_of, profile_columns
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
 from nntrain.data.targets import encode_target, fit_target, infer_task, label_strings
 from nntrain.errors import DataError
@@ -46,12 +46,12 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     if not features:
         raise DataError(f"{train_source}: no feature columns left besides the target {targets}")
     steps = Pipeline(pipeline)
-    inputs = [c for c in features if c not in steps.dropped_columns()]
     notes: list[str] = []
     rows_read = {name: len(frame) for name, frame in frames.items()}
     for name in frames:
         check_columns(frames[name], features + targets, sources[name], "")
-    selected = {name: _drop_missing_target(frames[name][features + targets], targets, sources[name], notes)
+    selected = {name: _drop_missing_target(steps.clean_targets(frames[name][features + targets], targets), targets,
+                                           sources[name], notes)
                 for name in list(frames)}
     frames.clear()
     main = selected["train"]
@@ -72,7 +72,8 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     columns = profile_columns(main[features], markers_of(pipeline))
     ctx = Context(target=targets, training=True)
     prepared, states, drops = steps.fit_transform(main, codes == TRAIN, ctx)
-    missing_after(columns, prepared)
+    add_outcomes(columns, prepared, steps.fates(states))
+    inputs = [c for c in features if c not in steps.removed_columns(states)]
     codes = codes.reindex(prepared.index).to_numpy()
     masks = {name: codes == code for code, name in enumerate(SPLIT_NAMES) if name not in explicit}
     others = {name: steps.transform(selected[name], states, ctx) for name in explicit}
@@ -154,14 +155,15 @@ def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_tar
     if extra:
         notes.append(f"ignored {len(extra)} column{'s' if len(extra) > 1 else ''} the model does not use: "
                      f"{', '.join(map(str, extra[:5]))}{' ...' if len(extra) > 5 else ''}")
+    steps = Pipeline(state["pipeline"]["steps"])
     if with_target:
         check_columns(frame, targets, source, "target")
-        frame = _drop_missing_target(frame[inputs + targets], targets, source, notes)
+        frame = _drop_missing_target(steps.clean_targets(frame[inputs + targets], targets), targets, source, notes)
     else:
         frame = frame[inputs]
     frame, bad_inputs = _coerce_numeric_inputs(frame, state, source, skip_bad)
     ctx = Context(target=targets if with_target else [], training=False)
-    frame = Pipeline(state["pipeline"]["steps"]).transform(frame, state["pipeline"]["states"], ctx)
+    frame = steps.transform(frame, state["pipeline"]["states"], ctx)
     notes += ctx.notes
     x, keep, bad_features = to_matrix(frame, state["features"], source, dtype, skip_bad=skip_bad)
     skipped = sorted(bad_inputs + bad_features)

@@ -2,9 +2,11 @@
 
 import io
 import json
+import re
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from nntrain.run.saved import open_run
 from nntrain.run.build import build as build_session
@@ -27,7 +29,7 @@ def test_data_report_on_penguins(cli):
     as_json = json.loads(cli("data", "configs/penguins.yaml", "--json").stdout)
     sex = next(p for p in as_json["columns"] if p["column"] == "sex")
     assert sex == {"column": "sex", "kind": "categorical", "missing": 11, "missing_after": None, "distinct": 2,
-                   "top": ["male", "female"]}
+                   "top": ["male", "female"], "fate": "encoded", "encoded_into": 2}
     assert as_json["rows_used"] == {"train": 206, "validation": 69, "test": 69}
     assert sum(as_json["class_balance"]["train"].values()) == 206
 
@@ -52,3 +54,91 @@ def test_predict_on_raw_training_rows_equals_the_model_on_the_training_matrix(cl
     probabilities = predicted[[f"proba_{c}" for c in session.target["classes"]]].to_numpy()
     assert np.allclose(probabilities, expected, rtol=1e-6, atol=1e-7)
     assert predicted["prediction"].tolist() == list(np.array(session.target["classes"])[expected.argmax(axis=1)])
+
+
+@pytest.fixture
+def fates_csv(tmp_path):
+    """An identifier, two numbers, a column empty in every row, a three-valued text column, a 0/1 label."""
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(2, 80)).round(3)
+    frame = pd.DataFrame({"id": np.arange(80), "a": a, "b": b, "blank": np.nan,
+                          "colour": rng.choice(["red", "green", "blue"], 80), "label": (a + b > 0).astype(int)})
+    frame.to_csv(tmp_path / "fates.csv", index=False)
+    return tmp_path / "fates.csv"
+
+
+def test_data_report_shows_each_columns_fate_and_drops_an_empty_column(cli, write, fates_csv, tmp_path):
+    config = write("fates.yaml", f"""
+        data:
+          train: {fates_csv}
+          target: label
+          pipeline:
+            - {{type: drop, columns: [id]}}
+            - {{type: clean, missing: median}}
+            - {{type: normalize}}
+            - {{type: encode}}
+        model: {{layers: [{{type: dense, units: 4, activation: relu}}]}}
+        training: {{epochs: 2}}
+        output: {{dir: {tmp_path / 'run'}}}
+        """)
+    result = cli("data", config, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    fates = {p["column"]: {k: p[k] for k in ("fate", "encoded_into", "missing_after") if k in p}
+             for p in report["columns"]}
+    assert fates == {"id": {"fate": "dropped", "missing_after": None},
+                     "a": {"fate": "kept", "missing_after": 0}, "b": {"fate": "kept", "missing_after": 0},
+                     "blank": {"fate": "empty", "missing_after": None},
+                     "colour": {"fate": "encoded", "encoded_into": 3, "missing_after": None}}
+    assert "clean: column 'blank' is empty in the training rows; dropped it" in report["notes"]
+    assert report["features"] == ["a", "b", "colour=blue", "colour=green", "colour=red"]
+
+    shown = cli("data", config, env={"COLUMNS": "120"})
+    rows = {re.split(r"[\s│]+", line.strip("│ "))[0]: line for line in (shown.stdout + shown.stderr).splitlines()}
+    assert "dropped" in rows["id"] and "kept" in rows["a"] and "empty" in rows["blank"]
+    assert "encoded (3)" in rows["colour"]
+
+    assert cli("fit", config, "-q").returncode == 0
+    # predict and eval need neither the dropped identifier nor the empty column: they are no features
+    new = write("new.csv", "a,b,colour,label\n0.5,0.5,red,1\n-1,-1,blue,0\n")
+    predicted = cli("predict", tmp_path / "run", new)
+    assert predicted.returncode == 0, predicted.stderr
+    assert predicted.stdout.splitlines()[0] == "prediction" and len(predicted.stdout.splitlines()) == 3
+    evaluated = cli("eval", tmp_path / "run", new, "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+
+
+def test_data_report_counts_read_right_for_one(cli, write, tmp_path):
+    rows = [f"{i},{'pq'[i % 2]}" for i in range(30)] + ["3,q", "oops,q"]  # line 32 repeats line 5; line 33 text
+    # whose fill, the median 14, gives line 16's features with another label
+    data = write("one.csv", "x,label\n" + "\n".join(rows) + "\n")
+    config = write("one.yaml", f"""
+        data:
+          train: {data}
+          target: label
+          pipeline: [{{type: clean, missing: median}}, {{type: dedupe}}]
+        model: {{layers: []}}
+        output: {{dir: {tmp_path / 'run'}}}
+        """)
+    result = cli("data", config)
+    assert result.returncode == 0, result.stderr
+    shown = result.stdout + result.stderr
+    assert "clean: 1 unparsable value in numeric column 'x' treated as missing (e.g. 'oops' on line 33)" in shown
+    assert "dedupe: dropped 1 duplicate row\n" in shown and "1 feature: x" in shown
+    assert "dedupe: 2 rows in 1 group have the same features but different targets" in shown
+
+
+def test_a_pipeline_that_leaves_no_feature_is_refused(cli, write, tmp_path):
+    data = write("blank.csv", "blank,id,label\n" + "".join(f",{i},{'pq'[i % 2]}\n" for i in range(30)))
+    config = write("blank.yaml", f"""
+        data:
+          train: {data}
+          target: label
+          pipeline: [{{type: drop, columns: [id]}}, {{type: clean, missing: median}}]
+        model: {{layers: []}}
+        output: {{dir: {tmp_path / 'run'}}}
+        """)
+    result = cli("check", config)
+    assert result.returncode == 3
+    assert ("data.pipeline leaves no feature column: its steps removed every one (column 'blank' had no value in "
+            "the training rows); a model needs at least one feature") in result.stderr

@@ -36,7 +36,7 @@ def test_init_on_a_fresh_csv_writes_a_config_that_fits_with_no_edits(cli, fresh_
     written = yaml.safe_load(config.read_text())
     assert written["data"]["target"] == "outcome"
     steps = [step["type"] for step in written["data"]["pipeline"]]
-    assert steps == ["drop", "clean", "dedupe", "encode", "normalize"]
+    assert steps == ["drop", "clean", "dedupe", "normalize", "encode"]
     assert written["data"]["pipeline"][0]["columns"] == ["customer_id"]
     assert config.read_text().count("#") > 10  # commented for a newcomer
 
