@@ -11,6 +11,7 @@ from typing import Annotated, Literal, Union
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator,
                       model_validator)
 
+from nntrain.data.pipeline import DEFAULT_MARKERS
 from nntrain.nn.activations import ACTIVATIONS, ALPHA_DEFAULTS
 from nntrain.nn.initializers import INITIALIZERS
 from nntrain.train.stopping import DURATION, parse_duration
@@ -473,7 +474,7 @@ class CleanStep(Spec):
     """Per-column strategies that override the above, e.g. `{age: median, cabin: {missing: constant, value: none}}`."""
     indicator: bool = False
     """Add a 0/1 `<column>_missing` feature for each filled column that had missing values in training."""
-    markers: list[str] = ["?", "-", "--"]
+    markers: list[str] = Field(default_factory=lambda: list(DEFAULT_MARKERS))
     """Cell values that mean missing, in features and targets, besides empty cells and pandas' NA markers (NA, N/A,
     null, NaN, None)."""
 

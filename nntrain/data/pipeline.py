@@ -152,8 +152,13 @@ def _coerce_column(column: pd.Series, kind: str, markers: list[str]) -> tuple[pd
 def _looks_numeric(column: pd.Series, markers: list[str]) -> bool:
     if is_numeric(column):
         return True
-    present = column[column.notna() & ~column.isin(markers)]
-    return len(present) > 0 and pd.to_numeric(present, errors="coerce").notna().mean() >= NUMERIC_SHARE
+    return mostly_numbers(pd.to_numeric(column[column.notna() & ~column.isin(markers)], errors="coerce"))
+
+
+def mostly_numbers(parsed: pd.Series) -> bool:
+    """Whether present text cells, parsed by `pd.to_numeric(errors="coerce")`, make a numeric column:
+    at least NUMERIC_SHARE of them are numbers (the rest are typos, treated as missing by clean)."""
+    return len(parsed) > 0 and parsed.notna().mean() >= NUMERIC_SHARE
 
 
 def _names(noun: str, names: list[str], shown: int = 5) -> str:
@@ -470,10 +475,15 @@ class Pipeline:
         """Columns the fitted steps removed (drop steps, empty columns): not needed in files given to predict."""
         return {name for name, fate in self.fates(states).items() if fate["fate"] in ("dropped", "empty")}
 
+    def markers(self, default: list[str] = DEFAULT_MARKERS) -> list[str]:
+        """The missing-value markers of the clean steps (`default` when there is none)."""
+        found = [marker for step in self.steps if isinstance(step, Clean) for marker in step.markers]
+        return list(dict.fromkeys(found)) if found else list(default)
+
     def clean_targets(self, frame: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
         """Target cells that are a clean step's markers become missing, so their rows count as having no
         target; a column that is then all numbers becomes numeric. Without a clean step, nothing changes."""
-        markers = [marker for step in self.steps if isinstance(step, Clean) for marker in step.markers]
+        markers = self.markers(default=[])
         for name in targets:
             marked = frame[name].isin(markers)
             if is_numeric(frame[name]) or not marked.any():

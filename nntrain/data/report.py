@@ -8,7 +8,7 @@ more than one split, the quiet cause of test scores that are too good.
 import numpy as np
 import pandas as pd
 
-from nntrain.data.pipeline import DEFAULT_MARKERS, is_numeric
+from nntrain.data.pipeline import is_numeric, mostly_numbers
 from nntrain.words import counted
 
 SPLIT_PAIRS = (("train", "validation"), ("train", "test"), ("validation", "test"))
@@ -37,7 +37,7 @@ def profile_columns(raw: pd.DataFrame, markers: list[str], exact_limit: int = 20
         else:
             present = column[~missing]
             parsed = pd.to_numeric(present, errors="coerce")
-            numeric = len(present) > 0 and parsed.notna().mean() >= 0.5
+            numeric = mostly_numbers(parsed)
             profile["kind"] = "numeric" if numeric else "categorical"
             profile["distinct"] = int(present.nunique())
             if numeric:
@@ -58,12 +58,6 @@ def add_outcomes(profiles: list[dict], prepared: pd.DataFrame, fates: dict[str, 
         name = profile["column"]
         profile.update(fates.get(name, {"fate": "kept"}))
         profile["missing_after"] = int(prepared[name].isna().sum()) if name in prepared else None
-
-
-def markers_of(pipeline: list[dict]) -> list[str]:
-    """The missing markers the pipeline's clean steps use (the defaults if none)."""
-    found = [m for spec in pipeline if spec["type"] == "clean" for m in spec.get("markers", DEFAULT_MARKERS)]
-    return list(dict.fromkeys(found)) or list(DEFAULT_MARKERS)
 
 
 def leak_counts(x: dict[str, np.ndarray]) -> dict[str, int]:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from nntrain.data.pipeline import Context, Pipeline, is_numeric
 from nntrain.data.prepared import TrainingData
-from nntrain.data.report import add_outcomes, class_balance, leak_counts, leak_note, markers_of, profile_columns
+from nntrain.data.report import add_outcomes, class_balance, leak_counts, leak_note, profile_columns
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
 from nntrain.data.targets import encode_target, fit_target, infer_task, label_strings
 from nntrain.errors import DataError
@@ -69,7 +69,7 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     codes = pd.Series(split_rows(groups, 0.0 if "validation" in explicit else validation,
                                  0.0 if "test" in explicit else test, rng), index=main.index)
 
-    columns = profile_columns(main[features], markers_of(pipeline))
+    columns = profile_columns(main[features], steps.markers())
     ctx = Context(target=targets, training=True)
     prepared, states, drops = steps.fit_transform(main, codes == TRAIN, ctx)
     add_outcomes(columns, prepared, steps.fates(states))
