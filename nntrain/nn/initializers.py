@@ -1,32 +1,46 @@
 """Weight initialisers: draw a weight tensor from fan-in and fan-out.
 
-Each takes (shape, fan_in, fan_out, rng, dtype) and returns a new array.
+Each takes (shape, fan_in, fan_out, rng, dtype) and returns a new array, drawn in `dtype` (a
+float32 layer never builds a float64 copy first).
 He suits the ReLU family, Xavier (Glorot) suits tanh, sigmoid and linear units.
 """
 
 import numpy as np
 
 
+def _normal(shape, std, rng, dtype):
+    """Normal(0, std²) drawn directly in `dtype` (float32 draws use half the memory and no cast)."""
+    values = rng.standard_normal(shape, dtype=dtype)
+    values *= values.dtype.type(std)
+    return values
+
+
+def _uniform(shape, limit, rng, dtype):
+    """Uniform on ±limit drawn directly in `dtype`: limit·(2u − 1), u uniform on [0, 1)."""
+    values = rng.random(shape, dtype=dtype)
+    values *= values.dtype.type(2 * limit)
+    values -= values.dtype.type(limit)
+    return values
+
+
 def he_normal(shape, fan_in, fan_out, rng, dtype):
     """Normal with std sqrt(2 / fan_in) (He et al., 2015)."""
-    return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
+    return _normal(shape, np.sqrt(2.0 / fan_in), rng, dtype)
 
 
 def he_uniform(shape, fan_in, fan_out, rng, dtype):
     """Uniform on ±sqrt(6 / fan_in)."""
-    limit = np.sqrt(6.0 / fan_in)
-    return rng.uniform(-limit, limit, shape).astype(dtype)
+    return _uniform(shape, np.sqrt(6.0 / fan_in), rng, dtype)
 
 
 def xavier_normal(shape, fan_in, fan_out, rng, dtype):
     """Normal with std sqrt(2 / (fan_in + fan_out)) (Glorot and Bengio, 2010)."""
-    return (rng.standard_normal(shape) * np.sqrt(2.0 / (fan_in + fan_out))).astype(dtype)
+    return _normal(shape, np.sqrt(2.0 / (fan_in + fan_out)), rng, dtype)
 
 
 def xavier_uniform(shape, fan_in, fan_out, rng, dtype):
     """Uniform on ±sqrt(6 / (fan_in + fan_out))."""
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, shape).astype(dtype)
+    return _uniform(shape, np.sqrt(6.0 / (fan_in + fan_out)), rng, dtype)
 
 
 def zeros(shape, fan_in, fan_out, rng, dtype):

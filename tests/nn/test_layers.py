@@ -87,6 +87,30 @@ def test_uniform_initializers_stay_within_their_limit(name, limit):
     assert np.abs(w).max() <= limit and np.abs(w).max() > 0.99 * limit
 
 
+
+@pytest.mark.parametrize("name", sorted(INITIALIZERS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_initializers_draw_in_the_model_dtype_without_a_wider_copy(name, dtype):
+    """A float32 layer of 1M weights allocates its 4 MB once: no float64 draw (8 MB) to cast from."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        w = INITIALIZERS[name]((1000, 1000), 1000, 1000, np.random.default_rng(0), dtype)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert w.dtype == dtype and w.shape == (1000, 1000)
+    assert peak < 1.1 * w.nbytes
+
+
+@pytest.mark.parametrize("name", ["he_uniform", "xavier_uniform"])
+def test_uniform_initializers_are_centred_in_float32(name):
+    w = INITIALIZERS[name]((400, 200), 400, 200, np.random.default_rng(0), np.float32)
+    limit = np.sqrt(6 / (400 if name == "he_uniform" else 600))
+    assert w.dtype == np.float32 and np.abs(w).max() <= limit
+    assert abs(float(w.mean())) < 0.01 * limit
+
 def test_default_initializer_follows_the_activation():
     assert default_initializer("relu") == "he_normal"
     assert default_initializer("gelu") == "he_normal"
