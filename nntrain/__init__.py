@@ -1,3 +1,3 @@
 """nntrain: train neural networks from a YAML file, on a NumPy engine."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

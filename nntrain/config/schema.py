@@ -37,7 +37,7 @@ WindowSize = Annotated[PositiveInt | Annotated[list[PositiveInt], Field(min_leng
                        BeforeValidator(_int_or_pair)]
 Padding = Annotated[Literal["valid", "same"] | Annotated[int, Field(ge=0)], BeforeValidator(_padding)]
 
-ActivationName = Literal["linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax"]
+ActivationName = Literal["linear", "relu", "leaky_relu", "elu", "gelu", "gelu_tanh", "sigmoid", "tanh", "softmax"]
 InitializerName = Literal["he_normal", "he_uniform", "xavier_normal", "xavier_uniform",
                           "glorot_normal", "glorot_uniform", "zeros"]
 Mode = Literal["auto", "min", "max"]
@@ -73,7 +73,8 @@ class DenseLayer(Spec):
     alpha: float | None = None
     """Slope for `leaky_relu` (default 0.01) or scale for `elu` (default 1.0)."""
     init: InitializerName | None = None
-    """Weight initialiser; by default `he_normal` for relu, leaky_relu, elu and gelu, `xavier_uniform` otherwise."""
+    """Weight initialiser; by default `he_normal` for relu, leaky_relu, elu, gelu and gelu_tanh, `xavier_uniform`
+    otherwise."""
     l1: NonNegativeFloat | None = None
     """L1 penalty on this layer's weights; default `regularization.l1`."""
     l2: NonNegativeFloat | None = None
@@ -137,7 +138,7 @@ class Conv2DLayer(Spec):
     """Slope for `leaky_relu` (default 0.01) or scale for `elu` (default 1.0)."""
     init: InitializerName | None = None
     """Weight initialiser (fan-in is kernel area × input channels); by default `he_normal` for relu,
-    leaky_relu, elu and gelu, `xavier_uniform` otherwise."""
+    leaky_relu, elu, gelu and gelu_tanh, `xavier_uniform` otherwise."""
     l1: NonNegativeFloat | None = None
     """L1 penalty on this layer's weights; default `regularization.l1`."""
     l2: NonNegativeFloat | None = None

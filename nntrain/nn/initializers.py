@@ -58,7 +58,7 @@ INITIALIZERS = {
     "zeros": zeros,
 }
 
-_RELU_FAMILY = {"relu", "leaky_relu", "elu", "gelu"}
+_RELU_FAMILY = {"relu", "leaky_relu", "elu", "gelu", "gelu_tanh"}
 
 
 def default_initializer(activation: str) -> str:

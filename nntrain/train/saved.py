@@ -4,8 +4,12 @@ Arrays are named `params/<layer>.<name>`, `buffers/<layer>.<name>` and
 `optimizer/<state>/<layer>.<name>`; the architecture is the list of plain layer
 specs in `meta["model"]`. Anything that does not fit (a missing or extra tensor,
 a wrong shape, an unknown layer type) is a CheckpointError naming it.
+
+Layer specs written by an older nntrain are read with the meaning they had then
+(`upgraded_layer_specs`), so an old checkpoint predicts what it always predicted.
 """
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +46,26 @@ def split_flat(model: Model, flat: np.ndarray) -> dict[str, np.ndarray]:
     return views
 
 
+def upgraded_layer_specs(layers: list[dict], written_by, path: Path) -> list[dict]:
+    """Layer specs as this nntrain reads them, for a checkpoint whose meta says `"nntrain": written_by`.
+
+    Before 0.2.0, `gelu` was the tanh approximation; it is now `gelu_tanh` (`gelu` is the exact form).
+    """
+    if _version(written_by, path) >= (0, 2):
+        return layers
+    return [{**spec, "activation": "gelu_tanh"} if spec.get("activation") == "gelu" else spec for spec in layers]
+
+
+def _version(text, path: Path) -> tuple[int, ...]:
+    """(major, minor) of a version string; a checkpoint without one predates the field (0.0)."""
+    if text is None:
+        return (0, 0)
+    match = re.match(r"(\d+)\.(\d+)", text) if isinstance(text, str) else None
+    if not match:
+        raise CheckpointError(f"{path} is damaged: unreadable nntrain version {text!r} in meta.json")
+    return int(match[1]), int(match[2])
+
+
 def build_saved_model(meta: dict, arrays: dict, path: Path, noise_rng=None) -> Model:
     """Rebuild the model described by a checkpoint and load its weights."""
     try:
@@ -55,6 +79,7 @@ def build_saved_model(meta: dict, arrays: dict, path: Path, noise_rng=None) -> M
             raise CheckpointError(f"{path}: unknown layer type {kind!r}; it was not written by this nntrain")
     if dtype not in ("float32", "float64"):
         raise CheckpointError(f"{path}: unsupported dtype {dtype!r}")
+    layers = upgraded_layer_specs(layers, meta.get("nntrain"), path)
     try:
         model = build_model(layers, input_shape, dtype, np.random.default_rng(0), noise_rng)
     except (TypeError, ValueError) as exc:
