@@ -1,51 +1,53 @@
-"""Weight initialisers: draw a weight tensor from fan-in and fan-out.
+"""Weight initialisers: fill a weight tensor from its fan-in and fan-out.
 
-Each takes (shape, fan_in, fan_out, rng, dtype) and returns a new array, drawn in `dtype` (a
-float32 layer never builds a float64 copy first).
+Each takes (out, fan_in, fan_out, rng), draws into `out` in place and returns it: values are
+drawn in the weights' own dtype, straight into the model's parameter buffer, so a float32 layer
+never builds a float64 array (or any second copy) first.
 He suits the ReLU family, Xavier (Glorot) suits tanh, sigmoid and linear units.
 """
 
 import numpy as np
 
 
-def _normal(shape, std, rng, dtype):
-    """Normal(0, std²) drawn directly in `dtype` (float32 draws use half the memory and no cast)."""
-    values = rng.standard_normal(shape, dtype=dtype)
-    values *= values.dtype.type(std)
-    return values
+def _normal(out, std, rng):
+    """Normal(0, std²)."""
+    rng.standard_normal(dtype=out.dtype, out=out)
+    out *= out.dtype.type(std)
+    return out
 
 
-def _uniform(shape, limit, rng, dtype):
-    """Uniform on ±limit drawn directly in `dtype`: limit·(2u − 1), u uniform on [0, 1)."""
-    values = rng.random(shape, dtype=dtype)
-    values *= values.dtype.type(2 * limit)
-    values -= values.dtype.type(limit)
-    return values
+def _uniform(out, limit, rng):
+    """Uniform on ±limit: limit·(2u − 1), u uniform on [0, 1)."""
+    rng.random(dtype=out.dtype, out=out)
+    out *= out.dtype.type(2 * limit)
+    out -= out.dtype.type(limit)
+    return out
 
 
-def he_normal(shape, fan_in, fan_out, rng, dtype):
+def he_normal(out, fan_in, fan_out, rng):
     """Normal with std sqrt(2 / fan_in) (He et al., 2015)."""
-    return _normal(shape, np.sqrt(2.0 / fan_in), rng, dtype)
+    return _normal(out, np.sqrt(2.0 / fan_in), rng)
 
 
-def he_uniform(shape, fan_in, fan_out, rng, dtype):
+def he_uniform(out, fan_in, fan_out, rng):
     """Uniform on ±sqrt(6 / fan_in)."""
-    return _uniform(shape, np.sqrt(6.0 / fan_in), rng, dtype)
+    return _uniform(out, np.sqrt(6.0 / fan_in), rng)
 
 
-def xavier_normal(shape, fan_in, fan_out, rng, dtype):
+def xavier_normal(out, fan_in, fan_out, rng):
     """Normal with std sqrt(2 / (fan_in + fan_out)) (Glorot and Bengio, 2010)."""
-    return _normal(shape, np.sqrt(2.0 / (fan_in + fan_out)), rng, dtype)
+    return _normal(out, np.sqrt(2.0 / (fan_in + fan_out)), rng)
 
 
-def xavier_uniform(shape, fan_in, fan_out, rng, dtype):
+def xavier_uniform(out, fan_in, fan_out, rng):
     """Uniform on ±sqrt(6 / (fan_in + fan_out))."""
-    return _uniform(shape, np.sqrt(6.0 / (fan_in + fan_out)), rng, dtype)
+    return _uniform(out, np.sqrt(6.0 / (fan_in + fan_out)), rng)
 
 
-def zeros(shape, fan_in, fan_out, rng, dtype):
+def zeros(out, fan_in, fan_out, rng):
     """All zeros (useful for output layers and tests, not for hidden layers)."""
-    return np.zeros(shape, dtype=dtype)
+    out.fill(0)
+    return out
 
 
 INITIALIZERS = {
