@@ -10,6 +10,10 @@ import numpy as np
 class Activation:
     """Identity base: subclasses override `forward` and `backward`."""
 
+    # Output-sized arrays held at the peak of forward or backward beyond the one cache every
+    # activation may keep (a mask, or y); counted by the memory estimate (nntrain/nn/memory.py).
+    scratch = 0
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x
 
@@ -69,6 +73,8 @@ class GELU(Activation):
     Φ(x) = 0.5·(1 + erf(x/√2)) is the standard normal CDF; dy/dx = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π).
     """
 
+    scratch = 3  # keeps x and Φ(x); erf's temporaries (measured)
+
     def forward(self, x):
         self._x = x.copy()
         self._cdf = 0.5 * (1 + erf(x * x.dtype.type(_SQRT_HALF)))
@@ -85,6 +91,8 @@ class GELUTanh(Activation):
 
     y = 0.5·x·(1 + tanh(u)), u = c·(x + 0.044715·x³), c = sqrt(2/pi).
     """
+
+    scratch = 3  # keeps x and tanh(u); the temporaries of the slope (measured)
 
     _C = np.sqrt(2.0 / np.pi)
 

@@ -43,13 +43,14 @@ class Conv2D(WeightedLayer):
         self._out = (output_size(padded[0], kh, sh), output_size(padded[1], kw, sw))
         self._padded_shape = padded
         self._slices = offset_slices(self.kernel, self.stride, self._out)
-        self._plan_weights((kh, kw, channels, self.filters), kh * kw * channels, kh * kw * self.filters)
+        outputs = self._out[0] * self._out[1] * self.filters
+        self._plan_weights((kh, kw, channels, self.filters), kh * kw * channels, kh * kw * self.filters, outputs)
         return (*self._out, self.filters)
 
     def scratch_size(self):
-        """The im2col rows: Ho·Wo windows of kh·kw·C_in values."""
+        """The im2col rows (Ho·Wo windows of kh·kw·C_in values), and the activation's scratch."""
         kh, kw, channels, _ = self.param_shapes["W"]
-        return self._out[0] * self._out[1] * kh * kw * channels
+        return self._out[0] * self._out[1] * kh * kw * channels + super().scratch_size()
 
     def forward(self, x, training):
         n = len(x)

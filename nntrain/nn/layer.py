@@ -40,7 +40,8 @@ class Layer:
         return tuple(input_shape)
 
     def scratch_size(self) -> int:
-        """Values per sample that forward keeps for backward beyond its output (e.g. conv's im2col rows)."""
+        """Values per sample held beyond the output-sized arrays every layer is assumed to hold (conv's
+        im2col rows, gelu's temporaries), for the memory estimate in nntrain/nn/memory.py."""
         return 0
 
     def initialize(self, rng: np.random.Generator) -> None:
@@ -76,9 +77,14 @@ class WeightedLayer(Layer):
         self.init = init or default_initializer(activation)
         self.l1, self.l2 = l1, l2
 
-    def _plan_weights(self, shape: tuple[int, ...], fan_in: int, fan_out: int) -> None:
+    def _plan_weights(self, shape: tuple[int, ...], fan_in: int, fan_out: int, outputs: int) -> None:
+        """W of `shape`, b of its last axis; `outputs` values per sample come out of the activation."""
         self.param_shapes = {"W": shape, "b": (shape[-1],)}
         self._fans = (fan_in, fan_out)
+        self._outputs = outputs
+
+    def scratch_size(self):
+        return self.act.scratch * self._outputs
 
     def initialize(self, rng):
         INITIALIZERS[self.init](self.params["W"], *self._fans, rng)

@@ -3,6 +3,8 @@
 The interface is in nntrain/nn/layer.py; image layers (conv2d, pooling) are in nntrain/nn/conv.py.
 """
 
+import math
+
 import numpy as np
 
 from nntrain.nn.activations import make_activation
@@ -21,7 +23,7 @@ class Dense(WeightedLayer):
     def plan(self, input_shape):
         if len(input_shape) != 1:
             raise ValueError(f"dense needs flat input, got shape {tuple(input_shape)}; add a flatten layer before it")
-        self._plan_weights((input_shape[0], self.units), input_shape[0], self.units)
+        self._plan_weights((input_shape[0], self.units), input_shape[0], self.units, self.units)
         return (self.units,)
 
     def forward(self, x, training):
@@ -123,6 +125,13 @@ class ActivationLayer(Layer):
         super().__init__()
         self.activation_name = activation
         self.act = make_activation(activation, alpha)
+
+    def plan(self, input_shape):
+        self._outputs = math.prod(input_shape)
+        return tuple(input_shape)
+
+    def scratch_size(self):
+        return self.act.scratch * self._outputs
 
     def forward(self, x, training):
         return self.act.forward(x.copy())  # activations may overwrite their input

@@ -11,6 +11,8 @@ import numpy as np
 
 from nntrain.nn.layers import LAYERS, Layer
 
+PREDICT_BATCH = 4096  # rows per forward pass in evaluation and prediction
+
 
 class Model:
     def __init__(self, layers: list[Layer], names: list[str]):
@@ -107,7 +109,7 @@ class Model:
     def has_penalty(self) -> bool:
         return any((layer.l1 or layer.l2) and layer.penalized for layer in self.layers)
 
-    def predict(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    def predict(self, x: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         """Raw outputs in evaluation mode, computed in batches to bound memory."""
         outputs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
         return np.concatenate(outputs) if outputs else np.empty((0, *self.output_shape), dtype=self.dtype)
