@@ -134,3 +134,30 @@ def test_same_seed_gives_identical_weights_and_outputs():
         outputs.append((model.flat_params.copy(), model.forward(np.ones((4, 3), np.float32), training=True)))
     assert np.array_equal(outputs[0][0], outputs[1][0])
     assert np.array_equal(outputs[0][1], outputs[1][1])
+
+
+def test_l2_is_lambda_sum_of_squares_on_weights_only():
+    """regularization.l2 = λ: penalty λ·Σw² over dense weights (gradient 2λ·w), nothing on biases or batchnorm."""
+    specs = [{"type": "dense", "units": 2, "l2": 0.1}, {"type": "batchnorm"}, {"type": "dense", "units": 1, "l2": 0.1}]
+    model = build_model(specs, (2,), np.float64, np.random.default_rng(0))
+    model.params["dense_1.W"][...] = [[1.0, -2.0], [0.5, 3.0]]
+    model.params["dense_2.W"][...] = [[2.0], [-1.0]]
+    model.params["dense_1.b"][...] = 7.0
+    model.params["batchnorm_1.gamma"][...] = 5.0
+    assert model.penalty() == pytest.approx(0.1 * (1 + 4 + 0.25 + 9 + 4 + 1))
+    model.flat_grads[...] = 0
+    model.add_penalty_grads()
+    assert np.allclose(model.grads["dense_1.W"], [[0.2, -0.4], [0.1, 0.6]], rtol=1e-15, atol=0)
+    assert np.allclose(model.grads["dense_2.W"], [[0.4], [-0.2]], rtol=1e-15, atol=0)
+    for name in ("dense_1.b", "dense_2.b", "batchnorm_1.gamma", "batchnorm_1.beta"):
+        assert not model.grads[name].any(), name
+
+
+def test_flatten_orders_each_image_height_width_channels():
+    """NHWC, as Keras' channels_last: pixel (h, w) channel c lands at (h·W + w)·C + c (PyTorch flattens C, H, W)."""
+    layer = LAYERS["flatten"]()
+    layer.build((2, 2, 3), None, np.float64)
+    x = np.zeros((1, 2, 2, 3))
+    x[0, 0, 1, 0], x[0, 1, 0, 2] = 1.0, 2.0
+    flat = layer.forward(x, training=False)[0]
+    assert flat[(0 * 2 + 1) * 3 + 0] == 1.0 and flat[(1 * 2 + 0) * 3 + 2] == 2.0 and flat.sum() == 3.0

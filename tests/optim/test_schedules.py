@@ -172,3 +172,14 @@ def test_fit_logs_pytorch_one_cycle_rates(cli, blobs_config, tmp_path):
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["lr"] for r in records] == pytest.approx(TORCH_ONE_CYCLE[21, 0.25][2::3], rel=1e-11, abs=0)
+
+
+def test_reduce_on_plateau_counts_patience_as_keras():
+    """Reduce after `patience` epochs without improvement (Keras); torch 2.13's ReduceLROnPlateau (threshold 0)
+    gives 0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05, 0.05, 0.025, 0.025 here: one epoch later each time."""
+    schedule = make("reduce_on_plateau", monitor="val_loss", mode="min", factor=0.5, patience=2)
+    rates = []
+    for value in (1.0, 0.9, 0.95, 0.92, 0.93, 0.91, 0.89, 0.95, 0.96, 0.97, 0.98):
+        schedule.on_epoch_end({"val_loss": value})
+        rates.append(schedule.lr(0))
+    assert rates == pytest.approx([0.1, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.025, 0.0125, 0.0125, 0.00625])
