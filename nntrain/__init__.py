@@ -12,7 +12,7 @@ The Python API, the one the command line stands on (see `nntrain.run.api`):
 `fit`, `load` and `Run` are imported on first use, so `import nntrain` (and `nntrain --help`) stay fast.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["fit", "load", "Run", "__version__"]
 _API = ("fit", "load", "Run")
 

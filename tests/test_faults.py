@@ -409,7 +409,8 @@ def test_text_in_a_numeric_column_stops_predict_or_is_skipped(cli, blobs_run, tm
 def test_stdin_pipe_closed_early_ends_quietly(blobs_run, shell_command):
     frame = pd.read_csv(blobs_run / "blobs.csv")
     big = blobs_run / "big.csv"
-    pd.concat([frame] * 400).to_csv(big, index=False)
+    # ~650 KB of predictions, ten times a pipe's buffer: nntrain cannot finish writing before `head` exits
+    pd.concat([frame] * 3600).to_csv(big, index=False)
     result = subprocess.run(f"set -o pipefail; cat {big} | {shell_command} predict {blobs_run / 'run'} - | head -1",
                             shell=True, capture_output=True, text=True, executable="/bin/bash")
     assert result.stdout == "prediction\n" and result.stderr == "" and result.returncode == 141

@@ -5,9 +5,13 @@ optimizer update the whole network in a few vectorised calls, and makes
 checkpoints and summaries read the same named views.
 """
 
+import math
+
 import numpy as np
 
 from nntrain.nn.layers import LAYERS, Layer
+
+PREDICT_BATCH = 4096  # rows per forward pass in evaluation and prediction
 
 
 class Model:
@@ -15,47 +19,55 @@ class Model:
         self.layers = layers
         self.names = names
 
-    def build(self, input_shape: tuple[int, ...], rng: np.random.Generator, dtype,
-              noise_rng: np.random.Generator | None = None) -> tuple[int, ...]:
-        """Create every layer's parameters (drawn from `rng`), then move them into one flat buffer.
-
-        `noise_rng` feeds stochastic layers such as dropout while training.
-        """
-        self.dtype = np.dtype(dtype)
+    def plan(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Every layer's shapes, without allocating anything: fills `shapes` and returns the output shape."""
         self.input_shape = tuple(input_shape)
-        self.noise_rng = noise_rng
         self.shapes = []
         shape = self.input_shape
         for name, layer in zip(self.names, self.layers):
             try:
-                shape = layer.build(shape, rng, self.dtype)
+                shape = layer.plan(shape)
             except ValueError as exc:
                 raise ValueError(f"layer {name}: {exc}") from None
             self.shapes.append(shape)
+        self.output_shape = shape
+        return shape
+
+    def build(self, input_shape: tuple[int, ...], rng: np.random.Generator, dtype,
+              noise_rng: np.random.Generator | None = None) -> tuple[int, ...]:
+        """Plan every layer, allocate one flat buffer, then initialise each layer's views of it (drawn from `rng`).
+
+        `noise_rng` feeds stochastic layers such as dropout while training.
+        """
+        self.dtype = np.dtype(dtype)
+        self.noise_rng = noise_rng
+        shape = self.plan(input_shape)
+        for layer in self.layers:
             if layer.stochastic:
                 layer.rng = noise_rng
         self.layers[0].input_grad = False
-        self.output_shape = shape
-        self._flatten_parameters()
+        self._allocate()
+        for layer in self.layers:
+            layer.initialize(rng)
         return shape
 
-    def _flatten_parameters(self) -> None:
-        entries = [(f"{name}.{key}", layer, key) for name, layer in zip(self.names, self.layers) for key in layer.params]
-        total = sum(layer.params[key].size for _, layer, key in entries)
+    def _allocate(self) -> None:
+        entries = [(f"{name}.{key}", layer, key, shape) for name, layer in zip(self.names, self.layers)
+                   for key, shape in layer.param_shapes.items()]
+        total = sum(math.prod(shape) for *_, shape in entries)
         self.flat_params = np.empty(total, dtype=self.dtype)
         self.flat_grads = np.zeros(total, dtype=self.dtype)
         self.decay_mask = np.zeros(total, dtype=bool)
         self.params, self.grads = {}, {}
         start = 0
-        for full_name, layer, key in entries:
-            value = layer.params[key]
-            stop = start + value.size
-            view = self.flat_params[start:stop].reshape(value.shape)
-            view[...] = value
-            layer.params[key] = self.params[full_name] = view
-            layer.grads[key] = self.grads[full_name] = self.flat_grads[start:stop].reshape(value.shape)
+        for full_name, layer, key, shape in entries:
+            stop = start + math.prod(shape)
+            layer.params[key] = self.params[full_name] = self.flat_params[start:stop].reshape(shape)
+            layer.grads[key] = self.grads[full_name] = self.flat_grads[start:stop].reshape(shape)
             self.decay_mask[start:stop] = key in layer.penalized
             start = stop
+        for layer in self.layers:
+            layer.buffers = {key: np.empty(shape, dtype=self.dtype) for key, shape in layer.buffer_shapes.items()}
 
     @property
     def buffers(self) -> dict[str, np.ndarray]:
@@ -97,7 +109,7 @@ class Model:
     def has_penalty(self) -> bool:
         return any((layer.l1 or layer.l2) and layer.penalized for layer in self.layers)
 
-    def predict(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    def predict(self, x: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         """Raw outputs in evaluation mode, computed in batches to bound memory."""
         outputs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
         return np.concatenate(outputs) if outputs else np.empty((0, *self.output_shape), dtype=self.dtype)
@@ -106,9 +118,8 @@ class Model:
         return int(self.flat_params.size)
 
 
-def build_model(layer_specs: list[dict], input_shape: tuple[int, ...], dtype, rng: np.random.Generator,
-                noise_rng: np.random.Generator | None = None) -> Model:
-    """Build a model from plain layer specs ({"type": ..., options}), as stored in configs and checkpoints."""
+def make_model(layer_specs: list[dict]) -> Model:
+    """The layers of plain layer specs ({"type": ..., options}), as stored in configs and checkpoints, unbuilt."""
     layers, names, counts = [], [], {}
     for spec in layer_specs:
         options = dict(spec)
@@ -117,6 +128,12 @@ def build_model(layer_specs: list[dict], input_shape: tuple[int, ...], dtype, rn
         counts[kind] = counts.get(kind, 0) + 1
         names.append(name or f"{kind}_{counts[kind]}")
         layers.append(LAYERS[kind](**options))
-    model = Model(layers, names)
+    return Model(layers, names)
+
+
+def build_model(layer_specs: list[dict], input_shape: tuple[int, ...], dtype, rng: np.random.Generator,
+                noise_rng: np.random.Generator | None = None) -> Model:
+    """Build a model from plain layer specs: planned, allocated and initialised."""
+    model = make_model(layer_specs)
     model.build(input_shape, rng, dtype, noise_rng)
     return model

@@ -77,25 +77,28 @@ class Cosine(Schedule):
 
 
 class OneCycle(Schedule):
-    """One-cycle policy (Smith, 2018) with the optimizer's `lr` as the peak, as in PyTorch's OneCycleLR.
+    """One-cycle policy (Smith, 2018) with the optimizer's `lr` as the peak, as PyTorch's OneCycleLR.
 
-    Rises from lr/div_factor to lr over the first `pct_start` of all steps, then
-    falls to lr/(div_factor·final_div_factor), both on cosine curves.
+    Rises from lr/div_factor to lr, then falls to lr/(div_factor·final_div_factor), both on cosine
+    curves. As in OneCycleLR (cycle_momentum off, two phases) the peak is at the fractional step
+    p = pct_start·total_steps − 1, not rounded: step s ≤ p is at progress s/p of the rise, a later
+    step at progress (s − p)/(total_steps − 1 − p) of the fall. With p ≤ 0 there is no rise
+    (OneCycleLR divides by zero at p = 0; here step 0 is then the peak).
     """
 
     def __init__(self, base_lr, epochs, steps_per_epoch, pct_start: float = 0.3,
                  div_factor: float = 25.0, final_div_factor: float = 1e4):
         super().__init__(base_lr, epochs, steps_per_epoch)
         self.total_steps = epochs * steps_per_epoch
-        self.peak_step = max(1, round(pct_start * self.total_steps) - 1)
+        self.peak_step = float(pct_start * self.total_steps) - 1
         self.start_lr = base_lr / div_factor
         self.end_lr = self.start_lr / final_div_factor
 
     def lr(self, step):
-        if step <= self.peak_step:
+        if self.peak_step > 0 and step <= self.peak_step:
             return _cosine_between(self.start_lr, self.base_lr, step / self.peak_step)
-        span = max(1, self.total_steps - 1 - self.peak_step)
-        return _cosine_between(self.base_lr, self.end_lr, min(1.0, (step - self.peak_step) / span))
+        progress = (step - self.peak_step) / (self.total_steps - 1 - self.peak_step)
+        return _cosine_between(self.base_lr, self.end_lr, min(1.0, progress))
 
 
 def _cosine_between(start: float, end: float, progress: float) -> float:

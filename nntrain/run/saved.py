@@ -8,8 +8,7 @@ from nntrain.data.pipeline import STEPS
 from nntrain.errors import CheckpointError
 from nntrain.nn.losses import LOSSES, Loss
 from nntrain.nn.model import Model
-from nntrain.train.checkpoint import load_checkpoint
-from nntrain.train.saved import build_saved_model
+from nntrain.train.saved import build_saved_model, load_model_checkpoint
 
 _TABLE_KEYS = ("input_columns", "target", "pipeline", "features")
 
@@ -57,7 +56,7 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 def open_run(run: str | Path) -> SavedRun:
     path = resolve_checkpoint(run)
-    meta, arrays = load_checkpoint(path)
+    meta, arrays = load_model_checkpoint(path)
     _check_data_state(meta, path)
     model = build_saved_model(meta, arrays, path)
     spec = meta.get("loss")

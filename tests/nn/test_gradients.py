@@ -38,22 +38,32 @@ def away_from_zero(rng, shape, margin=0.05):
     return np.where(values >= 0, values + margin, values - margin)
 
 
-def check_layer(layer, input_shape, batch=5, training=True, reseed=None, seed=0, x=None):
-    """Check d(sum(R * layer(x)))/dx and /dθ against finite differences (x random unless given)."""
+def check_layer(layer, input_shape, batch=5, training=True, noise_seed=None, distinct=False, seed=0):
+    """Check d(sum(R * layer(x)))/dx and /dθ against finite differences.
+
+    x is random and away from zero, or with `distinct` a permutation of values 0.01 apart (no ties,
+    and no finite difference changes which input is a window's maximum). With `noise_seed` the
+    layer's noise generator is reset before every forward pass, so dropout keeps one mask.
+    """
     rng = np.random.default_rng(seed)
     layer.build(input_shape, rng, np.float64)
-    if reseed:
-        reseed()
-    x = away_from_zero(rng, (batch, *input_shape)) if x is None else x
+
+    def reseed():
+        if noise_seed is not None:
+            layer.rng = np.random.default_rng(noise_seed)
+
+    reseed()
+    if distinct:
+        x = rng.permutation(batch * int(np.prod(input_shape))).reshape(batch, *input_shape) * 0.01
+    else:
+        x = away_from_zero(rng, (batch, *input_shape))
     upstream = rng.standard_normal((batch, *layer.forward(x.copy(), training).shape[1:]))
 
     def objective():
-        if reseed:
-            reseed()
+        reseed()
         return float(np.sum(layer.forward(x.copy(), training) * upstream))
 
-    if reseed:
-        reseed()
+    reseed()
     layer.forward(x.copy(), training)
     grad_x = layer.backward(upstream.copy())
     assert relative_error(grad_x, numeric_gradient(objective, x)) < TOLERANCE
@@ -62,47 +72,11 @@ def check_layer(layer, input_shape, batch=5, training=True, reseed=None, seed=0,
         assert relative_error(analytic, numeric_gradient(objective, param)) < TOLERANCE, name
 
 
-@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_activation_layer_gradient(activation):
-    check_layer(LAYERS["activation"](activation), (7,))
-
-
-@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_dense_with_each_activation_gradient(activation):
-    check_layer(LAYERS["dense"](4, activation=activation), (6,))
-
-
-@pytest.mark.parametrize("alpha", [0.2, 1.7])
-@pytest.mark.parametrize("activation", ["leaky_relu", "elu"])
-def test_activation_alpha_gradient(activation, alpha):
-    check_layer(LAYERS["activation"](activation, alpha=alpha), (5,))
-
-
-@pytest.mark.parametrize("training", [True, False])
-def test_batchnorm_gradient(training):
-    layer = LAYERS["batchnorm"](momentum=0.8, epsilon=1e-3)
-    check_layer(layer, (4,), batch=8, training=training)
-
-
-def test_batchnorm_gradient_on_image_channels():
-    check_layer(LAYERS["batchnorm"](), (3, 3, 2), batch=4)
-
-
-def test_dropout_gradient_with_fixed_mask():
-    layer = LAYERS["dropout"](0.4)
-
-    def reseed():
-        layer.rng = np.random.default_rng(123)
-
-    check_layer(layer, (10,), batch=6, reseed=reseed)
-    reseed()
-    dropped = layer.forward(np.ones((6, 10)), True)
-    assert 0 < np.count_nonzero(dropped == 0) < dropped.size  # the mask really drops some, keeps others
-
-
-def test_flatten_gradient():
-    check_layer(LAYERS["flatten"](), (2, 3, 2))
-
+# Every activation, keyed like ACTIVATIONS: the option sets each is checked with.
+ACTIVATION_OPTIONS = {name: [{}] for name in ["linear", "relu", "gelu", "gelu_tanh", "sigmoid", "tanh", "softmax"]}
+ACTIVATION_OPTIONS.update({"leaky_relu": [{}, {"alpha": 0.2}, {"alpha": 1.7}],
+                           "elu": [{}, {"alpha": 0.2}, {"alpha": 1.7}]})
+ACTIVATION_CASES = [(name, options) for name, cases in ACTIVATION_OPTIONS.items() for options in cases]
 
 CONV_CASES = [  # (options, input shape (H, W, C))
     ({"filters": 2, "kernel": 3}, (5, 6, 1)),
@@ -112,13 +86,8 @@ CONV_CASES = [  # (options, input shape (H, W, C))
     ({"filters": 3, "kernel": 3, "stride": [1, 2], "padding": "same", "activation": "elu"}, (5, 7, 3)),
     ({"filters": 2, "kernel": [1, 4], "stride": [2, 1], "padding": 2, "activation": "sigmoid"}, (4, 5, 3)),
     ({"filters": 1, "kernel": [2, 3], "padding": 1, "activation": "leaky_relu", "alpha": 0.2}, (4, 4, 1)),
+    ({"filters": 2, "kernel": 2, "stride": 2, "padding": "same", "activation": "gelu"}, (5, 5, 2)),
 ]
-
-
-@pytest.mark.parametrize("options,input_shape", CONV_CASES)
-def test_conv2d_gradient(options, input_shape):
-    check_layer(LAYERS["conv2d"](**options), input_shape, batch=3)
-
 
 POOL_CASES = [  # (size, stride, input shape): disjoint, leftover rows, gaps, overlapping windows
     (2, None, (4, 6, 2)),
@@ -128,27 +97,42 @@ POOL_CASES = [  # (size, stride, input shape): disjoint, leftover rows, gaps, ov
     ([3, 2], [2, 1], (7, 5, 3)),
 ]
 
+# Every layer kind, keyed like LAYERS: (constructor options, input shape, check_layer arguments) per case.
+LAYER_OPTIONS = {
+    "dense": [({"units": 4, "activation": name, **options}, (6,), {}) for name, options in ACTIVATION_CASES],
+    "activation": [({"activation": name, **options}, (7,), {}) for name, options in ACTIVATION_CASES],
+    "batchnorm": [({"momentum": 0.8, "epsilon": 1e-3}, (4,), {"batch": 8, "training": True}),
+                  ({"momentum": 0.8, "epsilon": 1e-3}, (4,), {"batch": 8, "training": False}),
+                  ({}, (3, 3, 2), {"batch": 4})],
+    "dropout": [({"rate": 0.4}, (10,), {"batch": 6, "noise_seed": 123})],
+    "flatten": [({}, (2, 3, 2), {})],
+    "conv2d": [(options, shape, {"batch": 3}) for options, shape in CONV_CASES],
+    "maxpool2d": [({"size": size, "stride": stride}, shape, {"batch": 3, "distinct": True})
+                  for size, stride, shape in POOL_CASES],
+    "avgpool2d": [({"size": size, "stride": stride}, shape, {"batch": 3}) for size, stride, shape in POOL_CASES],
+    "global_avgpool": [({}, (3, 4, 2), {"batch": 3})],
+}
+LAYER_CASES = [pytest.param(kind, *case, id=f"{kind}-{index}")
+               for kind, cases in LAYER_OPTIONS.items() for index, case in enumerate(cases)]
 
-@pytest.mark.parametrize("size,stride,input_shape", POOL_CASES)
-def test_maxpool2d_gradient(size, stride, input_shape):
-    """Distinct inputs spaced 0.01 apart: no ties, and no finite difference can change a window's winner."""
-    rng = np.random.default_rng(4)
-    x = rng.permutation(3 * int(np.prod(input_shape))).reshape(3, *input_shape) * 0.01
-    check_layer(LAYERS["maxpool2d"](size, stride), input_shape, batch=3, x=x)
+
+@pytest.mark.parametrize("kind,options,input_shape,arguments", LAYER_CASES)
+def test_layer_gradient(kind, options, input_shape, arguments):
+    check_layer(LAYERS[kind](**options), input_shape, **arguments)
 
 
-@pytest.mark.parametrize("size,stride,input_shape", POOL_CASES)
-def test_avgpool2d_gradient(size, stride, input_shape):
-    check_layer(LAYERS["avgpool2d"](size, stride), input_shape, batch=3)
+def test_every_layer_kind_and_activation_is_gradient_checked():
+    """A kind added to a registry without a case here fails: the cases are keyed by the registries' names."""
+    assert set(LAYER_OPTIONS) == set(LAYERS) and all(LAYER_OPTIONS.values())
+    assert set(ACTIVATION_OPTIONS) == set(ACTIVATIONS) and all(ACTIVATION_OPTIONS.values())
 
 
-def test_global_avgpool_gradient():
-    check_layer(LAYERS["global_avgpool"](), (3, 4, 2), batch=3)
-
-
-def test_every_layer_kind_is_gradient_checked():
-    assert set(LAYERS) == {"activation", "dense", "batchnorm", "dropout", "flatten",
-                           "conv2d", "maxpool2d", "avgpool2d", "global_avgpool"}
+def test_dropout_case_really_drops():
+    layer = LAYERS["dropout"](0.4)
+    layer.build((10,), np.random.default_rng(0), np.float64)
+    layer.rng = np.random.default_rng(123)
+    dropped = layer.forward(np.ones((6, 10)), True)
+    assert 0 < np.count_nonzero(dropped == 0) < dropped.size  # the mask really drops some, keeps others
 
 
 def _loss_case(name, rng):
@@ -183,7 +167,7 @@ def test_loss_gradient(name, options, weighted):
 
 
 def test_every_loss_is_gradient_checked():
-    assert set(LOSSES) == set(LOSS_OPTIONS)
+    assert set(LOSSES) == set(LOSS_OPTIONS) and all(LOSS_OPTIONS.values())
 
 
 @pytest.mark.parametrize("l1,l2", [(0.01, 0.0), (0.0, 0.05), (0.02, 0.03)])

@@ -76,23 +76,48 @@ def test_first_layer_skips_the_input_gradient():
 
 @pytest.mark.parametrize("name,std", [("he_normal", np.sqrt(2 / 400)), ("xavier_normal", np.sqrt(2 / 600))])
 def test_normal_initializers_have_the_published_spread(name, std):
-    w = INITIALIZERS[name]((400, 200), 400, 200, np.random.default_rng(0), np.float32)
+    w = INITIALIZERS[name](np.empty((400, 200), np.float32), 400, 200, np.random.default_rng(0))
     assert w.dtype == np.float32
     assert abs(w.std() / std - 1) < 0.02
 
 
 @pytest.mark.parametrize("name,limit", [("he_uniform", np.sqrt(6 / 400)), ("xavier_uniform", np.sqrt(6 / 600))])
 def test_uniform_initializers_stay_within_their_limit(name, limit):
-    w = INITIALIZERS[name]((400, 200), 400, 200, np.random.default_rng(0), np.float64)
+    w = INITIALIZERS[name](np.empty((400, 200)), 400, 200, np.random.default_rng(0))
     assert np.abs(w).max() <= limit and np.abs(w).max() > 0.99 * limit
 
+
+
+@pytest.mark.parametrize("name", sorted(INITIALIZERS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_initializers_draw_in_place_in_the_model_dtype(name, dtype):
+    """1M weights are drawn straight into their buffer: no float64 draw to cast from, no second copy."""
+    import tracemalloc
+
+    w = np.full((1000, 1000), np.nan, dtype=dtype)
+    tracemalloc.start()
+    try:
+        result = INITIALIZERS[name](w, 1000, 1000, np.random.default_rng(0))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result is w and w.dtype == dtype and np.isfinite(w).all()
+    assert peak < 0.01 * w.nbytes
+
+
+@pytest.mark.parametrize("name", ["he_uniform", "xavier_uniform"])
+def test_uniform_initializers_are_centred_in_float32(name):
+    w = INITIALIZERS[name](np.empty((400, 200), np.float32), 400, 200, np.random.default_rng(0))
+    limit = np.sqrt(6 / (400 if name == "he_uniform" else 600))
+    assert w.dtype == np.float32 and np.abs(w).max() <= limit
+    assert abs(float(w.mean())) < 0.01 * limit
 
 def test_default_initializer_follows_the_activation():
     assert default_initializer("relu") == "he_normal"
     assert default_initializer("gelu") == "he_normal"
     assert default_initializer("tanh") == "xavier_uniform"
     assert default_initializer("linear") == "xavier_uniform"
-    assert np.all(INITIALIZERS["zeros"]((3, 2), 3, 2, None, np.float32) == 0)
+    assert np.all(INITIALIZERS["zeros"](np.ones((3, 2), np.float32), 3, 2, None) == 0)
 
 
 def test_dense_rejects_image_shaped_input_with_a_hint():
@@ -109,3 +134,30 @@ def test_same_seed_gives_identical_weights_and_outputs():
         outputs.append((model.flat_params.copy(), model.forward(np.ones((4, 3), np.float32), training=True)))
     assert np.array_equal(outputs[0][0], outputs[1][0])
     assert np.array_equal(outputs[0][1], outputs[1][1])
+
+
+def test_l2_is_lambda_sum_of_squares_on_weights_only():
+    """regularization.l2 = λ: penalty λ·Σw² over dense weights (gradient 2λ·w), nothing on biases or batchnorm."""
+    specs = [{"type": "dense", "units": 2, "l2": 0.1}, {"type": "batchnorm"}, {"type": "dense", "units": 1, "l2": 0.1}]
+    model = build_model(specs, (2,), np.float64, np.random.default_rng(0))
+    model.params["dense_1.W"][...] = [[1.0, -2.0], [0.5, 3.0]]
+    model.params["dense_2.W"][...] = [[2.0], [-1.0]]
+    model.params["dense_1.b"][...] = 7.0
+    model.params["batchnorm_1.gamma"][...] = 5.0
+    assert model.penalty() == pytest.approx(0.1 * (1 + 4 + 0.25 + 9 + 4 + 1))
+    model.flat_grads[...] = 0
+    model.add_penalty_grads()
+    assert np.allclose(model.grads["dense_1.W"], [[0.2, -0.4], [0.1, 0.6]], rtol=1e-15, atol=0)
+    assert np.allclose(model.grads["dense_2.W"], [[0.4], [-0.2]], rtol=1e-15, atol=0)
+    for name in ("dense_1.b", "dense_2.b", "batchnorm_1.gamma", "batchnorm_1.beta"):
+        assert not model.grads[name].any(), name
+
+
+def test_flatten_orders_each_image_height_width_channels():
+    """NHWC, as Keras' channels_last: pixel (h, w) channel c lands at (h·W + w)·C + c (PyTorch flattens C, H, W)."""
+    layer = LAYERS["flatten"]()
+    layer.build((2, 2, 3), None, np.float64)
+    x = np.zeros((1, 2, 2, 3))
+    x[0, 0, 1, 0], x[0, 1, 0, 2] = 1.0, 2.0
+    flat = layer.forward(x, training=False)[0]
+    assert flat[(0 * 2 + 1) * 3 + 0] == 1.0 and flat[(1 * 2 + 0) * 3 + 2] == 2.0 and flat.sum() == 3.0
