@@ -30,7 +30,7 @@ from nntrain.train.loop import Outcome, Settings, StopSignal, Trainer, steps_per
 from nntrain.train.progress import Reporter
 from nntrain.train.recorder import (RunRecorder, kept_checkpoints, now_iso, read_log, resumable_checkpoint,
                                     write_file)
-from nntrain.train.saved import model_meta
+from nntrain.train.saved import model_meta, upgraded_layer_specs
 from nntrain.train.stopping import Callback
 
 
@@ -173,11 +173,15 @@ def _resume(trainer: Trainer, recorder: RunRecorder, run_dir: Path, meta: dict, 
             reporter: Reporter) -> None:
     path, saved, arrays = resumable_checkpoint(run_dir, fall_back, reporter.warn)
     changes = differences(_as_now(saved.get("config", {})), meta["config"], ignore={"output"})
+    if not changes:  # the same config can mean another model: gelu was the tanh form before 0.2, now gelu_tanh
+        old_layers = upgraded_layer_specs(saved.get("model", {}).get("layers", []), saved.get("nntrain"), path)
+        changes = [f"the model's {change}" for change in differences(old_layers, meta["model"]["layers"],
+                                                                     prefix="layers")]
     if changes and not force:
         listed = "\n".join(f"  {change}" for change in changes)
         raise ConfigError(f"the config differs from the run in {run_dir}:\n{listed}\n"
                           "resume with the original config, or pass --force to continue anyway")
-    same_state = saved.get("data") == json.loads(json.dumps(meta["data"]))
+    same_state = _contained(saved.get("data"), json.loads(json.dumps(meta["data"])))
     same_rows = saved.get("data_fingerprint", meta["data_fingerprint"]) == meta["data_fingerprint"]
     if not (same_state and same_rows) and not force:
         raise ConfigError(f"the training data differs from the data the run in {run_dir} started with "
@@ -186,6 +190,15 @@ def _resume(trainer: Trainer, recorder: RunRecorder, run_dir: Path, meta: dict, 
     recorder.restore(trainer, path, saved, arrays)
     (run_dir / "summary.json").unlink(missing_ok=True)
     reporter.note(f"resuming {run_dir} from {path.name} at epoch {trainer.epoch + 1}, batch {trainer.batch + 1}")
+
+
+def _contained(old, new) -> bool:
+    """Whether `new` holds everything `old` does, with the same values (keys added since may be new)."""
+    if isinstance(old, dict):
+        return isinstance(new, dict) and all(key in new and _contained(value, new[key]) for key, value in old.items())
+    if isinstance(old, list):
+        return isinstance(new, list) and len(old) == len(new) and all(map(_contained, old, new))
+    return old == new
 
 
 def _as_now(resolved: dict) -> dict:

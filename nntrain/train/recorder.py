@@ -22,7 +22,8 @@ from pathlib import Path
 from nntrain.errors import CheckpointError
 from nntrain.train.checkpoint import load_checkpoint, save_checkpoint
 from nntrain.train.files import append_text, remove_stale_temporaries, write_bytes_atomic
-from nntrain.train.saved import load_arrays, load_optimizer, model_arrays, optimizer_arrays, split_flat
+from nntrain.train.saved import (load_arrays, load_model_checkpoint, load_optimizer, model_arrays, optimizer_arrays,
+                                 split_flat)
 
 
 class RunRecorder:
@@ -117,7 +118,7 @@ def resumable_checkpoint(run_dir: Path, fall_back: bool, warn: Callable[[str], N
         raise CheckpointError(f"--resume: {run_dir} has no last.npz to resume from")
     for index, path in enumerate(candidates):
         try:
-            meta, arrays = load_checkpoint(path)
+            meta, arrays = load_model_checkpoint(path)
             if "training" not in meta:
                 raise CheckpointError(f"{path} holds no training state to resume from")
             return path, meta, arrays

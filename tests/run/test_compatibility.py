@@ -27,15 +27,15 @@ def old_run(tmp_path_factory):
     config = folder / "penguins.yaml"
     config.write_text((REPO / "configs" / "penguins.yaml").read_text().replace(
         "datasets/", f"{REPO / 'datasets'}/"))
-    env = {**os.environ, "PYTHONPATH": str(folder / "old"), "NO_COLOR": "1"}
+    env = {**os.environ, "PYTHONPATH": str(folder / "old"), "NO_COLOR": "1"}  # run from `folder`: not this checkout
     for name, epochs in (("run", 3), ("unfinished", 2)):
         result = subprocess.run([sys.executable, "-m", "nntrain", "fit", str(config), "--set", f"training.epochs={epochs}",
-                                 "--set", f"output.dir={folder / name}"], capture_output=True, text=True, env=env)
+                                 "--set", f"output.dir={folder / name}"], capture_output=True, text=True, env=env, cwd=folder)
         assert result.returncode == 0, result.stderr
     (folder / "unfinished" / "summary.json").unlink()  # as if it had been interrupted
     old_predictions = subprocess.run([sys.executable, "-m", "nntrain", "predict", str(folder / "run"),
                                       str(REPO / "datasets" / "penguins.csv"), "--proba"],
-                                     capture_output=True, text=True, env=env)
+                                     capture_output=True, text=True, env=env, cwd=folder)
     assert old_predictions.returncode == 0, old_predictions.stderr
     return folder, config, old_predictions.stdout
 
@@ -63,3 +63,23 @@ def test_an_interrupted_run_of_release_0_1_resumes(old_run):
     assert f"resuming {folder / 'unfinished'} from last.npz at epoch 3" in result.stderr
     summary = json.loads((folder / "unfinished" / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["epochs_run"] == 2
+
+
+def test_resuming_a_0_1_run_with_gelu_names_the_change_of_meaning(old_run, tmp_path):
+    folder, config, _ = old_run
+    gelu = tmp_path / "gelu.yaml"
+    gelu.write_text(config.read_text().replace("activation: relu", "activation: gelu"))
+    env = {**os.environ, "PYTHONPATH": str(folder / "old"), "NO_COLOR": "1"}
+    run = tmp_path / "gelu-run"
+    trained = subprocess.run([sys.executable, "-m", "nntrain", "fit", str(gelu), "--set", "training.epochs=2",
+                              "--set", f"output.dir={run}"], capture_output=True, text=True, env=env, cwd=folder)
+    assert trained.returncode == 0, trained.stderr
+    (run / "summary.json").unlink()
+    result = subprocess.run([ENTRY, "fit", str(gelu), "--set", "training.epochs=2", "--set", f"output.dir={run}",
+                             "--resume", str(run)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "the model's layers[0].activation: 'gelu_tanh' -> 'gelu'" in result.stderr
+    tanh = subprocess.run([ENTRY, "fit", str(gelu), "--set", "training.epochs=2", "--set", f"output.dir={run}",
+                           "--set", "model.layers[0].activation=gelu_tanh", "--resume", str(run)],
+                          capture_output=True, text=True)
+    assert tanh.returncode == 2 and "model.layers[0].activation: 'gelu' -> 'gelu_tanh'" in tanh.stderr
