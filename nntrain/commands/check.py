@@ -4,7 +4,7 @@ import yaml
 
 from nntrain.commands.data import show_report
 from nntrain.commands.display import Display
-from nntrain.commands.summary import describe, show_summary
+from nntrain.commands.summary import describe_blueprint, show_summary
 from nntrain.config import load_config
 from nntrain.errors import ConfigError
 from nntrain.run.build import build
@@ -22,6 +22,6 @@ def check(config_path: str, overrides: list[str], display: Display) -> None:
     setup = build(config)
     display.result_text(yaml.safe_dump(config.resolved(), sort_keys=False), syntax="yaml", title="resolved config")
     show_report({**setup.data.report, "notes": setup.data.notes}, display)
-    show_summary(describe(setup.model), display)
+    show_summary(describe_blueprint(setup), display)
     display.note(f"{config_path}: ok, `nntrain fit {config_path}` will train a {setup.task} model "
                  f"monitoring {setup.monitor}")

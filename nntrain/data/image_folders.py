@@ -7,12 +7,13 @@ import numpy as np
 import pandas as pd
 
 from nntrain.data.augment import shift_note
-from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, ignored_files_note, keep_rows,
-                                 list_files, load_images, normalise, problems_note, survey)
-from nntrain.data.report import class_balance
+from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, decoded_bytes, ignored_files_note,
+                                 keep_rows, list_files, load_images, normalise, problems_note, survey)
 from nntrain.data.prepared import TrainingData
+from nntrain.data.report import class_balance
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
 from nntrain.errors import ConfigError, DataError
+from nntrain.resources import refuse_if_too_big
 
 
 def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validation: float, test: float,
@@ -40,6 +41,9 @@ def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validatio
         notes.append(note)
     paths = [path for name in classes for path in files[name]]
     labels = np.repeat(np.arange(len(classes)), [len(files[name]) for name in classes])
+    refuse_if_too_big(decoded_bytes(len(paths), size, spec.channels, dtype),
+                      f"decoding {len(paths):,} images at {size[0]}x{size[1]}x{spec.channels}",
+                      "set a smaller data.image.size")
     x_all, ok, problems = load_images(paths, spec, size, dtype, on_bad)
     paths, labels = [p for p, keep in zip(paths, ok) if keep], labels[ok]
     unreadable = [name for index, name in enumerate(classes) if not np.any(labels == index)]

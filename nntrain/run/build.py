@@ -16,10 +16,12 @@ from nntrain.data.targets import output_units
 from nntrain.errors import ConfigError
 from nntrain.monitor import resolve_mode
 from nntrain.nn.losses import LOSSES, Loss
+from nntrain.nn.memory import MemoryEstimate, ModelPlan, plan_model, training_memory
 from nntrain.nn.model import Model, build_model
 from nntrain.optim.optimizers import OPTIMIZERS, Optimizer
 from nntrain.optim.schedules import SCHEDULES, Schedule
 from nntrain.run.data import class_weights, load_training_data
+from nntrain.resources import refuse_if_too_big
 from nntrain.seeds import rng_for
 from nntrain.train.metrics import HEADLINE, metric_names
 from nntrain.train.stopping import STOPPING_RULES, Divergence, Rule
@@ -29,16 +31,16 @@ _SHARED_OPTIMIZER_KEYS = ("lr", "schedule", "clip_norm", "clip_value")
 
 
 @dataclass
-class Setup:
+class Blueprint:
+    """A run as planned: the data prepared and the model's shapes known, nothing allocated for training yet."""
+
     config: Config
     data: TrainingData
     loss_spec: dict
-    loss: Loss
     layer_specs: list[dict]
-    model: Model
+    model_plan: ModelPlan
     monitor: str
     mode: str
-    class_weight: np.ndarray | None
 
     @property
     def target(self) -> dict:
@@ -51,6 +53,22 @@ class Setup:
     @property
     def has_validation(self) -> bool:
         return len(self.data.x["validation"]) > 0
+
+    def training_memory(self, resuming: bool = False) -> MemoryEstimate:
+        """Bytes training this model needs, on top of the prepared data (see nntrain.nn.memory)."""
+        evaluation_rows = max(len(self.data.x["validation"]), len(self.data.x["test"]))
+        states = len(OPTIMIZERS[self.config.optimizer.type].state_names)
+        return training_memory(self.model_plan, self.config.training.batch_size, self.config.engine.dtype, states,
+                               evaluation_rows=evaluation_rows, resuming=resuming)
+
+
+@dataclass
+class Setup(Blueprint):
+    """Everything training needs: the blueprint with its loss, its allocated model and class weights."""
+
+    loss: Loss
+    model: Model
+    class_weight: np.ndarray | None
 
     def optimizer(self) -> Optimizer:
         """The configured optimizer, bound to the model's parameter buffer."""
@@ -76,8 +94,8 @@ class Setup:
         return tuple(dict.fromkeys(columns + [self.monitor, "lr"]))
 
 
-def build(config: Config) -> Setup:
-    """Prepare the data and build the model a config describes, refusing whatever does not fit."""
+def plan(config: Config) -> Blueprint:
+    """Prepare the data and plan the model a config describes, refusing whatever does not fit together."""
     data = load_training_data(config)
     target = data.state["target"]
     task = target["task"]
@@ -85,12 +103,23 @@ def build(config: Config) -> Setup:
     monitor, mode = resolve_monitor(config, task, len(data.x["validation"]) > 0)
     specs = layer_specs(config, output_units(target, spec["type"]))
     try:
-        model = build_model(specs, data.x["train"].shape[1:], config.engine.dtype, rng_for(config.seed, "init"),
-                            rng_for(config.seed, "dropout"))
+        model_plan = plan_model(specs, data.x["train"].shape[1:])
     except ValueError as exc:
         raise ConfigError(f"model.layers: {exc}") from None
-    weights = class_weights(config, target, data.y["train"], model.dtype)
-    return Setup(config, data, spec, make_loss(spec), specs, model, monitor, mode, weights)
+    return Blueprint(config, data, spec, specs, model_plan, monitor, mode)
+
+
+def build(config: Config, resuming: bool = False) -> Setup:
+    """Plan the run, check that training it fits in memory, then allocate and initialise the model."""
+    blueprint = plan(config)
+    needed = blueprint.training_memory(resuming)
+    refuse_if_too_big(needed.total, f"training this model ({blueprint.model_plan.parameters:,} parameters, "
+                                    f"batches of {config.training.batch_size})",
+                      "make the model smaller (model.layers) or lower training.batch_size")
+    model = build_model(blueprint.layer_specs, blueprint.data.x["train"].shape[1:], config.engine.dtype,
+                        rng_for(config.seed, "init"), rng_for(config.seed, "dropout"))
+    weights = class_weights(config, blueprint.target, blueprint.data.y["train"], model.dtype)
+    return Setup(**vars(blueprint), loss=make_loss(blueprint.loss_spec), model=model, class_weight=weights)
 
 
 def _options(spec) -> dict:
