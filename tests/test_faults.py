@@ -392,7 +392,7 @@ def test_text_in_a_numeric_column_stops_predict_or_is_skipped(cli, blobs_run, tm
     (tmp_path / "new.csv").write_text("x1,x2,color\n0.1,0.2,red\nn/a?,5,red\n5,5,blue\n0,6,\n")
     result = no_traceback(cli("predict", blobs_run / "run", tmp_path / "new.csv"))
     assert result.returncode == 3
-    assert "new.csv: column 'x1' holds numbers but line 3 has 'n/a?' (1 such rows)" in result.stderr
+    assert "new.csv: column 'x1' holds numbers but line 3 has 'n/a?' (1 such row)" in result.stderr
     assert result.stdout == ""
     skipped = no_traceback(cli("predict", blobs_run / "run", tmp_path / "new.csv", "--on-error", "skip"))
     assert skipped.returncode == 0

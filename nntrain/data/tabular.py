@@ -19,6 +19,7 @@ from nntrain.data.report import class_balance, leak_counts, leak_note, markers_o
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
 from nntrain.data.targets import encode_target, fit_target, infer_task, label_strings
 from nntrain.errors import DataError
+from nntrain.words import counted
 
 
 @dataclass
@@ -218,9 +219,12 @@ def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype, skip_
     for index, name in enumerate(columns):  # column by column: no full-size temporary
         column = frame[name]
         if not is_numeric(column):
-            if not skip_bad:
-                raise DataError(f"{source}: {_text_problem(column if rows is None else column[rows], name)}")
-            column = pd.to_numeric(column, errors="coerce")
+            numbers = pd.to_numeric(column, errors="coerce")
+            # text anywhere in the column is refused, not only in `rows`, so the message names it
+            # whichever split its row landed in
+            if not skip_bad and (numbers.isna() & column.notna()).any():
+                raise DataError(f"{source}: {_text_problem(column, name)}")
+            column = numbers
         numbers = column.to_numpy(dtype=dtype, na_value=np.nan)
         values[:, index] = numbers if rows is None else numbers[rows]
     finite = np.isfinite(values)
@@ -268,6 +272,6 @@ def _text_problem(column: pd.Series, name: str) -> str:
     first = column.index[text.to_numpy()][0]
     if numbers.notna().sum() >= text.sum():
         return (f"column {name!r} holds numbers but line {first} has {column[first]!r} "
-                f"({int(text.sum())} such rows); fix the file, or add a clean step to treat them as missing")
+                f"({counted(int(text.sum()), 'such row')}); fix the file, or add a clean step to treat them as missing")
     return (f"column {name!r} is not numeric (e.g. {column[first]!r} on line {first}); "
             "encode it ({type: encode} in data.pipeline) or drop it ({type: drop, columns: [...]})")
