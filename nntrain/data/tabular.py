@@ -63,8 +63,8 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     rows_read = {name: len(frame) for name, frame in frames.items()}
     for name in frames:
         check_columns(frames[name], features + targets, sources[name], "")
-    selected = {name: _drop_missing_target(frames[name][features + targets], targets, sources[name], notes)
-                for name in list(frames)}
+    selected = {name: _drop_missing_target(frames[name][features + targets], targets, sources[name], notes,
+                                           "set data.target to another column") for name in list(frames)}
     frames.clear()
     main = selected["train"]
 
@@ -136,11 +136,19 @@ def return_freed_memory() -> None:
         pass
 
 
-def _drop_missing_target(frame: pd.DataFrame, targets: list[str], source: str, notes: list[str]) -> pd.DataFrame:
-    no_target = frame[targets].isna().any(axis=1)
+def _drop_missing_target(frame: pd.DataFrame, targets: list[str], source: str, notes: list[str],
+                         instead: str) -> pd.DataFrame:
+    """Rows with every target present; refusing a table that has none, which nothing can learn or score
+    (`instead` says what the user can do then)."""
+    no_target = frame[targets].isna().any(axis=1).to_numpy()
+    if no_target.all():
+        named = ", ".join(map(repr, targets))
+        raise DataError(f"{source}: no labelled rows: the target {'columns' if len(targets) > 1 else 'column'} "
+                        f"{named} {'are' if len(targets) > 1 else 'is'} missing in all "
+                        f"{counted(len(frame), 'row')}; fill in the target, or {instead}")
     if no_target.any():
-        notes.append(f"{source}: dropped {int(no_target.sum())} rows with a missing target (first on line "
-                     f"{frame.index[no_target.to_numpy()][0]})")
+        notes.append(f"{source}: dropped {counted(int(no_target.sum()), 'row')} with a missing target "
+                     f"(first on line {frame.index[no_target][0]})")
         frame = frame[~no_target]
     return frame
 
@@ -168,7 +176,8 @@ def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_tar
                      f"{', '.join(map(str, extra[:5]))}{' ...' if len(extra) > 5 else ''}")
     if with_target:
         check_columns(frame, targets, source, "target")
-        frame = _drop_missing_target(frame[inputs + targets], targets, source, notes)
+        frame = _drop_missing_target(frame[inputs + targets], targets, source, notes,
+                                     "use nntrain predict for unlabelled rows")
     else:
         frame = frame[inputs]
     frame, bad_inputs = _coerce_numeric_inputs(frame, state, source, skip_bad)

@@ -79,7 +79,7 @@ def test_rows_without_target_are_dropped_and_counted():
     frame = lines(pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "y": ["p", None, "q", "p"]}))
     data = prepare(frame)
     assert len(data.x["train"]) == 3
-    assert "t.csv: dropped 1 rows with a missing target (first on line 3)" in data.notes
+    assert "t.csv: dropped 1 row with a missing target (first on line 3)" in data.notes
 
 
 def test_missing_columns_are_listed_with_what_the_file_has():
