@@ -24,7 +24,7 @@ def evaluate(run: str, data: str | None, display: Display, as_json: bool = False
     if saved.images:
         x, y, notes = prepare_labelled_images(data, saved.data, saved.model.dtype)
     else:
-        frame = read_csv(data, key="DATA", narrow=saved.data.get("float32_inputs", []))
+        frame = read_csv(data, key="DATA", narrow=saved.data.get("float32_inputs", []), keep_empty=True)
         x, y, notes, _ = prepare_inference(frame, saved.data, source=source, with_target=True,
                                            dtype=saved.model.dtype)
     for note in notes:

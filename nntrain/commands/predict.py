@@ -29,7 +29,7 @@ def predict(run: str, data: str, display: Display, output: str | None = None, pr
     if saved.images:
         x, paths, notes = prepare_unlabelled_images(image_paths(data), saved.data, saved.model.dtype)
     else:
-        frame = read_csv(data, key="DATA", narrow=saved.data.get("float32_inputs", []))
+        frame = read_csv(data, key="DATA", narrow=saved.data.get("float32_inputs", []), keep_empty=True)
         source = "standard input" if data == "-" else data
         x, _, notes, lines = prepare_inference(frame, saved.data, source=source, with_target=False,
                                                dtype=saved.model.dtype, skip_bad=on_error == "skip")

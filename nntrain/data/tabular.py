@@ -17,9 +17,13 @@ import pandas as pd
 from nntrain.data.pipeline import Context, Pipeline, is_numeric
 from nntrain.data.report import class_balance, leak_counts, leak_note, markers_of, missing_after, profile_columns
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
+from nntrain.data.tables import empty_rows
 from nntrain.data.targets import encode_target, fit_target, infer_task, label_strings
 from nntrain.errors import DataError
 from nntrain.words import counted
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass
@@ -63,9 +67,12 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     rows_read = {name: len(frame) for name, frame in frames.items()}
     for name in frames:
         check_columns(frames[name], features + targets, sources[name], "")
+    empty = {name: _drop_empty_rows(frames, name, sources[name], notes) for name in list(frames)}
     selected = {name: _drop_missing_target(frames[name][features + targets], targets, sources[name], notes,
                                            "set data.target to another column") for name in list(frames)}
     frames.clear()
+    for name, frame in selected.items():
+        _unrepresentable(frame, features, sources[name], dtype)
     main = selected["train"]
 
     task, task_note = infer_task(main, targets, task, loss)
@@ -119,7 +126,8 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     state.update({"target": target_state, "pipeline": {"steps": pipeline, "states": states},
                   "features": feature_names})
     report = {
-        "sources": sources, "rows_read": rows_read, "rows_used": {n: len(x[n]) for n in SPLIT_NAMES},
+        "sources": sources, "rows_read": rows_read, "empty_rows": empty,
+        "rows_used": {n: len(x[n]) for n in SPLIT_NAMES},
         "dropped_by_step": drops, "leaks": leaks, "task": task, "features": feature_names, "columns": columns,
     }
     if task == "classification":
@@ -134,6 +142,20 @@ def return_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def _drop_empty_rows(frames: dict[str, pd.DataFrame], name: str, source: str, notes: list[str]) -> int:
+    """Drop the rows of `frames[name]` whose cells are all empty (blank lines too), which hold nothing to learn
+    from; returns how many, also counted in a note."""
+    frame = frames[name]
+    empty = empty_rows(frame)
+    count = int(empty.sum())
+    if count == len(frame):
+        raise DataError(f"{source}: every data row is empty ({counted(count, 'row')}); fill in the file")
+    if count:
+        notes.append(f"{source}: dropped {counted(count, 'empty row')} (first on line {frame.index[empty][0]})")
+        frames[name] = frame[~empty]
+    return count
 
 
 def _drop_missing_target(frame: pd.DataFrame, targets: list[str], source: str, notes: list[str],
@@ -181,11 +203,12 @@ def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_tar
     else:
         frame = frame[inputs]
     frame, bad_inputs = _coerce_numeric_inputs(frame, state, source, skip_bad)
+    frame, bad_values = _unrepresentable(frame, state["numeric_inputs"], source, dtype, skip_bad)
     ctx = Context(target=targets if with_target else [], training=False)
     frame = Pipeline(state["pipeline"]["steps"]).transform(frame, state["pipeline"]["states"], ctx)
     notes += ctx.notes
     x, keep, bad_features = to_matrix(frame, state["features"], source, dtype, skip_bad=skip_bad)
-    skipped = sorted(bad_inputs + bad_features)
+    skipped = sorted(bad_inputs + bad_values + bad_features)
     if skipped:
         notes.append(_skipped_note(skipped))
     frame = frame[keep]
@@ -213,6 +236,47 @@ def _coerce_numeric_inputs(frame: pd.DataFrame, state: dict, source: str, skip_b
         bad_rows |= text
         frame = frame.assign(**{name: pd.to_numeric(column, errors="coerce")})
     return frame[~bad_rows.to_numpy()], details
+
+
+def _unrepresentable(frame: pd.DataFrame, columns: list[str], source: str, dtype,
+                     skip_bad: bool = False) -> tuple[pd.DataFrame, list[tuple]]:
+    """Refuse infinite values, and for a float32 model numbers beyond float32's range, in raw numeric columns.
+
+    Checked before the pipeline, whose statistics one such value would make infinite for the whole
+    column. With `skip_bad`, returns the frame without such rows and (line, column, value) of each.
+    """
+    limit = FLOAT32_MAX if np.dtype(dtype) == np.float32 else np.inf
+    written = frame.attrs.get("as_written", {})  # the file's own spelling of values beyond float32, from read_csv
+    bad_rows = np.zeros(len(frame), dtype=bool)
+    details = []
+    for name in columns:
+        values = frame[name].to_numpy()
+        if values.dtype.kind != "f":
+            continue
+        bad = np.isinf(values) if limit == np.inf else (values > limit) | (values < -limit)
+        if not bad.any():
+            continue
+        if not skip_bad:
+            first = int(np.argmax(bad))
+            alike = np.isinf(values) if np.isinf(values[first]) else bad & np.isfinite(values)
+            line = frame.index[first]
+            problem = _range_problem(name, float(values[first]), line, int(alike.sum()), written.get((name, line)))
+            raise DataError(f"{source}: {problem}")
+        fresh = bad & ~bad_rows
+        details += [(line, name, written.get((name, line), value)) for line, value in
+                    zip(frame.index[fresh], values[fresh])]
+        bad_rows |= bad
+    return (frame[~bad_rows] if bad_rows.any() else frame), details
+
+
+def _range_problem(name: str, value: float, line: int, count: int, written: str | None = None) -> str:
+    if np.isinf(value):
+        where = f"an infinite value on line {line}" if count == 1 else \
+            f"{counted(count, 'infinite value')}, first on line {line}"
+        return f"column {name!r} has {where} ({value}); fix the file"
+    more = "" if count == 1 else f" ({counted(count, 'such value')})"
+    return (f"column {name!r} has {written or repr(value)} on line {line}, beyond float32's range (±3.4e38){more}; "
+            "fix the file, or train with engine.dtype: float64")
 
 
 def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype, skip_bad: bool = False,
@@ -247,10 +311,10 @@ def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype, skip_
         count = int(bad[:, cols[0]].sum())
         value = values[first_rows[0], cols[0]]
         if np.isnan(value):
-            raise DataError(f"{source}: column {name!r} has {count} missing values, first on line {line}; "
-                            "fill them with a clean step (missing: mean, median, mode or constant), or fix the file")
-        raise DataError(f"{source}: column {name!r} has {count} infinite values ({value} on line {line}); "
-                        "fix the file")
+            raise DataError(f"{source}: column {name!r} has {counted(count, 'missing value')}, first on line "
+                            f"{line}; fill them with a clean step (missing: mean, median, mode or constant), "
+                            "or fix the file")
+        raise DataError(f"{source}: {_range_problem(name, float(value), line, count)}")
     details = []
     for row in np.flatnonzero(~keep):
         name = columns[int(np.argmax(bad[row]))]
@@ -261,11 +325,11 @@ def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype, skip_
 def _skipped_note(skipped: list[tuple], shown: int = 5) -> str:
     listed = "; ".join(f"line {line}: {name!r} is {_value(value)}" for line, name, value in skipped[:shown])
     more = f"; and {len(skipped) - shown} more" if len(skipped) > shown else ""
-    return f"skipped {len(skipped)} rows that cannot be predicted ({listed}{more})"
+    return f"skipped {counted(len(skipped), 'row')} that cannot be predicted ({listed}{more})"
 
 
 def _value(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or pd.isna(value):
         return "missing"
     return repr(value.item() if isinstance(value, np.generic) else value)
 

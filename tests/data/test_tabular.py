@@ -95,7 +95,7 @@ def test_text_and_missing_feature_values_name_the_line():
     with pytest.raises(DataError, match=r"column 'a' holds numbers but line 4 has 'oops'"):
         prepare(frame)
     frame = lines(pd.DataFrame({"a": [1.0, np.nan, 3.0, 4.0], "y": ["p", "q", "p", "q"]}))
-    with pytest.raises(DataError, match=r"column 'a' has 1 missing values, first on line 3; fill them with a clean"):
+    with pytest.raises(DataError, match=r"column 'a' has 1 missing value, first on line 3; fill them with a clean"):
         prepare(frame)
 
 
