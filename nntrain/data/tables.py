@@ -120,7 +120,9 @@ def _listed(numbers: list[int]) -> str:
 def _float32_columns(handle, keep: tuple[str, ...]) -> dict[str, str]:
     """Columns whose first rows are decimal numbers, to be parsed as float32."""
     try:
-        sample = pd.read_csv(_source(handle), nrows=SAMPLE_ROWS, index_col=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)  # the full parse reports a ragged row
+            sample = pd.read_csv(_source(handle), nrows=SAMPLE_ROWS, index_col=False)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError):
         return {}  # the full parse reports the problem
     return {column: "float32" for column in sample.columns

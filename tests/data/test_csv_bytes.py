@@ -1,0 +1,51 @@
+"""The raw-bytes view of a CSV: record start lines, field counts, blank lines, UTF-8 offsets, in any block size."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from nntrain.data import csv_bytes
+
+TEXT = b'a,b,c\r\n1,2,3\r\n\r\n4,5\r\n,,\r\n6,"x,\ny",7\n8,9,10'
+
+
+@pytest.fixture(params=[1 << 24, 3], ids=["one block", "3-byte blocks"])
+def block_size(request, monkeypatch):
+    monkeypatch.setattr("nntrain.data.csv_bytes.BLOCK_BYTES", request.param)
+
+
+def test_unquoted_records_are_lines_with_commas_plus_one_fields(block_size):
+    found = csv_bytes.records(b"a,b,c\r\n1,2,3\r\n\r\n4,5\r\n,,\r\n8,9,10", quoted=False)
+    assert found.lines.tolist() == [1, 2, 3, 4, 5, 6]
+    assert found.fields.tolist() == [3, 3, 1, 2, 3, 3]
+    assert found.blank.tolist() == [False, False, True, False, False, False]
+
+
+def test_quoted_records_start_where_an_editor_shows_them(block_size):
+    found = csv_bytes.records(TEXT, quoted=True)
+    assert found.lines.tolist() == [1, 2, 3, 4, 5, 6, 8]
+    assert found.fields.tolist() == [3, 3, 1, 2, 3, 3, 3]
+    assert found.blank.tolist() == [False, False, True, False, False, False, False]
+
+
+def test_compressed_files_are_read_decompressed(tmp_path, block_size):
+    path = tmp_path / "d.csv.gz"
+    path.write_bytes(gzip.compress(TEXT))
+    assert csv_bytes.contains(path, b'"') and not csv_bytes.contains(path, b";")
+    assert csv_bytes.line_count(path) == TEXT.count(b"\n") + 1
+    assert csv_bytes.records(path, quoted=True).lines.tolist() == [1, 2, 3, 4, 5, 6, 8]
+    assert b"".join(block.tobytes() for block in csv_bytes.blocks(path)) == TEXT
+
+
+def test_plain_files_are_mapped_and_counted(tmp_path, block_size):
+    path = tmp_path / "d.csv"
+    path.write_bytes(TEXT + b"\n")
+    assert csv_bytes.line_count(path) == TEXT.count(b"\n") + 1
+    assert np.array_equal(np.concatenate(list(csv_bytes.blocks(path))), np.frombuffer(TEXT + b"\n", np.uint8))
+
+
+def test_the_first_byte_that_is_not_utf8_is_found_by_offset_and_line(block_size):
+    assert csv_bytes.utf8_problem("a,b\ncafé,\u00e9t\u00e9\n".encode()) is None  # é split across blocks is fine
+    assert csv_bytes.utf8_problem(b"a,b\n\xc3\xa9,1\n2,\xff\n") == (11, 3, 0xFF)
+    assert csv_bytes.utf8_problem(b"a,b\n1,caf\xc3") == (9, 2, 0xC3)  # cut off at the end
