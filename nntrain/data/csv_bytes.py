@@ -83,6 +83,39 @@ def line_count(handle: bytes | Path) -> int:
     return count + (last != NEWLINE)
 
 
+def comma_count(handle: bytes | Path) -> int:
+    """Commas in the data, quoted or not."""
+    return sum(int(np.count_nonzero(block == COMMA)) for block in blocks(handle))
+
+
+def trailing_breaks(handle: bytes | Path) -> int:
+    """Line breaks at the very end of the data, after its last other byte (one more than the blank lines
+    there); reads only the end of a plain file."""
+    if isinstance(handle, bytes) or (Path(handle).suffix.lower() not in OPENERS and Path(handle).is_file()):
+        return _trailing_breaks_backwards(handle)
+    count = 0
+    with open_binary(handle) as stream:
+        while chunk := stream.read(BLOCK_BYTES):
+            rest = chunk.rstrip(b"\r\n")
+            count = chunk.count(b"\n", len(rest)) + (0 if rest else count)
+    return count
+
+
+def _trailing_breaks_backwards(handle, window: int = 1 << 16) -> int:
+    with (io.BytesIO(handle) if isinstance(handle, bytes) else open(handle, "rb")) as stream:
+        end, count = stream.seek(0, io.SEEK_END), 0
+        while end > 0:
+            start = max(0, end - window)
+            stream.seek(start)
+            chunk = stream.read(end - start)
+            rest = chunk.rstrip(b"\r\n")
+            count += chunk.count(b"\n", len(rest))
+            if rest:
+                break
+            end = start
+    return count
+
+
 class Records(NamedTuple):
     """Each CSV record of the data, the header first."""
 

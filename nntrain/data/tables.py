@@ -225,23 +225,44 @@ def _number_rows(frame: pd.DataFrame, handle, name: str) -> pd.DataFrame:
     """Index the rows by the line each starts on; refuse rows with too few fields; drop blank lines at the end.
 
     Cheap when nothing can be wrong: line numbers need the bytes only if a quoted field spans
-    lines, and field counts only for rows whose last cell is missing (as a short row's is).
+    lines, and field counts only if some row's last cell is missing (as a short row's is).
     """
+    rows, width = len(frame), len(frame.columns)
     quoted = csv_bytes.contains(handle, b'"')
     last_missing = frame.iloc[:, -1].isna().to_numpy()
-    spans_lines = quoted and csv_bytes.line_count(handle) > len(frame) + 1
-    found = csv_bytes.records(handle, quoted) if spans_lines or last_missing.any() else None
-    if found is None or len(found.lines) <= len(frame):  # nothing to look at, or a layout pandas reads otherwise
-        frame.index = pd.RangeIndex(2, 2 + len(frame))
+    spans_lines = quoted and csv_bytes.line_count(handle) > rows + 1
+    if not spans_lines and not last_missing.any():
+        frame.index = pd.RangeIndex(2, 2 + rows)
         return frame
-    lines, fields, blank = (values[1:len(frame) + 1] for values in found)
-    short = last_missing & ~blank & (fields < len(frame.columns))
+    if not quoted and (kept := _unquoted_rows(frame, handle)) is not None:
+        frame.index = pd.RangeIndex(2, 2 + rows)
+        return frame.iloc[:kept] if kept < rows else frame
+    found = csv_bytes.records(handle, quoted)
+    if found is None or len(found.lines) <= rows:  # a layout the csv module reads otherwise than pandas
+        frame.index = pd.RangeIndex(2, 2 + rows)
+        return frame
+    lines, fields, blank = (values[1:rows + 1] for values in found)
+    short = last_missing & ~blank & (fields < width)
     if short.any():
         row = int(np.argmax(short))
-        raise DataError(f"{name}: {_row_problem(lines[row], fields[row], len(frame.columns))}")
-    frame.index = pd.Index(lines, dtype=np.int64) if spans_lines else pd.RangeIndex(2, 2 + len(frame))
-    kept = len(blank) - int(np.argmax(~blank[::-1])) if (~blank).any() else 0
-    return frame.iloc[:kept] if kept < len(frame) else frame
+        raise DataError(f"{name}: {_row_problem(lines[row], fields[row], width)}")
+    frame.index = pd.Index(lines, dtype=np.int64) if spans_lines else pd.RangeIndex(2, 2 + rows)
+    kept = rows - int(np.argmax(~blank[::-1])) if (~blank).any() else 0
+    return frame.iloc[:kept] if kept < rows else frame
+
+
+def _unquoted_rows(frame: pd.DataFrame, handle) -> int | None:
+    """How many rows come before the blank lines that end the file, if no row has too few fields; else None.
+
+    Without quotes every line is a record, and pandas has refused any with too many fields, so
+    the data lines hold (fields - 1) commas each exactly when none is short (or blank).
+    """
+    rows, width = len(frame), len(frame.columns)
+    blank_end = min(max(csv_bytes.trailing_breaks(handle) - 1, 0), rows)
+    if blank_end and not empty_rows(frame.iloc[rows - blank_end:]).all():
+        return None
+    data_commas = csv_bytes.comma_count(handle) - (width - 1)
+    return rows - blank_end if data_commas == (rows - blank_end) * (width - 1) else None
 
 
 def _misfit(handle, fields: int) -> str | None:

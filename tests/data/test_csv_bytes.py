@@ -49,3 +49,18 @@ def test_the_first_byte_that_is_not_utf8_is_found_by_offset_and_line(block_size)
     assert csv_bytes.utf8_problem("a,b\ncafé,\u00e9t\u00e9\n".encode()) is None  # é split across blocks is fine
     assert csv_bytes.utf8_problem(b"a,b\n\xc3\xa9,1\n2,\xff\n") == (11, 3, 0xFF)
     assert csv_bytes.utf8_problem(b"a,b\n1,caf\xc3") == (9, 2, 0xC3)  # cut off at the end
+
+
+@pytest.mark.parametrize("text,breaks", [
+    (b"a\n1\n", 1), (b"a\n1", 0), (b"a\n1\n\n\n", 3), (b"a\r\n1\r\n\r\n", 2), (b"a\n,\n\n", 2), (b"\n\n", 2),
+])
+def test_trailing_breaks_count_the_line_breaks_after_the_last_other_byte(tmp_path, text, breaks):
+    (tmp_path / "d.csv").write_bytes(text)
+    (tmp_path / "d.csv.gz").write_bytes(gzip.compress(text))
+    assert csv_bytes.trailing_breaks(text) == breaks
+    assert csv_bytes._trailing_breaks_backwards(tmp_path / "d.csv", window=1) == breaks
+    assert csv_bytes.trailing_breaks(tmp_path / "d.csv.gz") == breaks
+
+
+def test_comma_count_counts_every_comma(block_size):
+    assert csv_bytes.comma_count(TEXT) == TEXT.count(b",")

@@ -23,6 +23,12 @@ def test_empty_rows_can_be_kept_but_blank_lines_at_the_end_are_never_rows(write)
     assert frame["b"].isna().tolist() == [False, True, True, False]
 
 
+@pytest.mark.parametrize("text", ["a,b,c\n1,2,\n\n,,\n4,5,6\n\n", 'a,b,c\n"1,2",2,\n\n,,\n4,5,6\n\n'])
+def test_rows_ending_in_an_empty_cell_and_blank_lines_are_not_short(write, text):
+    frame = read_csv(str(write("d.csv", text)), keep_empty=True)
+    assert list(frame.index) == [2, 3, 4, 5]
+
+
 @pytest.mark.parametrize("text,line,fields", [
     ("a,b,c\n1,2,3,4\n5,6,7\n", 2, "4 fields"),     # pandas would silently treat column a as an index
     ("a,b,c\n1,2,3\n5,6,7,8\n", 3, "4 fields"),
