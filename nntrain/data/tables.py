@@ -68,26 +68,31 @@ def empty_rows(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _open(source: str, key: str, name: str):
-    """A path (read by pandas in chunks) or, for stdin, the bytes; refusing missing and empty input."""
+    """A plain file's path, or the bytes of stdin, a compressed file or a pipe (read once, as the checks
+    read the data again); refusing missing and empty input."""
     if source == "-":
         raw = sys.stdin.buffer.read()
-        if not raw.strip():
-            raise DataError(f"{name} is empty: expected a header line and data rows")
-        return raw
-    path = Path(source)
-    if not path.exists():
-        raise ConfigError(f"{key}: file not found: {source}")
-    if path.is_dir():
-        raise ConfigError(f"{key}: {source} is a directory, expected a CSV file")
-    if any(suffix in UNSUPPORTED_SUFFIXES for suffix in path.suffixes[-2:]):
-        raise ConfigError(f"{key}: {source}: nntrain reads plain CSV and .gz, .bz2, .xz or .zip compressed CSV")
-    try:
-        with csv_bytes.open_binary(path) as head:
-            if not head.read(4096).strip():
-                raise DataError(f"{name} is empty: expected a header line and data rows")
-    except (OSError, EOFError, ValueError) as exc:  # unreadable, or not the compression its name says
-        raise DataError(f"cannot read {source}: {getattr(exc, 'strerror', None) or exc}") from None
-    return path
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise ConfigError(f"{key}: file not found: {source}")
+        if path.is_dir():
+            raise ConfigError(f"{key}: {source} is a directory, expected a CSV file")
+        if any(suffix in UNSUPPORTED_SUFFIXES for suffix in path.suffixes[-2:]):
+            raise ConfigError(f"{key}: {source}: nntrain reads CSV, plain or compressed as .gz, .bz2, .xz or .zip")
+        try:
+            if not csv_bytes.must_be_read(path):
+                with open(path, "rb") as head:
+                    if head.read(4096).strip():
+                        return path
+                raw = b""
+            else:
+                raw = csv_bytes.read_all(path)
+        except csv_bytes.READ_ERRORS as exc:  # unreadable, or not the compression its name says
+            raise DataError(f"cannot read {source}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not raw or raw.isspace():  # isspace stops at the first other byte, where strip would copy
+        raise DataError(f"{name} is empty: expected a header line and data rows")
+    return raw
 
 
 def _source(handle):
@@ -101,7 +106,8 @@ def _header(handle, name: str) -> list[str]:
     model would then read whichever copy the next file puts under that name.
     """
     try:
-        with io.TextIOWrapper(csv_bytes.open_binary(handle), encoding="utf-8-sig", newline="") as text:
+        with io.TextIOWrapper(_source(handle) if isinstance(handle, bytes) else open(handle, "rb"),
+                              encoding="utf-8-sig", newline="") as text:
             names = next(csv.reader(text), [])
     except (UnicodeDecodeError, csv.Error):
         return []  # the full parse reports it, with its place

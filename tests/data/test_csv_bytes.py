@@ -1,6 +1,7 @@
 """The raw-bytes view of a CSV: record start lines, field counts, blank lines, UTF-8 offsets, in any block size."""
 
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,13 +30,12 @@ def test_quoted_records_start_where_an_editor_shows_them(block_size):
     assert found.blank.tolist() == [False, False, True, False, False, False, False]
 
 
-def test_compressed_files_are_read_decompressed(tmp_path, block_size):
+def test_compressed_files_and_pipes_are_read_whole(tmp_path):
     path = tmp_path / "d.csv.gz"
     path.write_bytes(gzip.compress(TEXT))
-    assert csv_bytes.contains(path, b'"') and not csv_bytes.contains(path, b";")
-    assert csv_bytes.line_count(path) == TEXT.count(b"\n") + 1
-    assert csv_bytes.records(path, quoted=True).lines.tolist() == [1, 2, 3, 4, 5, 6, 8]
-    assert b"".join(block.tobytes() for block in csv_bytes.blocks(path)) == TEXT
+    assert csv_bytes.must_be_read(path) and csv_bytes.read_all(path) == TEXT
+    (tmp_path / "d.csv").write_bytes(TEXT)
+    assert csv_bytes.must_be_read(Path("/dev/null")) and not csv_bytes.must_be_read(tmp_path / "d.csv")
 
 
 def test_plain_files_are_mapped_and_counted(tmp_path, block_size):
@@ -56,10 +56,8 @@ def test_the_first_byte_that_is_not_utf8_is_found_by_offset_and_line(block_size)
 ])
 def test_trailing_breaks_count_the_line_breaks_after_the_last_other_byte(tmp_path, text, breaks):
     (tmp_path / "d.csv").write_bytes(text)
-    (tmp_path / "d.csv.gz").write_bytes(gzip.compress(text))
     assert csv_bytes.trailing_breaks(text) == breaks
-    assert csv_bytes._trailing_breaks_backwards(tmp_path / "d.csv", window=1) == breaks
-    assert csv_bytes.trailing_breaks(tmp_path / "d.csv.gz") == breaks
+    assert csv_bytes.trailing_breaks(tmp_path / "d.csv", window=1) == breaks
 
 
 def test_comma_count_counts_every_comma(block_size):
