@@ -115,7 +115,7 @@ def _header(handle, name: str) -> list[str]:
     if repeated:
         places = ", ".join(f"{column!r} is columns {_listed([i + 1 for i, n in enumerate(names) if n == column])}"
                            for column in repeated[:5])
-        raise DataError(f"{name}: the header names a column twice ({places}); give each column its own name")
+        raise DataError(f"{name}: the header repeats a column name ({places}); give each column its own name")
     return names
 
 

@@ -91,16 +91,16 @@ def test_a_column_name_given_twice_is_refused_at_fit_predict_and_eval(cli, write
     checked = cli("check", table_config(write, data, tmp_path))
     assert_clean_stderr(checked)
     assert checked.returncode == 3
-    assert (f"{data}: the header names a column twice ('a' is columns 1 and 3); give each column its own name"
+    assert (f"{data}: the header repeats a column name ('a' is columns 1 and 3); give each column its own name"
             in checked.stderr)
     new = write("new.csv", '\ufeff"a",b,"a"\n0.1,0.2,0.3\n')  # a byte-order mark and quotes: still the same name
     predicted = cli("predict", runs["plain"], new)
     assert predicted.returncode == 3 and predicted.stdout == ""
-    assert f"{new}: the header names a column twice ('a' is columns 1 and 3)" in predicted.stderr
+    assert f"{new}: the header repeats a column name ('a' is columns 1 and 3)" in predicted.stderr
     labelled = write("labelled.csv", "a,b,y,b,b\n0.1,0.2,1,0.3,0.4\n")
     evaluated = cli("eval", runs["plain"], labelled)
     assert evaluated.returncode == 3
-    assert f"{labelled}: the header names a column twice ('b' is columns 2, 4 and 5)" in evaluated.stderr
+    assert f"{labelled}: the header repeats a column name ('b' is columns 2, 4 and 5)" in evaluated.stderr
 
 
 def test_a_real_column_named_like_a_pandas_renaming_is_used_as_is(cli, write, tmp_path):

@@ -58,7 +58,7 @@ def test_rows_are_indexed_by_the_line_they_start_on_after_quoted_line_breaks(tmp
     ("x,b,x,b", "'x' is columns 1 and 3, 'b' is columns 2 and 4"),
 ])
 def test_a_name_given_to_two_columns_is_refused(write, header, message):
-    with pytest.raises(DataError, match=f"the header names a column twice \\({message}\\); give each column"):
+    with pytest.raises(DataError, match=f"the header repeats a column name \\({message}\\); give each column"):
         read_csv(str(write("d.csv", header + "\n1,2,3,4\n")))
 
 
