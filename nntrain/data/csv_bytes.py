@@ -24,7 +24,9 @@ from typing import BinaryIO, NamedTuple
 import numpy as np
 
 BLOCK_BYTES = 1 << 24
-NEWLINE, COMMA, CR = ord("\n"), ord(","), ord("\r")
+NEWLINE, COMMA, CR, QUOTE = ord("\n"), ord(","), ord("\r"), ord('"')
+BOM = b"\xef\xbb\xbf"
+FIELD_START = np.array([COMMA, NEWLINE, CR, QUOTE], dtype=np.uint8)  # what may come before an opening quote
 
 
 def _zip_member(path: Path) -> BinaryIO:
@@ -110,36 +112,70 @@ class Records(NamedTuple):
     blank: np.ndarray    # whether it is an empty line
 
 
-def records(data: bytes | Path, quoted: bool) -> Records | None:
-    """Where each record starts and how many fields it has; None when the csv module cannot parse it.
+def records(data: bytes | Path, quoted: bool, fields: bool = True) -> Records | None:
+    """Where each record of `data` starts and (if `fields`) how many fields it has; None if the csv module
+    cannot parse it.
 
-    Without quote characters every line is a record and its fields are its commas plus one, counted
-    with NumPy; with them, a comma or line break may sit inside a field, so the csv module parses.
+    Without quote characters every line is a record, and its fields are its commas plus one. With
+    them, a line break or comma inside a quoted field belongs to the field: one is inside exactly
+    when an odd number of quotes come before it (an escaped quote "" adds two). That holds while
+    every opening quote starts a field, as in RFC 4180; a quote elsewhere (5'11") is text to
+    pandas, so such a file is parsed with the csv module instead, which reads it the same way.
     """
-    return _quoted_records(data) if quoted else _line_records(data)
+    return _scan(data, quoted, fields) or _csv_records(data)
 
 
-def _line_records(data) -> Records:
-    ends, commas_before, cr_before = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0, bool)]
-    offset, commas, previous = 0, 0, NEWLINE
+def _scan(data, quoted: bool, fields: bool = True) -> Records | None:
+    """`records` with NumPy, block by block; without `fields`, commas are not looked at (fields all 1)."""
+    ends, ordinals, before_end, cr_before = ([np.empty(0, np.int64)] for _ in range(4))
+    offset = commas = breaks_seen = quotes = inside = 0  # inside: commas in quoted fields closed so far
+    previous = NEWLINE
+    bom = len(BOM) if _head(data, len(BOM)) == BOM else -1  # the header's first quote may follow a BOM
     for block in blocks(data):
         breaks = np.flatnonzero(block == NEWLINE)
-        separators = np.flatnonzero(block == COMMA)
+        separators = np.flatnonzero(block == COMMA) if fields else np.empty(0, np.int64)
+        commas_before = np.searchsorted(separators, breaks) + commas
+        ordinal = np.arange(breaks_seen, breaks_seen + len(breaks))
+        breaks_seen += len(breaks)
+        if quoted:
+            marks = np.flatnonzero(block == QUOTE)
+            opens = (np.arange(len(marks)) + quotes) % 2 == 0
+            opening = marks[opens]
+            preceding = np.where(opening > 0, block[opening - 1], previous)
+            if not (np.isin(preceding, FIELD_START) | (opening + offset == bom)).all():
+                return None
+            quotes_before = np.searchsorted(marks, breaks)
+            outside = (quotes_before + quotes) % 2 == 0
+            at_marks = np.searchsorted(separators, marks) + commas  # commas before each quote
+            running = np.concatenate([[0], np.cumsum(np.where(opens, -at_marks, at_marks))]) + inside
+            commas_before = commas_before - running[quotes_before]  # exact where the break is outside quotes
+            breaks, commas_before, ordinal = breaks[outside], commas_before[outside], ordinal[outside]
+            quotes, inside = quotes + len(marks), int(running[-1])
         ends.append(breaks + offset)
-        commas_before.append(np.searchsorted(separators, breaks) + commas)
+        ordinals.append(ordinal)
+        before_end.append(commas_before)
         cr_before.append(np.where(breaks > 0, block[breaks - 1], previous) == CR)
         offset, commas, previous = offset + len(block), commas + len(separators), block[-1]
+    if quotes % 2:
+        return None  # a quoted field never closed: pandas has refused it already
     if previous != NEWLINE:  # a last line without a line break
-        ends.append(np.array([offset]))
-        commas_before.append(np.array([commas]))
-        cr_before.append(np.array([previous == CR]))
-    ends, commas_before, cr_before = (np.concatenate(parts) for parts in (ends, commas_before, cr_before))
+        for parts, value in ((ends, offset), (ordinals, breaks_seen), (before_end, commas - inside),
+                             (cr_before, previous == CR)):
+            parts.append(np.array([value]))
+    ends, ordinals, before_end, cr_before = (np.concatenate(p) for p in (ends, ordinals, before_end, cr_before))
     length = np.diff(ends, prepend=-1) - 1
-    return Records(lines=np.arange(1, len(ends) + 1), fields=np.diff(commas_before, prepend=0) + 1,
-                   blank=(length == 0) | ((length == 1) & cr_before))
+    return Records(lines=np.concatenate([[1], ordinals[:-1] + 2]), fields=np.diff(before_end, prepend=0) + 1,
+                   blank=(length == 0) | ((length == 1) & cr_before.astype(bool)))
 
 
-def _quoted_records(data) -> Records | None:
+def _head(data: bytes | Path, size: int) -> bytes:
+    if isinstance(data, bytes):
+        return data[:size]
+    with open(data, "rb") as file:
+        return file.read(size)
+
+
+def _csv_records(data) -> Records | None:
     lines, fields = [], []
     with io.BytesIO(data) if isinstance(data, bytes) else open(data, "rb") as stream:
         reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline=""))

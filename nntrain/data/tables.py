@@ -243,7 +243,7 @@ def _number_rows(frame: pd.DataFrame, handle, name: str) -> pd.DataFrame:
     if not quoted and (kept := _unquoted_rows(frame, handle)) is not None:
         frame.index = pd.RangeIndex(2, 2 + rows)
         return frame.iloc[:kept] if kept < rows else frame
-    found = csv_bytes.records(handle, quoted)
+    found = csv_bytes.records(handle, quoted, fields=last_missing.any())
     if found is None or len(found.lines) <= rows:  # a layout the csv module reads otherwise than pandas
         frame.index = pd.RangeIndex(2, 2 + rows)
         return frame

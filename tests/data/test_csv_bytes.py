@@ -1,6 +1,8 @@
 """The raw-bytes view of a CSV: record start lines, field counts, blank lines, UTF-8 offsets, in any block size."""
 
+import csv
 import gzip
+import io
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +64,27 @@ def test_trailing_breaks_count_the_line_breaks_after_the_last_other_byte(tmp_pat
 
 def test_comma_count_counts_every_comma(block_size):
     assert csv_bytes.comma_count(TEXT) == TEXT.count(b",")
+
+
+@pytest.mark.parametrize("quoting", [csv.QUOTE_MINIMAL, csv.QUOTE_ALL])
+@pytest.mark.parametrize("block", [1 << 24, 7, 2])
+def test_the_vectorised_scan_reads_quotes_as_the_csv_module_does(monkeypatch, quoting, block):
+    monkeypatch.setattr("nntrain.data.csv_bytes.BLOCK_BYTES", block)
+    rng = np.random.default_rng(block)
+    pieces = ["x", "", ",", '"', "\n", "\r\n", "say \"hi\", then", "a,b\nc"]
+    rows = [["h1", "h,2", "h3"]] + [[pieces[i] for i in rng.integers(0, len(pieces), rng.integers(1, 5))]
+                                   for _ in range(60)]
+    text = io.StringIO()
+    csv.writer(text, quoting=quoting, lineterminator="\n").writerows(rows)
+    data = ("\ufeff" + text.getvalue() + "\n\n").encode()  # a byte-order mark, and blank lines at the end
+    scanned, parsed = csv_bytes._scan(data, quoted=True), csv_bytes._csv_records(data)
+    assert scanned is not None
+    for mine, theirs in zip(scanned, parsed):
+        assert mine.tolist() == theirs.tolist()
+
+
+def test_a_quote_inside_an_unquoted_field_is_left_to_the_csv_module():
+    data = b'name,height,w\nann,5\'11",60\nbob,"6,1",70\n'
+    assert csv_bytes._scan(data, quoted=True) is None
+    found = csv_bytes.records(data, quoted=True)
+    assert found.lines.tolist() == [1, 2, 3] and found.fields.tolist() == [3, 3, 3]
