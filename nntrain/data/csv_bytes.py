@@ -3,7 +3,7 @@ it has, and where UTF-8 breaks.
 
 pandas numbers records, not lines (a quoted field with a line break shifts every later number),
 pads a record with too few fields with missing values, and reports a decoding error relative
-to its buffer. These functions read the data, a plain file (memory-mapped) or bytes in memory,
+to its buffer. These functions read the data, a plain file or bytes in memory,
 in blocks and answer with NumPy over each block, so no Python code runs per row, except for the
 csv module's parse of a file with quote characters, which only such files (and only when asked)
 pay for.
@@ -15,7 +15,6 @@ import csv
 import gzip
 import io
 import lzma
-import mmap
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,26 +50,32 @@ def read_all(path: Path) -> bytes:
 
 
 def blocks(data: bytes | Path) -> Iterator[np.ndarray]:
-    """The bytes of `data` (bytes, or a plain file, memory-mapped) as uint8 arrays of at most BLOCK_BYTES."""
+    """The bytes of `data` as uint8 arrays of at most BLOCK_BYTES.
+
+    A file is read into one reused buffer (not memory-mapped: mapped pages would count towards
+    the process's resident memory), so each block is valid only until the next one is asked for.
+    """
     if isinstance(data, bytes):
         view = np.frombuffer(data, dtype=np.uint8)
-    else:
-        with open(data, "rb") as file:
-            if not Path(data).stat().st_size:
-                return
-            view = np.frombuffer(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ), dtype=np.uint8)
-    for start in range(0, len(view), BLOCK_BYTES):
-        yield view[start:start + BLOCK_BYTES]
+        for start in range(0, len(view), BLOCK_BYTES):
+            yield view[start:start + BLOCK_BYTES]
+        return
+    buffer = bytearray(BLOCK_BYTES)
+    with open(data, "rb", buffering=0) as file:
+        while size := file.readinto(buffer):
+            yield np.frombuffer(buffer, dtype=np.uint8, count=size)
 
 
 def contains(data: bytes | Path, byte: bytes) -> bool:
     """Whether `data` holds `byte` anywhere (a memchr-speed search)."""
     if isinstance(data, bytes):
         return byte in data
-    if not Path(data).stat().st_size:
-        return False
-    with open(data, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-        return mapped.find(byte) >= 0
+    buffer = bytearray(BLOCK_BYTES)
+    with open(data, "rb", buffering=0) as file:
+        while size := file.readinto(buffer):
+            if buffer.find(byte, 0, size) >= 0:
+                return True
+    return False
 
 
 def line_count(data: bytes | Path) -> int:

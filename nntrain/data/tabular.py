@@ -71,8 +71,8 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     selected = {name: _drop_missing_target(frames[name][features + targets], targets, sources[name], notes,
                                            "set data.target to another column") for name in list(frames)}
     frames.clear()
-    for name, frame in selected.items():
-        _unrepresentable(frame, features, sources[name], dtype)
+    for name in selected:  # no loop variable holding a frame: `del selected` below must free them
+        _unrepresentable(selected[name], features, sources[name], dtype)
     main = selected["train"]
 
     task, task_note = infer_task(main, targets, task, loss)
