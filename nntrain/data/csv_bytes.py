@@ -15,6 +15,7 @@ import csv
 import gzip
 import io
 import lzma
+import mmap
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,28 +53,33 @@ def read_all(path: Path) -> bytes:
 def blocks(data: bytes | Path) -> Iterator[np.ndarray]:
     """The bytes of `data` as uint8 arrays of at most BLOCK_BYTES.
 
-    A file is read into one reused buffer (not memory-mapped: mapped pages would count towards
-    the process's resident memory), so each block is valid only until the next one is asked for.
+    A file is memory-mapped one block at a time, each window unmapped once its array is dropped,
+    so the mapped pages (which count towards the process's resident memory) stay a block or two.
     """
     if isinstance(data, bytes):
         view = np.frombuffer(data, dtype=np.uint8)
         for start in range(0, len(view), BLOCK_BYTES):
             yield view[start:start + BLOCK_BYTES]
         return
-    buffer = bytearray(BLOCK_BYTES)
-    with open(data, "rb", buffering=0) as file:
-        while size := file.readinto(buffer):
-            yield np.frombuffer(buffer, dtype=np.uint8, count=size)
+    for window in _windows(data):
+        yield np.frombuffer(window, dtype=np.uint8)
+
+
+def _windows(path: Path) -> Iterator[mmap.mmap]:
+    step = max(1, BLOCK_BYTES // mmap.ALLOCATIONGRANULARITY) * mmap.ALLOCATIONGRANULARITY  # offsets must align
+    with open(path, "rb") as file:
+        size = Path(path).stat().st_size
+        for start in range(0, size, step):
+            yield mmap.mmap(file.fileno(), min(step, size - start), offset=start, access=mmap.ACCESS_READ)
 
 
 def contains(data: bytes | Path, byte: bytes) -> bool:
     """Whether `data` holds `byte` anywhere (a memchr-speed search)."""
     if isinstance(data, bytes):
         return byte in data
-    buffer = bytearray(BLOCK_BYTES)
-    with open(data, "rb", buffering=0) as file:
-        while size := file.readinto(buffer):
-            if buffer.find(byte, 0, size) >= 0:
+    for window in _windows(data):
+        with window:
+            if window.find(byte) >= 0:
                 return True
     return False
 
