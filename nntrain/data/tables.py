@@ -106,8 +106,8 @@ def _header(handle, name: str) -> list[str]:
     model would then read whichever copy the next file puts under that name.
     """
     try:
-        with io.TextIOWrapper(_source(handle) if isinstance(handle, bytes) else open(handle, "rb"),
-                              encoding="utf-8-sig", newline="") as text:
+        binary = io.BytesIO(handle) if isinstance(handle, bytes) else open(handle, "rb")
+        with io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as text:
             names = next(csv.reader(text), [])
     except (UnicodeDecodeError, csv.Error):
         return []  # the full parse reports it, with its place
@@ -135,7 +135,8 @@ def _float32_columns(handle, keep: tuple[str, ...]) -> dict[str, str]:
             if pd.api.types.is_float_dtype(sample[column]) and column not in keep}
 
 
-def _parse(handle, name: str, dtypes: dict[str, str], fields: int) -> pd.DataFrame:
+def _parse(handle, name: str, dtypes: dict[str, str], expected: int) -> pd.DataFrame:
+    """The table as pandas parses it; a row with more fields than the header's `expected` is refused."""
     with warnings.catch_warnings(record=True) as caught:  # also keeps numpy's float32 overflow warning quiet
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
@@ -153,13 +154,13 @@ def _parse(handle, name: str, dtypes: dict[str, str], fields: int) -> pd.DataFra
                     if column in frame and pd.api.types.is_float_dtype(frame[column]):
                         frame[column] = frame[column].astype("float32")
         except pd.errors.ParserError as exc:
-            raise DataError(f"{name}: {_misfit(handle, fields) or str(exc).split('C error: ')[-1].strip()}") from None
+            raise DataError(f"{name}: {_misfit(handle, expected) or str(exc).split('C error: ')[-1].strip()}") from None
         except UnicodeDecodeError:
             raise DataError(f"{name}: {_not_utf8(handle)}; save the file as UTF-8 CSV") from None
         except pd.errors.EmptyDataError:
             raise DataError(f"{name} is empty: expected a header line and data rows") from None
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-        raise DataError(f"{name}: {_misfit(handle, fields) or 'rows do not match the header'}")
+        raise DataError(f"{name}: {_misfit(handle, expected) or 'rows do not match the header'}")
     return frame
 
 
@@ -271,17 +272,17 @@ def _unquoted_rows(frame: pd.DataFrame, handle) -> int | None:
     return rows - blank_end if data_commas == (rows - blank_end) * (width - 1) else None
 
 
-def _misfit(handle, fields: int) -> str | None:
-    """The first row whose field count differs from the header's, as a message."""
+def _misfit(handle, expected: int) -> str | None:
+    """The first row whose field count differs from the header's `expected`, as a message."""
     found = csv_bytes.records(handle, csv_bytes.contains(handle, b'"'))
-    if found is None or not fields:
+    if found is None or not expected:
         return None
-    wrong = (found.fields != fields) & ~found.blank
+    wrong = (found.fields != expected) & ~found.blank
     wrong[0] = False
     if not wrong.any():
         return None
     row = int(np.argmax(wrong))
-    return _row_problem(found.lines[row], found.fields[row], fields)
+    return _row_problem(found.lines[row], found.fields[row], expected)
 
 
 def _row_problem(line: int, fields: int, expected: int) -> str:
