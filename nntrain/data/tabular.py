@@ -72,7 +72,7 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
                                            "set data.target to another column") for name in list(frames)}
     frames.clear()
     for name in selected:  # no loop variable holding a frame: `del selected` below must free them
-        _unrepresentable(selected[name], features, sources[name], dtype)
+        _unrepresentable(selected[name], inputs, sources[name], dtype)
     main = selected["train"]
 
     task, task_note = infer_task(main, targets, task, loss)

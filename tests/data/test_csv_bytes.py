@@ -44,7 +44,8 @@ def test_plain_files_are_mapped_and_counted(tmp_path, block_size):
     path = tmp_path / "d.csv"
     path.write_bytes(TEXT + b"\n")
     assert csv_bytes.line_count(path) == TEXT.count(b"\n") + 1
-    assert np.array_equal(np.concatenate([block.copy() for block in csv_bytes.blocks(path)]), np.frombuffer(TEXT + b"\n", np.uint8))
+    read = np.concatenate([block.copy() for block in csv_bytes.blocks(path)])
+    assert np.array_equal(read, np.frombuffer(TEXT + b"\n", np.uint8))
 
 
 def test_the_first_byte_that_is_not_utf8_is_found_by_offset_and_line(block_size):
