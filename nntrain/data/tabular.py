@@ -298,7 +298,8 @@ def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype, skip_
             if not skip_bad and (numbers.isna() & column.notna()).any():
                 raise DataError(f"{source}: {_text_problem(column, name)}")
             column = numbers
-        numbers = column.to_numpy(dtype=dtype, na_value=np.nan)
+        with np.errstate(over="ignore"):  # a number beyond float32 becomes inf, reported below
+            numbers = column.to_numpy(dtype=dtype, na_value=np.nan)
         values[:, index] = numbers if rows is None else numbers[rows]
     finite = np.isfinite(values)
     keep = finite.all(axis=1)
@@ -314,7 +315,9 @@ def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype, skip_
             raise DataError(f"{source}: column {name!r} has {counted(count, 'missing value')}, first on line "
                             f"{line}; fill them with a clean step (missing: mean, median, mode or constant), "
                             "or fix the file")
-        raise DataError(f"{source}: {_range_problem(name, float(value), line, count)}")
+        position = first_rows[0] if rows is None else np.flatnonzero(rows)[first_rows[0]]
+        before = frame[columns[cols[0]]].iloc[position]  # finite if it only overflowed float32
+        raise DataError(f"{source}: {_range_problem(name, float(before), line, count)}")
     details = []
     for row in np.flatnonzero(~keep):
         name = columns[int(np.argmax(bad[row]))]
