@@ -148,8 +148,8 @@ def test_listed_feature_column_missing(cli, write, tmp_path):
 
 @pytest.mark.parametrize("cells,expected", [
     ("1,p\nabc,q\n3,p\nx,q\n", r"d.csv: column 'a' holds numbers but line 3 has 'abc' \(2 such rows\)"),
-    ("1,p\n2,q\ninf,p\n", r"d.csv: column 'a' has 1 infinite values \(inf on line 4\)"),
-    ("1,p\n1e400,q\n3,p\n", r"d.csv: column 'a' has 1 infinite values \(inf on line 3\)"),
+    ("1,p\n2,q\ninf,p\n", r"d.csv: column 'a' has an infinite value on line 4 \(inf\); fix the file"),
+    ("1,p\n1e400,q\n3,p\n", r"d.csv: column 'a' has an infinite value on line 3 \(inf\); fix the file"),
     ("1,p\n,q\n3,p\n,q\n", r"d.csv: column 'a' has 2 missing values, first on line 3"),
 ])
 def test_bad_cells_without_a_clean_step_exit_3_naming_line_and_column(cli, write, tmp_path, cells, expected):
@@ -393,7 +393,7 @@ def test_text_in_a_numeric_column_stops_predict_or_is_skipped(cli, blobs_run, tm
     (tmp_path / "new.csv").write_text("x1,x2,color\n0.1,0.2,red\nn/a?,5,red\n5,5,blue\n0,6,\n")
     result = no_traceback(cli("predict", blobs_run / "run", tmp_path / "new.csv"))
     assert result.returncode == 3
-    assert "new.csv: column 'x1' holds numbers but line 3 has 'n/a?' (1 such rows)" in result.stderr
+    assert "new.csv: column 'x1' holds numbers but line 3 has 'n/a?' (1 such row)" in result.stderr
     assert result.stdout == ""
     skipped = no_traceback(cli("predict", blobs_run / "run", tmp_path / "new.csv", "--on-error", "skip"))
     assert skipped.returncode == 0

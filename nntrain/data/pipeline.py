@@ -471,6 +471,10 @@ class Pipeline:
             fates.update(step.fates(state))
         return fates
 
+    def named_drops(self) -> set[str]:
+        """Columns the drop steps name: known before fitting, and never features."""
+        return {name for step in self.steps if isinstance(step, Drop) for name in step.columns}
+
     def removed_columns(self, states: list[dict]) -> set[str]:
         """Columns the fitted steps removed (drop steps, empty columns): not needed in files given to predict."""
         return {name for name, fate in self.fates(states).items() if fate["fate"] in ("dropped", "empty")}

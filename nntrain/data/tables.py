@@ -1,91 +1,143 @@
 """Read CSV tables safely: never a silently shifted column, and row numbers that match the file.
 
-Every frame read here is indexed by its data row's line number in the file
-(the header is line 1), so later errors can say exactly where a bad cell is.
-Columns that hold decimal numbers are parsed straight to float32 (the engine's
-dtype), which halves the memory a large table takes while it is prepared.
+Every frame read here is indexed by the line each data row starts on in the file
+(the header is line 1; a quoted field with a line break does not shift later
+rows), so later errors can say exactly where a bad cell is. Every row has as many
+fields as the header, and every column its own name. Columns that hold decimal
+numbers are parsed straight to float32 (the engine's dtype), which halves the
+memory a large table takes while it is prepared.
 """
 
 import csv
 import io
 import sys
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from nntrain.data import csv_bytes
 from nntrain.errors import ConfigError, DataError
+from nntrain.words import counted
 
 SAMPLE_ROWS = 1000
 CHUNK_ROWS = 100_000
 ONE_SHOT_BYTES = 128 * 2**20  # smaller files parse in one call: twice as fast, and the memory is small anyway
+SHOWN_VALUES = 5  # values beyond float32's range kept as written, per column, for messages
+UNSUPPORTED_SUFFIXES = (".tar", ".zst")  # compressions pandas reads but nntrain cannot check line by line
 
 
 def read_csv(source: str, key: str = "data", narrow: bool | list[str] = False,
-             keep: tuple[str, ...] = ()) -> pd.DataFrame:
+             keep: tuple[str, ...] = (), keep_empty: bool = False) -> pd.DataFrame:
     """Read a CSV path, or `-` for standard input.
 
     `key` names where the path came from, for errors. `narrow` parses columns as
     float32: True for every column whose first rows hold decimal numbers (except
     those in `keep`, such as targets), or a list naming them, so that files read
-    for predict parse exactly like the training file did.
+    for predict parse exactly like the training file did. Rows whose cells are all
+    empty (blank lines included) are dropped unless `keep_empty`; blank lines at the
+    end of the file are never rows.
     """
     name = "standard input" if source == "-" else source
     handle = _open(source, key, name)
+    header = _header(handle, name)
     if narrow is True:
         dtypes = _float32_columns(handle, keep)
     else:
         dtypes = {column: "float32" for column in narrow or ()}
-    frame = _parse(handle, name, dtypes)
-    frame.index = pd.RangeIndex(2, 2 + len(frame))  # line numbers
-    maybe_blank = frame.iloc[:, 0].isna().to_numpy()
-    if maybe_blank.any():  # blank lines come back as rows of missing values: drop them
-        blank = np.zeros(len(frame), dtype=bool)
-        blank[maybe_blank] = frame[maybe_blank].isna().all(axis=1).to_numpy()
-        frame = frame[~blank] if blank.any() else frame
+    frame = _parse(handle, name, dtypes, len(header))
+    frame = _number_rows(frame, handle, name)
+    _widen_overflowed(frame, handle, dtypes)
+    if not keep_empty:
+        empty = empty_rows(frame)
+        frame = frame[~empty] if empty.any() else frame
     if len(frame) == 0:
         raise DataError(f"{name} has a header but no data rows")
     return frame
 
 
+def empty_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Which rows have every cell empty: blank lines and rows of bare commas."""
+    maybe = frame.iloc[:, 0].isna().to_numpy()
+    empty = np.zeros(len(frame), dtype=bool)
+    if maybe.any():  # only rows empty in the first column can be empty throughout
+        empty[maybe] = frame[maybe].isna().all(axis=1).to_numpy()
+    return empty
+
+
 def _open(source: str, key: str, name: str):
-    """A path (read by pandas in chunks) or, for stdin, the bytes; refusing missing and empty input."""
+    """A plain file's path, or the bytes of stdin, a compressed file or a pipe (read once, as the checks
+    read the data again); refusing missing and empty input."""
     if source == "-":
         raw = sys.stdin.buffer.read()
-        if not raw.strip():
-            raise DataError(f"{name} is empty: expected a header line and data rows")
-        return raw
-    path = Path(source)
-    if not path.exists():
-        raise ConfigError(f"{key}: file not found: {source}")
-    if path.is_dir():
-        raise ConfigError(f"{key}: {source} is a directory, expected a CSV file")
-    try:
-        with open(path, "rb") as head:
-            if not head.read(4096).strip():
-                raise DataError(f"{name} is empty: expected a header line and data rows")
-    except OSError as exc:
-        raise DataError(f"cannot read {source}: {exc.strerror}") from None
-    return path
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise ConfigError(f"{key}: file not found: {source}")
+        if path.is_dir():
+            raise ConfigError(f"{key}: {source} is a directory, expected a CSV file")
+        if any(suffix in UNSUPPORTED_SUFFIXES for suffix in path.suffixes[-2:]):
+            raise ConfigError(f"{key}: {source}: nntrain reads CSV, plain or compressed as .gz, .bz2, .xz or .zip")
+        try:
+            if not csv_bytes.must_be_read(path):
+                with open(path, "rb") as head:
+                    if head.read(4096).strip():
+                        return path
+                raw = b""
+            else:
+                raw = csv_bytes.read_all(path)
+        except csv_bytes.READ_ERRORS as exc:  # unreadable, or not the compression its name says
+            raise DataError(f"cannot read {source}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not raw or raw.isspace():  # isspace stops at the first other byte, where strip would copy
+        raise DataError(f"{name} is empty: expected a header line and data rows")
+    return raw
 
 
 def _source(handle):
     return io.BytesIO(handle) if isinstance(handle, bytes) else handle
 
 
+def _header(handle, name: str) -> list[str]:
+    """The header's names as written, refusing a name given to two columns.
+
+    pandas silently renames the second 'a' to 'a.1' (a name a real column may have), and the
+    model would then read whichever copy the next file puts under that name.
+    """
+    try:
+        binary = io.BytesIO(handle) if isinstance(handle, bytes) else open(handle, "rb")
+        with io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as text:
+            names = next(csv.reader(text), [])
+    except (UnicodeDecodeError, csv.Error):
+        return []  # the full parse reports it, with its place
+    repeated = [column for column, count in Counter(names).items() if count > 1 and column.strip()]
+    if repeated:
+        places = ", ".join(f"{column!r} is columns {_listed([i + 1 for i, n in enumerate(names) if n == column])}"
+                           for column in repeated[:5])
+        raise DataError(f"{name}: the header repeats a column name ({places}); give each column its own name")
+    return names
+
+
+def _listed(numbers: list[int]) -> str:
+    return ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
+
+
 def _float32_columns(handle, keep: tuple[str, ...]) -> dict[str, str]:
     """Columns whose first rows are decimal numbers, to be parsed as float32."""
     try:
-        sample = pd.read_csv(_source(handle), nrows=SAMPLE_ROWS, index_col=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)  # the full parse reports a ragged row
+            sample = pd.read_csv(_source(handle), nrows=SAMPLE_ROWS, index_col=False)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError):
         return {}  # the full parse reports the problem
     return {column: "float32" for column in sample.columns
             if pd.api.types.is_float_dtype(sample[column]) and column not in keep}
 
 
-def _parse(handle, name: str, dtypes: dict[str, str]) -> pd.DataFrame:
-    with warnings.catch_warnings(record=True) as caught:
+def _parse(handle, name: str, dtypes: dict[str, str], expected: int) -> pd.DataFrame:
+    """The table as pandas parses it; a row with more fields than the header's `expected` is refused."""
+    with warnings.catch_warnings(record=True) as caught:  # also keeps numpy's float32 overflow warning quiet
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
             try:
@@ -102,13 +154,13 @@ def _parse(handle, name: str, dtypes: dict[str, str]) -> pd.DataFrame:
                     if column in frame and pd.api.types.is_float_dtype(frame[column]):
                         frame[column] = frame[column].astype("float32")
         except pd.errors.ParserError as exc:
-            raise DataError(f"{name}: {_parser_problem(str(exc))}") from None
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{name}: not UTF-8 text (byte {exc.start}); save the file as UTF-8 CSV") from None
+            raise DataError(f"{name}: {_misfit(handle, expected) or str(exc).split('C error: ')[-1].strip()}") from None
+        except UnicodeDecodeError:
+            raise DataError(f"{name}: {_not_utf8(handle)}; save the file as UTF-8 CSV") from None
         except pd.errors.EmptyDataError:
             raise DataError(f"{name} is empty: expected a header line and data rows") from None
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-        raise DataError(f"{name}: {_ragged_line(handle)}")
+        raise DataError(f"{name}: {_misfit(handle, expected) or 'rows do not match the header'}")
     return frame
 
 
@@ -118,7 +170,7 @@ def _parse_in_chunks(handle, dtypes: dict[str, str]) -> pd.DataFrame:
     pandas' one-shot parse holds about four times the table while it works; this holds
     the float32 columns once plus one chunk.
     """
-    rows = _count_lines(handle)
+    rows = csv_bytes.line_count(handle)  # an upper bound on the data rows
     columns: dict[str, np.ndarray] = {}
     rest, filled, order = [], 0, None
     for chunk in pd.read_csv(_source(handle), index_col=False, skip_blank_lines=False, dtype=dtypes,
@@ -140,37 +192,101 @@ def _size(handle) -> int:
     return len(handle) if isinstance(handle, bytes) else Path(handle).stat().st_size
 
 
-def _count_lines(handle) -> int:
-    """An upper bound on the data rows: the number of line breaks (plus one for a missing last one)."""
-    if isinstance(handle, bytes):
-        return handle.count(b"\n") + 1
-    count = 1
-    with open(handle, "rb") as data:
-        while block := data.read(1 << 24):
-            count += block.count(b"\n")
-    return count
+def _not_utf8(handle) -> str:
+    """Where the first byte that is not UTF-8 sits (pandas' own offset is relative to its buffer)."""
+    found = csv_bytes.utf8_problem(handle)
+    if found is None:
+        return "not UTF-8 text"
+    offset, line, value = found
+    return f"not UTF-8 text: the byte at offset {offset} (line {line}) is 0x{value:02x}"
 
 
-def _parser_problem(message: str) -> str:
-    # pandas: "Error tokenizing data. C error: Expected 3 fields in line 5, saw 4"
-    if "Expected" in message and "fields in line" in message:
-        expected = message.split("Expected ")[1].split(" ")[0]
-        line = message.split("fields in line ")[1].split(",")[0]
-        seen = message.rsplit("saw ", 1)[1].strip()
-        return f"line {line} has {seen} fields but the header has {expected}; fix or remove that row"
-    return message.split("C error: ")[-1]
+def _widen_overflowed(frame: pd.DataFrame, handle, dtypes: dict[str, str]) -> None:
+    """Reparse as float64 the float32 columns holding numbers beyond float32's range.
+
+    float32 turned those into infinities; the exact values, and the first few as written in
+    `frame.attrs["as_written"]` ({(column, line): text}), let the check before preparation name
+    each one (an `inf` written in the file stays infinite either way).
+    """
+    for column in dtypes:
+        if column not in frame or frame[column].dtype != np.float32:
+            continue
+        infinite = np.isinf(frame[column].to_numpy())
+        if not infinite.any():
+            continue
+        wide = _reparse(handle, column, "float64")[:len(frame)]
+        overflowed = np.flatnonzero(infinite & np.isfinite(wide))
+        if len(overflowed):
+            frame[column] = wide
+            text = _reparse(handle, column, str)
+            frame.attrs.setdefault("as_written", {}).update(
+                {(column, frame.index[row]): text[row] for row in overflowed[:SHOWN_VALUES]})
 
 
-def _ragged_line(handle) -> str:
-    """Find the first row with more fields than the header (pandas would silently cut it)."""
-    raw = handle if isinstance(handle, bytes) else Path(handle).read_bytes()
-    reader = csv.reader(io.StringIO(raw.decode("utf-8", "replace")))
-    header = next(reader)
-    for row in reader:
-        if len(row) > len(header):
-            return (f"line {reader.line_num} has {len(row)} fields but the header has {len(header)}; "
-                    "fix or remove that row")
-    return "rows do not match the header"
+def _reparse(handle, column: str, dtype) -> np.ndarray:
+    return pd.read_csv(_source(handle), usecols=[column], dtype={column: dtype}, index_col=False,
+                       skip_blank_lines=False)[column].to_numpy()
+
+
+def _number_rows(frame: pd.DataFrame, handle, name: str) -> pd.DataFrame:
+    """Index the rows by the line each starts on; refuse rows with too few fields; drop blank lines at the end.
+
+    Cheap when nothing can be wrong: line numbers need the bytes only if a quoted field spans
+    lines, and field counts only if some row's last cell is missing (as a short row's is).
+    """
+    rows, width = len(frame), len(frame.columns)
+    quoted = csv_bytes.contains(handle, b'"')
+    last_missing = frame.iloc[:, -1].isna().to_numpy()
+    spans_lines = quoted and csv_bytes.line_count(handle) > rows + 1
+    if not spans_lines and not last_missing.any():
+        frame.index = pd.RangeIndex(2, 2 + rows)
+        return frame
+    if not quoted and (kept := _unquoted_rows(frame, handle)) is not None:
+        frame.index = pd.RangeIndex(2, 2 + rows)
+        return frame.iloc[:kept] if kept < rows else frame
+    found = csv_bytes.records(handle, quoted, fields=last_missing.any())
+    if found is None or len(found.lines) <= rows:  # a layout the csv module reads otherwise than pandas
+        frame.index = pd.RangeIndex(2, 2 + rows)
+        return frame
+    lines, fields, blank = (values[1:rows + 1] for values in found)
+    short = last_missing & ~blank & (fields < width)
+    if short.any():
+        row = int(np.argmax(short))
+        raise DataError(f"{name}: {_row_problem(lines[row], fields[row], width)}")
+    frame.index = pd.Index(lines, dtype=np.int64) if spans_lines else pd.RangeIndex(2, 2 + rows)
+    kept = rows - int(np.argmax(~blank[::-1])) if (~blank).any() else 0
+    return frame.iloc[:kept] if kept < rows else frame
+
+
+def _unquoted_rows(frame: pd.DataFrame, handle) -> int | None:
+    """How many rows come before the blank lines that end the file, if no row has too few fields; else None.
+
+    Without quotes every line is a record, and pandas has refused any with too many fields, so
+    the data lines hold (fields - 1) commas each exactly when none is short (or blank).
+    """
+    rows, width = len(frame), len(frame.columns)
+    blank_end = min(max(csv_bytes.trailing_breaks(handle) - 1, 0), rows)
+    if blank_end and not empty_rows(frame.iloc[rows - blank_end:]).all():
+        return None
+    data_commas = csv_bytes.comma_count(handle) - (width - 1)
+    return rows - blank_end if data_commas == (rows - blank_end) * (width - 1) else None
+
+
+def _misfit(handle, expected: int) -> str | None:
+    """The first row whose field count differs from the header's `expected`, as a message."""
+    found = csv_bytes.records(handle, csv_bytes.contains(handle, b'"'))
+    if found is None or not expected:
+        return None
+    wrong = (found.fields != expected) & ~found.blank
+    wrong[0] = False
+    if not wrong.any():
+        return None
+    row = int(np.argmax(wrong))
+    return _row_problem(found.lines[row], found.fields[row], expected)
+
+
+def _row_problem(line: int, fields: int, expected: int) -> str:
+    return f"line {line} has {counted(fields, 'field')} but the header has {expected}; fix or remove that row"
 
 
 WRITE_CHUNK_ROWS = 100_000

@@ -17,8 +17,13 @@ from nntrain.data.pipeline import Context, Pipeline, is_numeric
 from nntrain.data.prepared import TrainingData
 from nntrain.data.report import add_outcomes, class_balance, leak_counts, leak_note, profile_columns
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
+from nntrain.data.tables import empty_rows
 from nntrain.data.targets import encode_target, fit_target, infer_task, label_strings
 from nntrain.errors import DataError
+from nntrain.words import counted
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def check_columns(frame: pd.DataFrame, wanted: list[str], source: str, role: str) -> None:
@@ -50,10 +55,14 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     rows_read = {name: len(frame) for name, frame in frames.items()}
     for name in frames:
         check_columns(frames[name], features + targets, sources[name], "")
+    empty = {name: _drop_empty_rows(frames, name, sources[name], notes) for name in list(frames)}
     selected = {name: _drop_missing_target(steps.clean_targets(frames[name][features + targets], targets), targets,
-                                           sources[name], notes)
+                                           sources[name], notes, "set data.target to another column")
                 for name in list(frames)}
     frames.clear()
+    read = [c for c in features if c not in steps.named_drops()]
+    for name in selected:  # no loop variable holding a frame: `del selected` below must free them
+        _unrepresentable(selected[name], read, sources[name], dtype)
     main = selected["train"]
 
     task, task_note = infer_task(main, targets, task, loss)
@@ -108,7 +117,8 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     state.update({"target": target_state, "pipeline": {"steps": pipeline, "states": states},
                   "features": feature_names})
     report = {
-        "sources": sources, "rows_read": rows_read, "rows_used": {n: len(x[n]) for n in SPLIT_NAMES},
+        "sources": sources, "rows_read": rows_read, "empty_rows": empty,
+        "rows_used": {n: len(x[n]) for n in SPLIT_NAMES},
         "dropped_by_step": drops, "leaks": leaks, "task": task, "features": feature_names, "columns": columns,
     }
     if task == "classification":
@@ -125,11 +135,33 @@ def return_freed_memory() -> None:
         pass
 
 
-def _drop_missing_target(frame: pd.DataFrame, targets: list[str], source: str, notes: list[str]) -> pd.DataFrame:
-    no_target = frame[targets].isna().any(axis=1)
+def _drop_empty_rows(frames: dict[str, pd.DataFrame], name: str, source: str, notes: list[str]) -> int:
+    """Drop the rows of `frames[name]` whose cells are all empty (blank lines too), which hold nothing to learn
+    from; returns how many, also counted in a note."""
+    frame = frames[name]
+    empty = empty_rows(frame)
+    count = int(empty.sum())
+    if count == len(frame):
+        raise DataError(f"{source}: every data row is empty ({counted(count, 'row')}); fill in the file")
+    if count:
+        notes.append(f"{source}: dropped {counted(count, 'empty row')} (first on line {frame.index[empty][0]})")
+        frames[name] = frame[~empty]
+    return count
+
+
+def _drop_missing_target(frame: pd.DataFrame, targets: list[str], source: str, notes: list[str],
+                         instead: str) -> pd.DataFrame:
+    """Rows with every target present; refusing a table that has none, which nothing can learn or score
+    (`instead` says what the user can do then)."""
+    no_target = frame[targets].isna().any(axis=1).to_numpy()
+    if no_target.all():
+        named = ", ".join(map(repr, targets))
+        raise DataError(f"{source}: no labelled rows: the target {'columns' if len(targets) > 1 else 'column'} "
+                        f"{named} {'are' if len(targets) > 1 else 'is'} missing in all "
+                        f"{counted(len(frame), 'row')}; fill in the target, or {instead}")
     if no_target.any():
-        notes.append(f"{source}: dropped {int(no_target.sum())} rows with a missing target (first on line "
-                     f"{frame.index[no_target.to_numpy()][0]})")
+        notes.append(f"{source}: dropped {counted(int(no_target.sum()), 'row')} with a missing target "
+                     f"(first on line {frame.index[no_target][0]})")
         frame = frame[~no_target]
     return frame
 
@@ -158,15 +190,17 @@ def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_tar
     steps = Pipeline(state["pipeline"]["steps"])
     if with_target:
         check_columns(frame, targets, source, "target")
-        frame = _drop_missing_target(steps.clean_targets(frame[inputs + targets], targets), targets, source, notes)
+        frame = _drop_missing_target(steps.clean_targets(frame[inputs + targets], targets), targets, source, notes,
+                                     "use nntrain predict for unlabelled rows")
     else:
         frame = frame[inputs]
     frame, bad_inputs = _coerce_numeric_inputs(frame, state, source, skip_bad)
+    frame, bad_values = _unrepresentable(frame, state["numeric_inputs"], source, dtype, skip_bad)
     ctx = Context(target=targets if with_target else [], training=False)
     frame = steps.transform(frame, state["pipeline"]["states"], ctx)
     notes += ctx.notes
     x, keep, bad_features = to_matrix(frame, state["features"], source, dtype, skip_bad=skip_bad)
-    skipped = sorted(bad_inputs + bad_features)
+    skipped = sorted(bad_inputs + bad_values + bad_features)
     if skipped:
         notes.append(_skipped_note(skipped))
     frame = frame[keep]
@@ -196,6 +230,47 @@ def _coerce_numeric_inputs(frame: pd.DataFrame, state: dict, source: str, skip_b
     return frame[~bad_rows.to_numpy()], details
 
 
+def _unrepresentable(frame: pd.DataFrame, columns: list[str], source: str, dtype,
+                     skip_bad: bool = False) -> tuple[pd.DataFrame, list[tuple]]:
+    """Refuse infinite values, and for a float32 model numbers beyond float32's range, in raw numeric columns.
+
+    Checked before the pipeline, whose statistics one such value would make infinite for the whole
+    column. With `skip_bad`, returns the frame without such rows and (line, column, value) of each.
+    """
+    limit = FLOAT32_MAX if np.dtype(dtype) == np.float32 else np.inf
+    written = frame.attrs.get("as_written", {})  # the file's own spelling of values beyond float32, from read_csv
+    bad_rows = np.zeros(len(frame), dtype=bool)
+    details = []
+    for name in columns:
+        values = frame[name].to_numpy()
+        if values.dtype.kind != "f":
+            continue
+        bad = np.isinf(values) if limit == np.inf else (values > limit) | (values < -limit)
+        if not bad.any():
+            continue
+        if not skip_bad:
+            first = int(np.argmax(bad))
+            alike = np.isinf(values) if np.isinf(values[first]) else bad & np.isfinite(values)
+            line = frame.index[first]
+            problem = _range_problem(name, float(values[first]), line, int(alike.sum()), written.get((name, line)))
+            raise DataError(f"{source}: {problem}")
+        fresh = bad & ~bad_rows
+        details += [(line, name, written.get((name, line), value)) for line, value in
+                    zip(frame.index[fresh], values[fresh])]
+        bad_rows |= bad
+    return (frame[~bad_rows] if bad_rows.any() else frame), details
+
+
+def _range_problem(name: str, value: float, line: int, count: int, written: str | None = None) -> str:
+    if np.isinf(value):
+        where = f"an infinite value on line {line}" if count == 1 else \
+            f"{counted(count, 'infinite value')}, first on line {line}"
+        return f"column {name!r} has {where} ({value}); fix the file"
+    more = "" if count == 1 else f" ({counted(count, 'such value')})"
+    return (f"column {name!r} has {written or repr(value)} on line {line}, beyond float32's range (±3.4e38){more}; "
+            "fix the file, or train with engine.dtype: float64")
+
+
 def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype, skip_bad: bool = False,
               rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
     """The feature matrix (of the `rows` mask, if given), refusing text, missing and infinite values
@@ -209,10 +284,14 @@ def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype, skip_
     for index, name in enumerate(columns):  # column by column: no full-size temporary
         column = frame[name]
         if not is_numeric(column):
-            if not skip_bad:
-                raise DataError(f"{source}: {_text_problem(column if rows is None else column[rows], name)}")
-            column = pd.to_numeric(column, errors="coerce")
-        numbers = column.to_numpy(dtype=dtype, na_value=np.nan)
+            numbers = pd.to_numeric(column, errors="coerce")
+            # text anywhere in the column is refused, not only in `rows`, so the message names it
+            # whichever split its row landed in
+            if not skip_bad and (numbers.isna() & column.notna()).any():
+                raise DataError(f"{source}: {_text_problem(column, name)}")
+            column = numbers
+        with np.errstate(over="ignore"):  # a number beyond float32 becomes inf, reported below
+            numbers = column.to_numpy(dtype=dtype, na_value=np.nan)
         values[:, index] = numbers if rows is None else numbers[rows]
     finite = np.isfinite(values)
     keep = finite.all(axis=1)
@@ -225,10 +304,12 @@ def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype, skip_
         count = int(bad[:, cols[0]].sum())
         value = values[first_rows[0], cols[0]]
         if np.isnan(value):
-            raise DataError(f"{source}: column {name!r} has {count} missing values, first on line {line}; "
-                            "fill them with a clean step (missing: mean, median, mode or constant), or fix the file")
-        raise DataError(f"{source}: column {name!r} has {count} infinite values ({value} on line {line}); "
-                        "fix the file")
+            raise DataError(f"{source}: column {name!r} has {counted(count, 'missing value')}, first on line "
+                            f"{line}; fill them with a clean step (missing: mean, median, mode or constant), "
+                            "or fix the file")
+        position = first_rows[0] if rows is None else np.flatnonzero(rows)[first_rows[0]]
+        before = frame[columns[cols[0]]].iloc[position]  # finite if it only overflowed float32
+        raise DataError(f"{source}: {_range_problem(name, float(before), line, count)}")
     details = []
     for row in np.flatnonzero(~keep):
         name = columns[int(np.argmax(bad[row]))]
@@ -239,11 +320,11 @@ def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype, skip_
 def _skipped_note(skipped: list[tuple], shown: int = 5) -> str:
     listed = "; ".join(f"line {line}: {name!r} is {_value(value)}" for line, name, value in skipped[:shown])
     more = f"; and {len(skipped) - shown} more" if len(skipped) > shown else ""
-    return f"skipped {len(skipped)} rows that cannot be predicted ({listed}{more})"
+    return f"skipped {counted(len(skipped), 'row')} that cannot be predicted ({listed}{more})"
 
 
 def _value(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or pd.isna(value):
         return "missing"
     return repr(value.item() if isinstance(value, np.generic) else value)
 
@@ -259,6 +340,6 @@ def _text_problem(column: pd.Series, name: str) -> str:
     first = column.index[text.to_numpy()][0]
     if numbers.notna().sum() >= text.sum():
         return (f"column {name!r} holds numbers but line {first} has {column[first]!r} "
-                f"({int(text.sum())} such rows); fix the file, or add a clean step to treat them as missing")
+                f"({counted(int(text.sum()), 'such row')}); fix the file, or add a clean step to treat them as missing")
     return (f"column {name!r} is not numeric (e.g. {column[first]!r} on line {first}); "
             "encode it ({type: encode} in data.pipeline) or drop it ({type: drop, columns: [...]})")

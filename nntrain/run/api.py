@@ -127,7 +127,7 @@ class Run:
     def _frame(self, data) -> pd.DataFrame:
         if isinstance(data, pd.DataFrame):
             return data
-        return read_csv(str(data), key="DATA", narrow=self.saved.data.get("float32_inputs", []))
+        return read_csv(str(data), key="DATA", narrow=self.saved.data.get("float32_inputs", []), keep_empty=True)
 
 
 def fit(config: ConfigSource, *, overrides: Overrides = None, run_dir: str | Path | None = None,

@@ -28,7 +28,8 @@ def load_training_data(config: Config) -> TrainingData:
     narrow = config.engine.dtype == "float32"
     sources = {name: "standard input" if path == "-" else path for name, path in paths.items() if path}
     return prepare_training(
-        {name: read_csv(path, key=f"data.{name}", narrow=narrow, keep=targets) for name, path in paths.items() if path},
+        {name: read_csv(path, key=f"data.{name}", narrow=narrow, keep=targets, keep_empty=True)
+         for name, path in paths.items() if path},
         sources, target=d.target, features=d.features, task=config.task,
         loss=config.loss.type if config.loss else None, validation=d.split.validation, test=d.split.test,
         stratify=d.split.stratify, pipeline=[step.model_dump() for step in d.pipeline],

@@ -1,5 +1,6 @@
 """CSV reading: line-numbered rows, and no silent column shifts."""
 
+import gzip
 import io
 
 import numpy as np
@@ -16,13 +17,68 @@ def test_rows_are_indexed_by_line_number_and_blank_lines_skipped(write):
     assert frame["b"].tolist() == ["x", "y"]
 
 
+def test_empty_rows_can_be_kept_but_blank_lines_at_the_end_are_never_rows(write):
+    frame = read_csv(str(write("d.csv", "a,b\n1,x\n,\n\n3,y\n\n\n")), keep_empty=True)
+    assert list(frame.index) == [2, 3, 4, 5]
+    assert frame["b"].isna().tolist() == [False, True, True, False]
+
+
+@pytest.mark.parametrize("text", ["a,b,c\n1,2,\n\n,,\n4,5,6\n\n", 'a,b,c\n"1,2",2,\n\n,,\n4,5,6\n\n'])
+def test_rows_ending_in_an_empty_cell_and_blank_lines_are_not_short(write, text):
+    frame = read_csv(str(write("d.csv", text)), keep_empty=True)
+    assert list(frame.index) == [2, 3, 4, 5]
+
+
 @pytest.mark.parametrize("text,line,fields", [
-    ("a,b,c\n1,2,3,4\n5,6,7\n", 2, 4),     # pandas would silently treat column a as an index
-    ("a,b,c\n1,2,3\n5,6,7,8\n", 3, 4),
+    ("a,b,c\n1,2,3,4\n5,6,7\n", 2, "4 fields"),     # pandas would silently treat column a as an index
+    ("a,b,c\n1,2,3\n5,6,7,8\n", 3, "4 fields"),
+    ("a,b,c\n1,2,3\n5,6\n", 3, "2 fields"),
+    ("a,b,c\n1,2,3\n5\n", 3, "1 field"),
+    ('a,b,c\n"1\n2",2,3\n"5,6",7\n', 4, "2 fields"),  # the quoted comma is no separator
+    ('a,b,c\n"1\n2",2,3\n5,6,7,8\n', 4, "4 fields"),
 ])
-def test_rows_with_extra_fields_are_refused_naming_the_line(write, text, line, fields):
-    with pytest.raises(DataError, match=f"line {line} has {fields} fields but the header has 3"):
-        read_csv(str(write("d.csv", text)))
+def test_rows_with_more_or_fewer_fields_are_refused_naming_the_line(write, parse_mode, text, line, fields):
+    with pytest.raises(DataError, match=f"line {line} has {fields} but the header has 3; fix or remove that row"):
+        read_csv(str(write("d.csv", text)), narrow=True)
+
+
+def test_rows_are_indexed_by_the_line_they_start_on_after_quoted_line_breaks(tmp_path, parse_mode):
+    text = 'a,note\n1,"two\r\nlines"\n2,plain\n3,"x,\n\ny"\n4,\n'
+    (tmp_path / "d.csv").write_text(text)
+    (tmp_path / "d.csv.gz").write_bytes(gzip.compress(text.encode()))
+    for name in ("d.csv", "d.csv.gz"):
+        frame = read_csv(str(tmp_path / name), keep_empty=True)
+        assert list(frame.index) == [2, 4, 5, 8]
+        assert frame["note"].tolist()[:3] == ["two\r\nlines", "plain", "x,\n\ny"]
+
+
+@pytest.mark.parametrize("header,message", [
+    ("a,b,a", "'a' is columns 1 and 3"),
+    ('\ufeff"a",b,"a",a', "'a' is columns 1, 3 and 4"),  # after a byte-order mark, quoted or not
+    ("x,b,x,b", "'x' is columns 1 and 3, 'b' is columns 2 and 4"),
+])
+def test_a_name_given_to_two_columns_is_refused(write, header, message):
+    with pytest.raises(DataError, match=f"the header repeats a column name \\({message}\\); give each column"):
+        read_csv(str(write("d.csv", header + "\n1,2,3,4\n")))
+
+
+def test_unnamed_and_pandas_like_names_are_not_repeats(write):
+    frame = read_csv(str(write("d.csv", "a,a.1,,\n1,2,3,4\n")))
+    assert list(frame.columns)[:2] == ["a", "a.1"] and len(frame.columns) == 4
+
+
+def test_numbers_beyond_float32_are_kept_exact_and_as_written(write, parse_mode):
+    frame = read_csv(str(write("d.csv", "a,b\n1.5,2.5\n1E39,inf\n-1e39,1.0\n")), narrow=True)
+    assert frame["a"].dtype == np.float64 and frame["a"].tolist() == [1.5, 1e39, -1e39]
+    assert frame["b"].dtype == np.float32 and np.isinf(frame["b"][3])  # written as inf: infinite as float32 too
+    assert frame.attrs["as_written"] == {("a", 3): "1E39", ("a", 4): "-1e39"}
+
+
+def test_bad_utf8_is_named_by_its_offset_in_the_file(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"a,b\n" + b"1.5,x\n" * 50_000 + b"2.5,caf\xe9\n")
+    with pytest.raises(DataError, match=r"not UTF-8 text: the byte at offset 300011 \(line 50002\) is 0xe9"):
+        read_csv(str(path), narrow=True)
 
 
 def test_empty_and_header_only_files(write):

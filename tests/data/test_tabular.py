@@ -79,7 +79,7 @@ def test_rows_without_target_are_dropped_and_counted():
     frame = lines(pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "y": ["p", None, "q", "p"]}))
     data = prepare(frame)
     assert len(data.x["train"]) == 3
-    assert "t.csv: dropped 1 rows with a missing target (first on line 3)" in data.notes
+    assert "t.csv: dropped 1 row with a missing target (first on line 3)" in data.notes
 
 
 def test_missing_columns_are_listed_with_what_the_file_has():
@@ -95,7 +95,7 @@ def test_text_and_missing_feature_values_name_the_line():
     with pytest.raises(DataError, match=r"column 'a' holds numbers but line 4 has 'oops'"):
         prepare(frame)
     frame = lines(pd.DataFrame({"a": [1.0, np.nan, 3.0, 4.0], "y": ["p", "q", "p", "q"]}))
-    with pytest.raises(DataError, match=r"column 'a' has 1 missing values, first on line 3; fill them with a clean"):
+    with pytest.raises(DataError, match=r"column 'a' has 1 missing value, first on line 3; fill them with a clean"):
         prepare(frame)
 
 
@@ -124,3 +124,14 @@ def test_single_class_and_empty_split_are_explained():
     frame = lines(pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": ["p", "q", "p"]}))
     with pytest.raises(DataError, match="the validation split is empty"):
         prepare(frame, validation=0.1)
+
+
+def test_infinite_and_float32_overflowing_inputs_are_refused_before_the_pipeline_unless_dropped():
+    frame = lines(pd.DataFrame({"a": [1.0, 1e39, 3.0, -1e39], "b": [1.0, 2.0, np.inf, 4.0], "y": ["p", "q"] * 2}))
+    with pytest.raises(DataError, match=r"column 'a' has 1e\+39 on line 3, beyond float32's range \(±3.4e38\) "
+                                        r"\(2 such values\)"):
+        prepare(frame.copy(), pipeline=[{"type": "normalize"}])
+    with pytest.raises(DataError, match=r"column 'b' has an infinite value on line 4 \(inf\); fix the file"):
+        prepare(frame.copy(), pipeline=[{"type": "drop", "columns": ["a"]}, {"type": "normalize"}])
+    data = prepare(frame.copy(), dtype=np.float64, pipeline=[{"type": "drop", "columns": ["b"]}])
+    assert data.x["train"][:, 0].tolist() == [1.0, 1e39, 3.0, -1e39]  # in range for a float64 model
