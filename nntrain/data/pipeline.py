@@ -471,6 +471,11 @@ class Pipeline:
             fates.update(step.fates(state))
         return fates
 
+    @property
+    def cleans(self) -> bool:
+        """Whether a clean step turns unparsable text into missing values."""
+        return any(isinstance(step, Clean) for step in self.steps)
+
     def named_drops(self) -> set[str]:
         """Columns the drop steps name: known before fitting, and never features."""
         return {name for step in self.steps if isinstance(step, Drop) for name in step.columns}

@@ -194,7 +194,7 @@ def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_tar
                                      "use nntrain predict for unlabelled rows")
     else:
         frame = frame[inputs]
-    frame, bad_inputs = _coerce_numeric_inputs(frame, state, source, skip_bad)
+    frame, bad_inputs = _coerce_numeric_inputs(frame, state, steps, source, skip_bad)
     frame, bad_values = _unrepresentable(frame, state["numeric_inputs"], source, dtype, skip_bad)
     ctx = Context(target=targets if with_target else [], training=False)
     frame = steps.transform(frame, state["pipeline"]["states"], ctx)
@@ -208,12 +208,12 @@ def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_tar
     return Inference(x, y, notes, frame.index.to_numpy())
 
 
-def _coerce_numeric_inputs(frame: pd.DataFrame, state: dict, source: str, skip_bad: bool):
+def _coerce_numeric_inputs(frame: pd.DataFrame, state: dict, steps: Pipeline, source: str, skip_bad: bool):
     """Columns that were numbers in training must be numbers now, unless a clean step handles text.
 
     Returns the frame (bad rows dropped when skipping) and (line, column, value) of each bad row.
     """
-    if any(spec["type"] == "clean" for spec in state["pipeline"]["steps"]):
+    if steps.cleans:
         return frame, []
     bad_rows = pd.Series(False, index=frame.index)
     details = []

@@ -10,19 +10,20 @@ import numpy as np
 import pandas as pd
 
 from nntrain.errors import ConfigError, DataError
+from nntrain.nn.losses import LOSSES
 
 MAX_INFERRED_CLASSES = 20
-LOSS_TASKS = {"cross_entropy": "classification", "mse": "regression", "mae": "regression", "huber": "regression"}
 
 
 def infer_task(frame: pd.DataFrame, columns: list[str], task: str, loss: str | None) -> tuple[str, str | None]:
     """The task to train, and a note explaining the choice when it was inferred from the data."""
     if task != "auto":
         return task, None
-    if loss == "binary_cross_entropy":
-        return ("multilabel" if len(columns) > 1 else "classification"), None
-    if loss in LOSS_TASKS:
-        task = LOSS_TASKS[loss]
+    if loss is not None:
+        tasks = LOSSES[loss].tasks
+        if len(tasks) > 1:  # binary cross-entropy: one label is a classification, several are multilabel
+            return ("multilabel" if len(columns) > 1 else "classification"), None
+        (task,) = tasks
         if task == "regression":
             for name in columns:
                 column = frame[name].dropna()
