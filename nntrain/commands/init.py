@@ -10,7 +10,8 @@ import pandas as pd
 
 from nntrain.commands.display import Display
 from nntrain.data.images import class_folders, ignored_files_note, survey
-from nntrain.data.pipeline import DEFAULT_MARKERS, duplicated
+from nntrain.data.clean import DEFAULT_MARKERS
+from nntrain.data.dedupe import duplicated
 from nntrain.data.report import profile_columns
 from nntrain.data.tables import read_csv
 from nntrain.data.targets import infer_task

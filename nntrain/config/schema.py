@@ -5,13 +5,12 @@ reference and the JSON Schema are all generated from these models. The `type`
 names of each kind match the engine's registries (a test checks they agree).
 """
 
-import re
 from typing import Annotated, Literal, Union
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator,
                       model_validator)
 
-from nntrain.data.pipeline import DEFAULT_MARKERS
+from nntrain.data.clean import DEFAULT_MARKERS
 from nntrain.nn.activations import ACTIVATIONS, ALPHA_DEFAULTS
 from nntrain.nn.initializers import INITIALIZERS
 from nntrain.train.stopping import DURATION, parse_duration

@@ -8,7 +8,8 @@ more than one split, the quiet cause of test scores that are too good.
 import numpy as np
 import pandas as pd
 
-from nntrain.data.pipeline import is_numeric, mostly_numbers
+from nntrain.data.clean import mostly_numbers
+from nntrain.data.step import is_numeric
 from nntrain.words import counted
 
 SPLIT_PAIRS = (("train", "validation"), ("train", "test"), ("validation", "test"))

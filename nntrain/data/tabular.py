@@ -13,10 +13,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from nntrain.data.pipeline import Context, Pipeline, is_numeric
+from nntrain.data.pipeline import Pipeline
+from nntrain.data.step import Context, is_numeric
 from nntrain.data.prepared import TrainingData
 from nntrain.data.report import add_outcomes, class_balance, leak_counts, leak_note, profile_columns
-from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
+from nntrain.data.split import SPLIT_NAMES, TRAIN, split_rows
 from nntrain.data.tables import empty_rows
 from nntrain.data.targets import encode_target, fit_target, infer_task, label_strings
 from nntrain.errors import DataError

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nntrain.data import pipeline
-from nntrain.data.pipeline import Context, Pipeline
+from nntrain.data import encode
+from nntrain.data.pipeline import Pipeline
+from nntrain.data.step import Context
 from nntrain.data.tables import read_csv
 from nntrain.data.tabular import prepare_inference, prepare_training
 from nntrain.errors import DataError
@@ -263,7 +264,7 @@ def test_pooled_values_are_listed_up_to_a_limit_and_ordinal_codes_them_minus_one
     assert coded["kind"].tolist() == [-1, -1, 1]
     assert ctx.notes == ["encode: 1 value of 'kind' was not seen in training (e.g. 'z'); encoded as -1"]
 
-    monkeypatch.setattr(pipeline, "POOLED_LISTED", 2)  # more pooled values than that: only their count is kept
+    monkeypatch.setattr(encode, "POOLED_LISTED", 2)  # more pooled values than that: only their count is kept
     _, states, _, _ = run_steps(frame, [{"type": "encode", "max_categories": 2}])
     assert states[0]["columns"]["kind"]["pooled"] == 3
     ctx = Context(target=[], training=False)

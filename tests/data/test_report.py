@@ -3,7 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from nntrain.data.pipeline import Context, Pipeline
+from nntrain.data.pipeline import Pipeline
+from nntrain.data.step import Context
 from nntrain.data.report import add_outcomes, leak_note, profile_columns
 
 

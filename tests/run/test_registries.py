@@ -11,7 +11,7 @@ from nntrain.train.stopping import STOPPING_RULES, Plateau
 
 def test_a_new_activation_registered_in_the_engine_is_picked_up_by_schema_fit_and_summary(blobs_config, tmp_path):
     """Activation names are derived from the registry: one class and one line, and configs may use it."""
-    script = textwrap.dedent(f"""
+    script = textwrap.dedent("""
         import sys
         import numpy as np
         from nntrain.nn import activations

@@ -2,12 +2,10 @@
 
 import errno
 import json
-import shlex
 import subprocess
 
 import numpy as np
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 from nntrain.cli import app

@@ -1,0 +1,44 @@
+"""What every pipeline step shares: the context it works in, and small helpers for its notes.
+
+A step has `fit(frame, ctx) -> state`, `transform(frame, state, ctx) -> frame` and `fates(state)`
+(what it did to the columns it removed or replaced); see `nntrain.data.pipeline`.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+
+@dataclass
+class Context:
+    """What a step knows about the table it works on, and where it leaves notes for the user."""
+
+    target: list[str]
+    training: bool
+    notes: list[str] = field(default_factory=list)
+    rows: np.ndarray | None = None  # while fitting: which rows of the frame are training rows
+    emptied: set[str] = field(default_factory=set)  # columns clean removed as empty in the training rows
+
+    def features(self, frame: pd.DataFrame) -> list[str]:
+        return [c for c in frame.columns if c not in self.target]
+
+    def named(self, names: list[str]) -> list[str]:
+        """Columns a step's options name, less those clean removed as empty: gone, and a note said so."""
+        return [name for name in names if name not in self.emptied]
+
+    def learn(self, frame: pd.DataFrame, name: str) -> pd.Series:
+        """Column `name` restricted to the training rows, the only rows a step may learn from."""
+        return frame[name] if self.rows is None else frame[name][self.rows]
+
+def is_numeric(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
+
+def first_line(mask: pd.Series) -> int:
+    return int(mask.index[mask.to_numpy()][0])
+
+def names(noun: str, names: list[str], shown: int = 5) -> str:
+    """"column 'a'", "columns 'a', 'b'", or the first few and how many more."""
+    listed = ", ".join(map(repr, names[:shown])) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    return f"{noun if len(names) == 1 else noun + 's'} {listed}"
