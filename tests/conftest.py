@@ -164,3 +164,25 @@ def header_only_png():
                 + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
 
     return make
+
+
+def rewrite_meta(source: Path, change, target: Path | None = None) -> Path:
+    """Rewrite a checkpoint's meta.json (the array checksums do not cover it), e.g. as an older nntrain wrote it."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(source) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    meta = json.loads(members["meta.json"])
+    change(meta)
+    members["meta.json"] = json.dumps(meta).encode()
+    target = target or source
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return target
+
+
+@pytest.fixture(scope="session")
+def rewrite_checkpoint_meta():
+    return rewrite_meta

@@ -204,19 +204,8 @@ def test_explicit_validation_and_test_files(write):
     assert data.test_rows["a"].tolist() == [7]
 
 
-def _rewrite_meta(checkpoint, change) -> None:
-    """Rewrite meta.json of a checkpoint (the array checksums do not cover it), as an older nntrain wrote it."""
-    with zipfile.ZipFile(checkpoint) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    meta = json.loads(members["meta.json"])
-    change(meta)
-    members["meta.json"] = json.dumps(meta).encode()
-    with zipfile.ZipFile(checkpoint, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-
-
-def test_pooled_categories_are_known_at_predict_and_old_checkpoints_still_work(cli, write, tmp_path):
+def test_pooled_categories_are_known_at_predict_and_old_checkpoints_still_work(cli, write, tmp_path,
+                                                                               rewrite_checkpoint_meta):
     kinds = ["a"] * 30 + ["b"] * 30 + ["c"] * 10 + ["d"] * 10  # max_categories 2 keeps a, b and pools c, d
     lines = [f"{i % 7},{kind},{'p' if kind in 'ac' else 'q'}" for i, kind in enumerate(kinds)]
     data = write("kinds.csv", "x,kind,label\n" + "\n".join(lines) + "\n")
@@ -247,7 +236,7 @@ def test_pooled_categories_are_known_at_predict_and_old_checkpoints_still_work(c
                 del spec["pooled"]
 
     for checkpoint in ("best.npz", "last.npz"):
-        _rewrite_meta(tmp_path / "run" / checkpoint, forget_pooled)
+        rewrite_checkpoint_meta(tmp_path / "run" / checkpoint, forget_pooled)
     old = cli("predict", tmp_path / "run", new)
     assert old.returncode == 0, old.stderr
     assert old.stdout == result.stdout

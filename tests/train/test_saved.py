@@ -1,25 +1,9 @@
 """Rebuilding a model from a checkpoint: layer specs written by an older nntrain keep their meaning."""
 
-import json
-import zipfile
-from pathlib import Path
-
 import pytest
 
 from nntrain.errors import CheckpointError
 from nntrain.train.saved import upgraded_layer_specs
-
-
-def _rewrite_meta(source: Path, target: Path, change) -> Path:
-    with zipfile.ZipFile(source) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    meta = json.loads(members["meta.json"])
-    change(meta)
-    members["meta.json"] = json.dumps(meta).encode()
-    with zipfile.ZipFile(target, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return target
 
 
 def _as_written_by(version: str):
@@ -32,13 +16,16 @@ def _as_written_by(version: str):
     return change
 
 
-def test_gelu_in_a_checkpoint_from_0_1_predicts_with_the_tanh_form(cli, blobs_config, blobs_csv, tmp_path):
+def test_gelu_in_a_checkpoint_from_0_1_predicts_with_the_tanh_form(cli, blobs_config, blobs_csv, tmp_path,
+                                                                 rewrite_checkpoint_meta):
     layers = "[{type: dense, units: 8, activation: gelu_tanh}, {type: activation, activation: gelu_tanh}]"
     assert cli("fit", blobs_config(epochs=3), "--set", f"model.layers={layers}").returncode == 0
     best = tmp_path / "run" / "best.npz"
     tanh = cli("predict", best, blobs_csv, "--proba")
-    old = cli("predict", _rewrite_meta(best, tmp_path / "old.npz", _as_written_by("0.1.0")), blobs_csv, "--proba")
-    new = cli("predict", _rewrite_meta(best, tmp_path / "new.npz", _as_written_by("0.2.0")), blobs_csv, "--proba")
+    old = cli("predict", rewrite_checkpoint_meta(best, _as_written_by("0.1.0"), tmp_path / "old.npz"), blobs_csv,
+              "--proba")
+    new = cli("predict", rewrite_checkpoint_meta(best, _as_written_by("0.2.0"), tmp_path / "new.npz"), blobs_csv,
+              "--proba")
     assert tanh.returncode == old.returncode == new.returncode == 0, old.stderr + new.stderr
     assert old.stdout == tanh.stdout
     assert new.stdout != tanh.stdout  # `gelu` from 0.2.0 on is the exact form: the same weights predict otherwise
