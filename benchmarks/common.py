@@ -72,7 +72,8 @@ def nntrain_epoch(specs: list[dict], x: np.ndarray, y: np.ndarray, batch: int) -
     optimizer = OPTIMIZERS["adam"]()
     optimizer.bind(model.flat_params.size, np.float32, model.decay_mask)
     trainer = Trainer(model, LOSSES["cross_entropy"](), optimizer, SCHEDULES["constant"](1e-3, 1, 1),
-                      Settings(1, batch, True, "loss", "min", False), rules=[], divergence=Divergence(),
+                      Settings(epochs=1, batch_size=batch, shuffle=True, monitor="loss", mode="min", restore_best=False),
+                      rules=[], divergence=Divergence(),
                       evaluate=dict, shuffle_rng=np.random.default_rng(2))
 
     def run():
