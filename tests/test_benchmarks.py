@@ -1,0 +1,21 @@
+"""The benchmark scripts still drive the engine the way it is built today (they run only under `make bench`)."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_the_benchmark_training_epoch_runs_nntrains_own_loop():
+    spec = importlib.util.spec_from_file_location("bench_common", REPO / "benchmarks" / "common.py")
+    common = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(common)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 5)).astype(np.float32), rng.integers(0, 3, 64)
+    epoch = common.nntrain_epoch([{"type": "dense", "units": 8, "activation": "relu"},
+                                  {"type": "dense", "units": 3}], x, y, batch=16)
+    before = epoch.trainer.model.flat_params.copy()
+    epoch()
+    assert epoch.trainer.step == 4 and not np.array_equal(before, epoch.trainer.model.flat_params)
