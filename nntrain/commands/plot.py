@@ -4,7 +4,7 @@ from pathlib import Path
 
 from nntrain.commands.display import Display
 from nntrain.errors import CheckpointError, ConfigError
-from nntrain.run.training import read_summary
+from nntrain.run.directory import read_summary
 from nntrain.train.metrics import HEADLINE
 from nntrain.train.recorder import read_log
 

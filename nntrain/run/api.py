@@ -9,22 +9,23 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from nntrain.config import Config
-from nntrain.config.loading import apply_override, load_config, validate_config
-from nntrain.config.messages import Origins
 from nntrain.data.image_folders import prepare_labelled_images, prepare_unlabelled_images
 from nntrain.data.tables import read_csv
 from nntrain.data.tabular import prepare_inference
 from nntrain.errors import ConfigError, DataError
 from nntrain.run.evaluation import evaluate_split, prediction_table
+from nntrain.run.directory import read_summary
 from nntrain.run.saved import SavedRun, open_run
-from nntrain.run.training import read_summary, train
 from nntrain.train.progress import Reporter
 
-ConfigSource = str | Path | Mapping | Config
+if TYPE_CHECKING:
+    from nntrain.config import Config
+
+ConfigSource = "str | Path | Mapping | Config"  # the config machinery loads only when a run is trained
 Overrides = Mapping[str, object] | Sequence[str] | None
 
 
@@ -141,6 +142,8 @@ def fit(config: ConfigSource, *, overrides: Overrides = None, run_dir: str | Pat
     `progress` receives notes and per-epoch progress (silent by default); each callback gets the
     record of every epoch and stops training by returning a reason (or True).
     """
+    from nntrain.run.training import train
+
     started = time.monotonic()
     loaded, path = resolve_config(config, overrides, run_dir)
     directory = train(loaded, path, resume=None if resume is None else str(resume), overwrite=overwrite,
@@ -156,8 +159,12 @@ def load(path: str | Path, progress: Reporter | None = None) -> Run:
 
 
 def resolve_config(config: ConfigSource, overrides: Overrides = None,
-                   run_dir: str | Path | None = None) -> tuple[Config, str | None]:
+                   run_dir: str | Path | None = None) -> tuple["Config", str | None]:
     """A validated config and the file it came from (None for a mapping or a Config)."""
+    from nntrain.config import Config
+    from nntrain.config.loading import apply_override, load_config, validate_config
+    from nntrain.config.messages import Origins
+
     assignments = _assignments(overrides) + ([f"output.dir={json.dumps(str(run_dir))}"] if run_dir else [])
     if isinstance(config, (str, Path)):
         return load_config(str(config), assignments)[0], str(config)

@@ -8,6 +8,7 @@ the process, and a lock left by a killed process is released by the kernel, neve
 
 import errno
 import fcntl
+import json
 import itertools
 import os
 import re
@@ -205,3 +206,12 @@ def lock_holder(run_dir: Path) -> str | None:
     except OSError:
         return None
     return None
+
+
+def read_summary(run_dir: Path) -> dict:
+    """summary.json as a dict, or {} when it is missing or unreadable."""
+    try:
+        summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return summary if isinstance(summary, dict) else {}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from nntrain.errors import CheckpointError
 from nntrain.run.directory import lock_holder
-from nntrain.run.training import read_summary
+from nntrain.run.directory import read_summary
 from nntrain.train.checkpoint import read_checkpoint_meta
 from nntrain.train.recorder import read_log
 

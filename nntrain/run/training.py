@@ -22,7 +22,7 @@ from nntrain.errors import ConfigError, DataError, DivergenceError, Interrupted,
 from nntrain.nn.layers import BatchNorm
 from nntrain.run.build import Setup, build
 from nntrain.run.directory import (RunDirPlan, RunLock, check_run_dir, clear_run, create_run_dir, plan_run_dir,
-                                   refuse_existing_run)
+                                   read_summary, refuse_existing_run)
 from nntrain.run.evaluation import evaluate_split
 from nntrain.seeds import rng_for
 from nntrain.train.interrupts import stop_on_signals
@@ -253,12 +253,3 @@ def _record_end(run_dir: Path, summary: dict) -> None:
         write_summary(run_dir, summary)
     except NNTrainError:
         pass
-
-
-def read_summary(run_dir: Path) -> dict:
-    """summary.json as a dict, or {} when it is missing or unreadable."""
-    try:
-        summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return summary if isinstance(summary, dict) else {}
