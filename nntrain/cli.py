@@ -7,6 +7,7 @@ divergence, 5 checkpoint, 130/143 interrupted by SIGINT/SIGTERM (after saving),
 
 import os
 import sys
+import time
 import traceback
 import warnings
 from contextlib import contextmanager
@@ -63,10 +64,12 @@ def fit(
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
     """Train a model from a config file; checkpoints and logs go to the run directory."""
+    started = time.monotonic()  # before the engine loads: a fit's `seconds` count the whole command
     with _exit_codes(debug):
         from nntrain.commands.fit import fit as run_fit
 
-        run_fit(config, set_, _display(quiet, verbose), overwrite=overwrite, resume=resume, force=force)
+        run_fit(config, set_, _display(quiet, verbose), overwrite=overwrite, resume=resume, force=force,
+                started=started)
 
 
 @app.command("eval", epilog="\b\nExamples:\n  nntrain eval runs/iris\n  nntrain eval runs/iris new-labelled.csv --json\n  cat labelled.csv | nntrain eval runs/iris -\n")
@@ -246,13 +249,25 @@ def _exit_codes(debug: bool):
         raise typer.Exit(130) from None
     except BrokenPipeError:
         _reader_gone()
-    except Exception as exc:  # a bug: say so plainly, and how to see more
+    except OSError as exc:
+        if exc.filename is None:
+            _bug(exc, debug)
         if debug:
             traceback.print_exc()
-        else:
-            _say(f"nntrain: internal error: {type(exc).__name__}: {exc}\n"
-                 "This is a bug in nntrain; rerun with --debug for the traceback and please report it.")
-        raise typer.Exit(1) from None
+        _say(f"nntrain: error: cannot use {exc.filename}: {exc.strerror or exc}")  # a path nntrain cannot use
+        raise typer.Exit(2) from None
+    except Exception as exc:
+        _bug(exc, debug)
+
+
+def _bug(exc: Exception, debug: bool):
+    """An error nntrain did not foresee: say so plainly, and how to see more."""
+    if debug:
+        traceback.print_exc()
+    else:
+        _say(f"nntrain: internal error: {type(exc).__name__}: {exc}\n"
+             "This is a bug in nntrain; rerun with --debug for the traceback and please report it.")
+    raise typer.Exit(1) from None
 
 
 def _say(message: str) -> None:

@@ -5,6 +5,7 @@ import sys
 
 from nntrain.commands.display import Display, Table
 from nntrain.run.api import load
+from nntrain.words import counted
 
 MAX_CONFUSION_CLASSES = 20  # a larger confusion matrix is unreadable as a table; --json has it whole
 
@@ -23,7 +24,7 @@ def evaluate(run: str, data: str | None, display: Display, as_json: bool = False
 
 
 def _show(result: dict, display: Display) -> None:
-    table = Table(["metric", "value"], title=f"{result['rows']} rows of {result['data']}", right=(1,))
+    table = Table(["metric", "value"], title=f"{counted(result['rows'], 'row')} of {result['data']}", right=(1,))
     table.add("loss", f"{result['loss']:.4f}")
     for name, value in result["metrics"].items():
         table.add(name, f"{value:.4f}")

@@ -8,9 +8,9 @@ from nntrain.train.recorder import read_log
 
 
 def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: bool = False,
-        resume: str | None = None, force: bool = False) -> Path:
+        resume: str | None = None, force: bool = False, started: float | None = None) -> Path:
     run = fit_run(config_path, overrides=overrides, resume=resume, overwrite=overwrite, force=force,
-                  progress=display.reporter())
+                  progress=display.reporter(), started=started)
     display.info(summary_table(run))
     return run.dir
 

@@ -15,6 +15,7 @@ from nntrain.data.tables import write_csv
 from nntrain.errors import ConfigError
 from nntrain.run.api import load
 from nntrain.train.files import write_atomic
+from nntrain.words import counted
 
 
 def predict(run: str, data: str, display: Display, output: str | None = None, proba: bool = False,
@@ -24,7 +25,7 @@ def predict(run: str, data: str, display: Display, output: str | None = None, pr
         display.note("reading from standard input (a CSV with a header, or image paths; end with Ctrl-D)")
     table = opened.predict(data, proba=proba, on_error=on_error)
     _write(table, output)
-    display.detail(f"predicted {len(table)} rows with {opened.saved.path}")
+    display.detail(f"predicted {counted(len(table), 'row')} with {opened.saved.path}")
 
 
 def _write(table: pd.DataFrame, output: str | None) -> None:

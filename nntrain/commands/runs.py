@@ -28,7 +28,7 @@ def _table(runs: list[dict]) -> Table:
     for run in runs:
         value = run["best_value"]
         best = f"{run['monitor']} {value:.4g} @{run['best_epoch']}" if isinstance(value, (int, float)) else "-"
-        reason = (run["stop_reason"] or "-").split(" (")[0].split("; ")[0].split(". ")[0]
+        reason = str(run["stop_reason"] or "-").split(" (")[0].split("; ")[0].split(". ")[0]
         when = moment(run["started"])
         table.add(Path(run["run"]).name, run["status"], when.astimezone().strftime("%m-%d %H:%M") if when else "-",
                   run["epochs"], best, human_duration(run["seconds"]), reason)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nntrain.commands.display import Display, Table
 from nntrain.config import load_config
-from nntrain.errors import CheckpointError
+from nntrain.errors import CheckpointError, ConfigError
 from nntrain.nn.memory import ModelPlan, plan_model, prediction_memory
 from nntrain.run.build import Blueprint, plan
 from nntrain.resources import human_bytes
@@ -19,6 +19,8 @@ from nntrain.train.saved import upgraded_layer_specs
 def summary(source: str, display: Display, overrides: list[str] = (), as_json: bool = False) -> dict:
     location = Path(source)
     if location.is_dir() or location.suffix == ".npz":
+        if overrides:
+            raise ConfigError(f"--set applies to a config file, not to the trained run {source}")
         table = _saved(resolve_checkpoint(source))
     else:
         config, _ = load_config(source, list(overrides))

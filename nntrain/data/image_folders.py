@@ -14,6 +14,7 @@ from nntrain.data.report import class_balance
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
 from nntrain.errors import ConfigError, DataError
 from nntrain.resources import refuse_if_too_big
+from nntrain.words import counted
 
 
 def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validation: float, test: float,
@@ -42,7 +43,7 @@ def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validatio
     paths = [path for name in classes for path in files[name]]
     labels = np.repeat(np.arange(len(classes)), [len(files[name]) for name in classes])
     refuse_if_too_big(decoded_bytes(len(paths), size, spec.channels, dtype),
-                      f"decoding {len(paths):,} images at {size[0]}x{size[1]}x{spec.channels}",
+                      f"decoding {counted(len(paths), 'image')} at {size[0]}x{size[1]}x{spec.channels}",
                       "set a smaller data.image.size")
     x_all, ok, problems = load_images(paths, spec, size, dtype, on_bad)
     paths, labels = [p for p, keep in zip(paths, ok) if keep], labels[ok]

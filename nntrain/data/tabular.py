@@ -93,7 +93,7 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     for name, fraction in (("train", 1), ("validation", validation), ("test", test)):
         if (fraction or name in explicit) and len(lines[name]) == 0:
             raise DataError(f"{sources.get(name, train_source)}: the {name} split is empty "
-                            f"({len(prepared)} usable rows); add rows or set data.split.{name}: 0")
+                            f"({counted(len(prepared), 'usable row')}); add rows or set data.split.{name}: 0")
     feature_names = [c for c in prepared.columns if c not in targets]
     state = {"input_columns": inputs, "numeric_inputs": [c for c in inputs if is_numeric(main[c])],
              "float32_inputs": [c for c in inputs if main[c].dtype == np.float32]}

@@ -121,5 +121,5 @@ def decode_regression(outputs: np.ndarray, state: dict) -> np.ndarray:
 def output_units(state: dict, loss: str) -> int:
     """Size of the output layer for this target and loss."""
     if state["task"] == "classification":
-        return 1 if loss == "binary_cross_entropy" else len(state["classes"])
+        return 1 if LOSSES[loss].one_output_per_label else len(state["classes"])
     return len(state["columns"])

@@ -16,6 +16,7 @@ from nntrain.nn.activations import sigmoid, softmax
 class Loss:
     output_activation = "linear"
     tasks: frozenset[str] = frozenset()
+    one_output_per_label = False  # classification with one output unit (a sigmoid) rather than one per class
 
     def value(self, pred: np.ndarray, target: np.ndarray, weight: np.ndarray | None = None) -> float:
         return self.value_and_grad(pred, target, weight)[0]
@@ -118,6 +119,7 @@ class BinaryCrossEntropy(Loss):
 
     output_activation = "sigmoid"
     tasks = frozenset({"classification", "multilabel"})
+    one_output_per_label = True
 
     def value_and_grad(self, pred, target, weight=None):
         t = target.reshape(len(target), -1).astype(pred.dtype, copy=False)
@@ -136,6 +138,11 @@ LOSSES: dict[str, type[Loss]] = {
     "cross_entropy": CrossEntropy,
     "binary_cross_entropy": BinaryCrossEntropy,
 }
+
+
+def make_loss(spec: dict) -> Loss:
+    """The loss a plain spec ({"type": ..., options}) names, as configs and checkpoints store it."""
+    return LOSSES[spec["type"]](**{k: v for k, v in spec.items() if k != "type"})
 
 
 def output_transform(activation: str, outputs: np.ndarray) -> np.ndarray:

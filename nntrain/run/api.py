@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from nntrain.data.image_folders import prepare_labelled_images, prepare_unlabelled_images
@@ -98,7 +99,9 @@ class Run:
         `data` is a DataFrame, a CSV path (`-` for stdin), or for image models a folder, an image
         file or a list of image paths (a first `path` column names each readable image). With
         `on_error="skip"` rows that cannot be prepared are left out, a warning lists them, and a
-        first `line` column gives each predicted row's line in the input.
+        first `line` column gives each predicted row's line in the input. For a DataFrame the result
+        carries the input's index instead, so `df["pred"] = run.predict(df)["prediction"]` lines up
+        (messages then count its rows from 0).
         """
         saved = self.saved
         if on_error not in ("error", "skip"):
@@ -106,6 +109,9 @@ class Run:
         if proba and saved.target["task"] == "regression":
             raise ConfigError("--proba: a regression model predicts values, not class probabilities; leave it out")
         if saved.images:
+            if isinstance(data, pd.DataFrame):
+                raise ConfigError("an image model predicts an image folder, an image file or a list of image paths, "
+                                  "not a DataFrame")
             source = [Path(p) for p in data] if isinstance(data, (list, tuple)) else str(data)
             x, readable, notes = prepare_unlabelled_images(source, saved.data, saved.model.dtype, model=str(self.path))
             lines = None
@@ -121,30 +127,55 @@ class Run:
         table = prediction_table(saved.model.predict(x), saved.target, saved.loss.output_activation, proba)
         if saved.images:
             table.insert(0, "path", [str(p) for p in readable])
+        elif isinstance(data, pd.DataFrame):
+            table.index = data.index[lines]
         elif on_error == "skip":
             table.insert(0, "line", lines)
         return table
 
     def _frame(self, data) -> pd.DataFrame:
         if isinstance(data, pd.DataFrame):
-            return data
+            return plain_frame(data)
         return read_csv(str(data), key="DATA", narrow=self.saved.data.get("float32_inputs", []), keep_empty=True)
+
+
+def plain_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A caller's DataFrame as nntrain reads a CSV: text column names once each, NumPy dtypes (nullable
+    and categorical columns converted, missing values as NaN), rows indexed by position from 0."""
+    if not all(isinstance(name, str) for name in frame.columns):
+        raise DataError("the DataFrame's column names must be text, one level (got "
+                        f"{', '.join(repr(name) for name in frame.columns[:3])}...); rename them")
+    repeated = sorted(set(frame.columns[frame.columns.duplicated()]))
+    if repeated:
+        raise DataError(f"the DataFrame has the column name {repeated[0]!r} more than once; give each column its own "
+                        "name")
+    converted = {}
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.api.extensions.ExtensionDtype):
+            numbers = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+            converted[name] = column.to_numpy(dtype="float64", na_value=np.nan) if numbers else \
+                column.astype(object).where(column.notna(), np.nan)
+    return frame.assign(**converted).set_axis(pd.RangeIndex(len(frame)))
 
 
 def fit(config: ConfigSource, *, overrides: Overrides = None, run_dir: str | Path | None = None,
         resume: str | Path | None = None, overwrite: bool = False, force: bool = False,
-        progress: Reporter | None = None, callbacks: Sequence[Callable[[dict], object]] = ()) -> Run:
+        progress: Reporter | None = None, callbacks: Sequence[Callable[[dict], object]] = (),
+        started: float | None = None) -> Run:
     """Train the run a config describes and return it.
 
     `config` is a YAML path, a mapping of config keys, or a `Config`; `overrides` maps key paths
     to values (`{"optimizer.lr": 0.01}`) or lists `KEY=VALUE` strings as `--set` takes them;
     `run_dir` sets `output.dir`; `resume` continues an interrupted run ("auto": the config's own);
     `progress` receives notes and per-epoch progress (silent by default); each callback gets the
-    record of every epoch and stops training by returning a reason (or True).
+    record of every epoch and stops training by returning a reason (or True). `started` is the
+    `time.monotonic()` moment the caller began, when earlier than this call (the CLI passes its own
+    start, so `seconds` and `max_time` count the whole command).
     """
     from nntrain.run.training import train
 
-    started = time.monotonic()
+    started = time.monotonic() if started is None else started
     loaded, path = resolve_config(config, overrides, run_dir)
     directory = train(loaded, path, resume=None if resume is None else str(resume), overwrite=overwrite,
                       force=force, reporter=progress, callbacks=callbacks, started=started)
@@ -169,24 +200,37 @@ def resolve_config(config: ConfigSource, overrides: Overrides = None,
     if isinstance(config, (str, Path)):
         return load_config(str(config), assignments)[0], str(config)
     data = config.model_dump(mode="json", exclude_unset=True) if isinstance(config, Config) else \
-        json.loads(json.dumps(dict(config)))
+        json.loads(json.dumps(dict(config), default=_plain))
     if isinstance(config, Config) and not assignments:
         return config, None
     origins = Origins()
     for assignment in assignments:
         apply_override(data, assignment, origins)
-    return validate_config(data, "config", origins), None
+    return validate_config(data, "the config mapping", origins), None
 
 
 def _assignments(overrides: Overrides) -> list[str]:
     if overrides is None:
         return []
+    if isinstance(overrides, str):
+        raise ConfigError("overrides: a mapping of key paths to values, or a list of KEY=VALUE strings "
+                          f"(e.g. [{overrides!r}]), not one string")
     if isinstance(overrides, Mapping):
-        return [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
+        return [f"{key}={json.dumps(value, default=_plain)}" for key, value in overrides.items()]
     return list(overrides)
+
+
+def _plain(value):
+    """What JSON cannot hold, as the plain value it stands for: NumPy scalars and arrays, paths."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise ConfigError(f"cannot use {value!r} ({type(value).__name__}) as a config value; give numbers, text, "
+                      "lists or mappings")
 
 
 def _source_name(data) -> str:
     if isinstance(data, pd.DataFrame):
-        return "the DataFrame"
+        return "the DataFrame (rows counted from 0)"
     return "standard input" if str(data) == "-" else str(data)

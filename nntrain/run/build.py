@@ -15,7 +15,7 @@ from nntrain.data.prepared import TrainingData
 from nntrain.data.targets import output_units
 from nntrain.errors import ConfigError
 from nntrain.monitor import resolve_mode
-from nntrain.nn.losses import LOSSES, Loss
+from nntrain.nn.losses import LOSSES, Loss, make_loss
 from nntrain.nn.memory import MemoryEstimate, ModelPlan, plan_model, training_memory
 from nntrain.nn.model import Model, build_model
 from nntrain.optim.optimizers import OPTIMIZERS, Optimizer
@@ -144,10 +144,6 @@ def loss_spec(config: Config, task: str) -> dict:
         raise ConfigError(f"loss: {spec['type']} does not fit a {task} task; use loss: {DEFAULT_LOSS[task]}"
                           + ("" if config.task != "auto" else " (or set task:)"))
     return spec
-
-
-def make_loss(spec: dict) -> Loss:
-    return LOSSES[spec["type"]](**{k: v for k, v in spec.items() if k != "type"})
 
 
 def layer_specs(config: Config, output_units: int) -> list[dict]:

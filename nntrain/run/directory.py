@@ -13,6 +13,7 @@ import itertools
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +23,10 @@ from nntrain.train.recorder import kept_checkpoints
 
 RUN_FILES = ("config.yaml", "metrics.jsonl", "metrics.csv", "best.npz", "last.npz", "test.csv", "summary.json",
              "curves.png")
+RECORD_FILES = ("metrics.jsonl", "best.npz", "last.npz", "summary.json")  # a run that trained leaves one of these
 RUNS_ROOT = Path("runs")
 LOCK_NAME = ".lock"
+CHECKER_GRACE = 2.0  # seconds to wait out `runs` or `check` looking at the lock, which holds it for an instant
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,7 @@ def check_run_dir(plan: RunDirPlan, *, resume: bool, overwrite: bool) -> None:
     """
     path = plan.path
     if path.is_dir() and (holder := lock_holder(path)):
-        raise ConfigError(f"{path} is in use by {holder}; wait for that run to finish, or choose another "
-                          "output.dir (e.g. --set output.dir=runs/other)")
+        raise _in_use(path, holder)
     if resume:
         if not path.is_dir():
             raise ConfigError(f"--resume: {path} has no last.npz to resume from (the directory does not exist)")
@@ -122,16 +124,14 @@ def newest_run_dir(config_path: str | None) -> Path:
     return max(found)[2]
 
 
-def existing_run_files(run_dir: Path) -> list[str]:
-    return [name for name in RUN_FILES if (run_dir / name).exists()]
-
-
 def refuse_existing_run(run_dir: Path) -> None:
-    """A fresh run must not mix its files with an earlier run's."""
-    found = existing_run_files(run_dir)
+    """A fresh run must not mix its files with an earlier run's (one that never trained, leaving only its
+    config.yaml or test.csv, is simply replaced)."""
+    found = [name for name in RECORD_FILES if (run_dir / name).exists()]
     if found:
-        raise ConfigError(f"{run_dir} already holds a run ({', '.join(found)}); pass --resume auto to continue it, "
-                          "--overwrite to replace it, or set output.dir (e.g. --set output.dir=runs/other)")
+        resumable = "pass --resume auto to continue it, " if (run_dir / "last.npz").exists() else ""
+        raise ConfigError(f"{run_dir} already holds a run ({', '.join(found)}); {resumable}pass --overwrite to "
+                          "replace it, or set output.dir (e.g. --set output.dir=runs/other)")
 
 
 def clear_run(run_dir: Path) -> None:
@@ -168,17 +168,21 @@ class RunLock:
             handle = open(self.path, "a+", encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"output.dir: cannot write to {self.path.parent}: {exc.strerror or exc}") from None
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                raise ConfigError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
-            raise ConfigError(f"{self.path.parent} is in use by {holder}; wait for that run to finish, or "
-                              "choose another output.dir (e.g. --set output.dir=runs/other)") from None
-        return handle
+        deadline = time.monotonic() + CHECKER_GRACE
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return handle
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    handle.close()
+                    raise ConfigError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
+                handle.seek(0)
+                holder = handle.read().strip()
+                if _alive(holder) or time.monotonic() > deadline:  # a fit holds it, not a passing `runs`/`check`
+                    handle.close()
+                    raise _in_use(self.path.parent, holder or "another process") from None
+                time.sleep(0.01)
 
     def release(self) -> None:
         """Remove the lock file, then drop the lock (a killed process leaves the file, but never the lock)."""
@@ -192,6 +196,25 @@ class RunLock:
 
     def __exit__(self, *exc):
         self.release()
+
+
+def _in_use(run_dir: Path, holder: str) -> ConfigError:
+    return ConfigError(f"{run_dir} is in use by {holder}; wait for that run to finish, or choose another output.dir "
+                       "(e.g. --set output.dir=runs/other)")
+
+
+def _alive(holder: str) -> bool:
+    """Whether the process a lock file names (`... (process 1234, ...)`) is running."""
+    match = re.search(r"process (\d+)", holder)
+    if not match:
+        return False
+    try:
+        os.kill(int(match[1]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def lock_holder(run_dir: Path) -> str | None:

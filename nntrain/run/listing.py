@@ -1,8 +1,9 @@
 """What the run directories under a folder say about themselves, for `nntrain runs`.
 
 A run's status is `finished`, `diverged` or `failed` (from its summary.json), `running`
-(a fit holds its lock), or `interrupted` (stopped before writing a summary: Ctrl-C, a
-kill, a crash; `--resume` continues it from last.npz).
+(a fit holds its lock), `interrupted` (stopped before writing a summary: Ctrl-C, a kill,
+a crash; `--resume` continues it from last.npz), or `failed` too when it stopped before
+its first checkpoint, so there is nothing to resume.
 """
 
 from datetime import datetime, timezone
@@ -56,7 +57,7 @@ def _status(path: Path, summary: dict) -> str:
         return "running"
     if summary:
         return summary.get("status", "finished")  # summaries before 0.2 were written only when finished
-    return "interrupted"
+    return "interrupted" if (path / "last.npz").exists() else "failed"
 
 
 def _checkpoint_meta(path: Path) -> dict | None:

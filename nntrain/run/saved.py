@@ -1,13 +1,13 @@
 """A trained run opened for eval and predict: which checkpoint a path means, its model, loss and data state."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from nntrain.data.pipeline import STEPS
 from nntrain.errors import CheckpointError
-from nntrain.nn.losses import LOSSES, Loss
+from nntrain.nn.losses import LOSSES, Loss, make_loss
 from nntrain.nn.model import Model
+from nntrain.run.directory import read_summary
 from nntrain.train.saved import build_saved_model, load_model_checkpoint
 
 _TABLE_KEYS = ("input_columns", "target", "pipeline", "features")
@@ -40,14 +40,9 @@ def resolve_checkpoint(path: str | Path) -> Path:
         return location
     if not location.is_dir():
         raise CheckpointError(f"no run or checkpoint at {path}")
-    summary = location / "summary.json"
-    if summary.exists():
-        try:
-            final = json.loads(summary.read_text(encoding="utf-8")).get("final_checkpoint")
-        except (ValueError, AttributeError):
-            final = None
-        if isinstance(final, str) and (location / final).is_file():
-            return location / final
+    final = read_summary(location).get("final_checkpoint")
+    if isinstance(final, str) and (location / final).is_file():
+        return location / final
     for name in ("best.npz", "last.npz"):
         if (location / name).is_file():
             return location / name
@@ -63,7 +58,7 @@ def open_run(run: str | Path) -> SavedRun:
     if not isinstance(spec, dict) or spec.get("type") not in LOSSES:
         raise CheckpointError(f"{path}: unknown loss {spec!r}")
     try:
-        loss = LOSSES[spec["type"]](**{k: v for k, v in spec.items() if k != "type"})
+        loss = make_loss(spec)
     except TypeError as exc:
         raise CheckpointError(f"{path}: bad loss options ({exc})") from None
     return SavedRun(path, meta, model, loss)

@@ -32,6 +32,7 @@ from nntrain.train.recorder import (RunRecorder, kept_checkpoints, now_iso, read
                                     write_file)
 from nntrain.train.saved import model_meta, upgraded_layer_specs
 from nntrain.train.stopping import Callback
+from nntrain.words import counted
 
 
 def train(config: Config, config_path: str | None, *, resume: str | None = None, overwrite: bool = False,
@@ -102,14 +103,13 @@ def _train_locked(setup: Setup, run_dir: Path, plan: RunDirPlan, reporter: Repor
                       reporter=reporter, recorder=recorder, stop=stop)
     if resume:
         _resume(trainer, recorder, run_dir, meta, force, resume == "auto", reporter)
-    else:
-        _start_fresh(run_dir, meta["config"], data)
-    reporter.note(f"training {model.parameter_count():,} parameters on {len(x_train)} rows "
-                  f"({len(data.x['validation'])} validation, {len(data.x['test'])} test) -> {run_dir}")
     log = read_log(run_dir / "metrics.jsonl") if resume else []
-    first_start = (log[0].get("time") if log else None) or now_iso()
-    timing = {"started": first_start}
+    timing = {"started": (log[0].get("time") if log else None) or now_iso()}  # of the first session
     try:
+        if not resume:
+            _start_fresh(run_dir, meta["config"], data)
+        reporter.note(f"training {model.parameter_count():,} parameters on {counted(len(x_train), 'row')} "
+                      f"({len(data.x['validation'])} validation, {len(data.x['test'])} test) -> {run_dir}")
         with stop_on_signals(stop):
             outcome = trainer.fit(x_train, y_train, started=started)
     except Interrupted as exc:
@@ -131,10 +131,11 @@ def _train_locked(setup: Setup, run_dir: Path, plan: RunDirPlan, reporter: Repor
 def _warn_about_batches(setup: Setup, rows: int, reporter: Reporter) -> None:
     batch = setup.config.training.batch_size
     if rows < batch:
-        reporter.warn(f"the training split has {rows} rows, fewer than one batch (training.batch_size: {batch}); "
+        reporter.warn(f"the training split has {counted(rows, 'row')}, fewer than one batch "
+                      f"(training.batch_size: {batch}); "
                       "each epoch is a single step")
     if any(isinstance(layer, BatchNorm) for layer in setup.model.layers) and (batch == 1 or rows % batch == 1):
-        where = "every batch has" if batch == 1 else f"the last batch of each epoch has ({rows} rows)"
+        where = "every batch has" if batch == 1 else f"the last batch of each epoch ({counted(rows, 'row')}) has"
         reporter.warn(f"{where} a single row, so batchnorm normalises it to 0 and learns nothing from it; "
                       "raise training.batch_size (or change it so the last batch has more rows)")
 
@@ -172,15 +173,15 @@ def _start_fresh(run_dir: Path, resolved: dict, data) -> None:
 def _resume(trainer: Trainer, recorder: RunRecorder, run_dir: Path, meta: dict, force: bool, fall_back: bool,
             reporter: Reporter) -> None:
     path, saved, arrays = resumable_checkpoint(run_dir, fall_back, reporter.warn)
-    changes = differences(_as_now(saved.get("config", {})), meta["config"], ignore={"output"})
-    if not changes:  # the same config can mean another model: gelu was the tanh form before 0.2, now gelu_tanh
-        old_layers = upgraded_layer_specs(saved.get("model", {}).get("layers", []), saved.get("nntrain"), path)
-        changes = [f"the model's {change}" for change in differences(old_layers, meta["model"]["layers"],
-                                                                     prefix="layers")]
+    changes = differences(_as_now(saved.get("config", {}), saved.get("nntrain"), path), meta["config"],
+                          ignore={"output"})
     if changes and not force:
         listed = "\n".join(f"  {change}" for change in changes)
+        renamed = "'gelu_tanh' -> 'gelu'" in listed
         raise ConfigError(f"the config differs from the run in {run_dir}:\n{listed}\n"
-                          "resume with the original config, or pass --force to continue anyway")
+                          + ("this run was trained before nntrain 0.2, whose gelu is now called gelu_tanh: write "
+                             "gelu_tanh to resume it as it was" if renamed else "resume with the original config")
+                          + ", or pass --force to continue anyway")
     same_state = _contained(saved.get("data"), json.loads(json.dumps(meta["data"])))
     same_rows = saved.get("data_fingerprint", meta["data_fingerprint"]) == meta["data_fingerprint"]
     if not (same_state and same_rows) and not force:
@@ -201,9 +202,12 @@ def _contained(old, new) -> bool:
     return old == new
 
 
-def _as_now(resolved: dict) -> dict:
-    """A run's saved config with the defaults of this version filled in, so keys added since do not
-    count as changes (as written, if this version no longer accepts it)."""
+def _as_now(resolved: dict, written_by, path: Path) -> dict:
+    """A run's saved config as this version reads it: layer names that changed meaning renamed (gelu before
+    0.2 is gelu_tanh) and the defaults of keys added since filled in, so neither counts as a change."""
+    model = resolved.get("model", {})
+    if isinstance(model, dict) and isinstance(model.get("layers"), list):
+        resolved = {**resolved, "model": {**model, "layers": upgraded_layer_specs(model["layers"], written_by, path)}}
     try:
         return Config.model_validate(resolved).resolved()
     except ValueError:

@@ -1,12 +1,14 @@
 """Turn SIGINT and SIGTERM into a request to stop after the current batch.
 
 The first Ctrl-C (or a SIGTERM) lets the loop finish its batch, save `last` and
-exit 130 (143 for SIGTERM); a second Ctrl-C exits at once without saving.
+exit 130 (143 for SIGTERM); a second Ctrl-C exits at once without saving. Outside the main
+thread (a sweep running trials in threads) signals stay with the main thread's handlers.
 """
 
 import os
 import signal
 import sys
+import threading
 from contextlib import contextmanager
 
 from nntrain.train.loop import StopSignal
@@ -24,6 +26,9 @@ def stop_on_signals(stop: StopSignal):
                          "(press Ctrl-C again to quit at once)\n")
         sys.stderr.flush()
 
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield stop
+        return
     previous = {sig: signal.signal(sig, request) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield stop

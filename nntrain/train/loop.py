@@ -86,6 +86,7 @@ class Trainer:
         self.loss_sum = 0.0     # running sum of batch loss × rows, this epoch
         self.elapsed = 0.0      # wall-clock seconds of the whole run (preparation and saving included), across resumes
         self.train_seconds = 0.0  # seconds spent in training epochs alone, across resumes
+        self._clock = (0.0, time.monotonic())  # (seconds before this session, when it began): set again by fit
         self.best = Best(settings.mode)
         self.epoch_shuffle_state = shuffle_rng.bit_generator.state
         self.best_params = model.flat_params.copy()

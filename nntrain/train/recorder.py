@@ -74,22 +74,15 @@ class RunRecorder:
     def _append_log(self, record: dict) -> None:
         jsonl, table = self.dir / "metrics.jsonl", self.dir / "metrics.csv"
         guarded(jsonl, lambda: append_text(jsonl, json.dumps(record) + "\n"))
-        new = not table.exists()
-        rows = io.StringIO()
-        writer = csv.DictWriter(rows, fieldnames=list(record), extrasaction="ignore")
-        if new:
-            writer.writeheader()
-        writer.writerow(record)
-        guarded(table, lambda: append_text(table, rows.getvalue()))
+        guarded(table, lambda: append_text(table, _csv_rows([record], header=not table.exists())))
 
     def truncate_logs(self, epochs: int) -> None:
-        """Keep only the first `epochs` rows of the logs (used when resuming from `last`)."""
-        path = self.dir / "metrics.jsonl"
-        rows = [row for row in read_log(path) if row.get("epoch", 0) <= epochs]
-        path.unlink(missing_ok=True)
-        (self.dir / "metrics.csv").unlink(missing_ok=True)
-        for row in rows:
-            self._append_log(row)
+        """Keep only the first `epochs` rows of the logs (used when resuming from `last`), replacing each
+        log atomically so an interruption leaves the old or the new one, never neither."""
+        jsonl = self.dir / "metrics.jsonl"
+        rows = [row for row in read_log(jsonl) if row.get("epoch", 0) <= epochs]
+        write_file(jsonl, "".join(json.dumps(row) + "\n" for row in rows).encode("utf-8"))
+        write_file(self.dir / "metrics.csv", _csv_rows(rows, header=True).encode("utf-8"))
 
     def restore(self, trainer, path: Path, meta: dict, arrays: dict) -> None:
         """Put a trainer back where the `last` checkpoint at `path` left it: weights, optimizer, loop
@@ -127,6 +120,18 @@ def resumable_checkpoint(run_dir: Path, fall_back: bool, warn: Callable[[str], N
                 raise
             warn(f"{exc}; falling back to {candidates[index + 1].name}")
     raise AssertionError("unreachable")
+
+
+def _csv_rows(records: list[dict], header: bool) -> str:
+    """Rows as CSV, with the columns of the first (later rows keep to them, as DictWriter does)."""
+    if not records:
+        return ""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(records[0]), extrasaction="ignore")
+    if header:
+        writer.writeheader()
+    writer.writerows(records)
+    return text.getvalue()
 
 
 def guarded(path: Path, write: Callable[[], object], error=CheckpointError):

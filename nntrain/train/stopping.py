@@ -10,6 +10,7 @@ import re
 
 from nntrain.errors import DivergenceError
 from nntrain.monitor import Best, is_improvement
+from nntrain.words import counted
 
 
 class Rule:
@@ -46,7 +47,7 @@ class Plateau(Rule):
         self.waited += 1
         if self.waited >= self.patience:
             by = f"by more than {self.min_delta:g}{' of the best' if self.relative else ''}; " if self.min_delta else ""
-            return (f"{self.monitor} has not improved for {self.patience} epochs "
+            return (f"{self.monitor} has not improved for {counted(self.patience, 'epoch')} "
                     f"({by}best {self.best.value:.6g} at epoch {self.best.epoch})")
         return None
 
@@ -145,9 +146,9 @@ class Callback(Rule):
 
     def check(self, epoch, metrics, elapsed):
         answer = self.function(dict(metrics))
-        if answer is True:
-            return f"stopped by a callback at epoch {epoch}"
-        return answer or None
+        if not answer:
+            return None
+        return answer if isinstance(answer, str) else f"stopped by a callback at epoch {epoch}"
 
 
 STOPPING_RULES: dict[str, type[Rule]] = {

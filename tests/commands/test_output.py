@@ -126,3 +126,12 @@ def test_hundreds_of_classes_keep_eval_readable_and_predict_quiet(cli, write, tm
     predicted = cli("predict", tmp_path / "run", tmp_path / "many.csv", "--proba")
     assert predicted.returncode == 0 and "Warning" not in predicted.stderr, predicted.stderr
     assert pd.read_csv(io.StringIO(predicted.stdout)).shape == (len(labels), 1 + 499)
+
+
+def test_one_row_reads_right_and_paths_the_system_refuses_are_usage_errors(cli, trained, tmp_path):
+    (tmp_path / "one.csv").write_text("x1,x2,label\n0.1,0.2,a\n")
+    result = cli("eval", trained / "run", tmp_path / "one.csv")
+    assert result.returncode == 0 and result.stdout.startswith(f"1 row of {tmp_path / 'one.csv'}\n")
+    long = cli("predict", trained / "run", "x" * 300 + ".csv")
+    assert long.returncode == 2 and "File name too long" in long.stderr and "internal error" not in long.stderr
+    assert cli("summary", trained / "run", "--set", "training.epochs=3").returncode == 2

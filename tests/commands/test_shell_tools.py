@@ -242,10 +242,10 @@ def test_runs_survives_damaged_and_unfinished_runs(cli, blobs_config, tmp_path):
     result = cli("runs", tmp_path / "all", "--json")
     assert result.returncode == 0, result.stderr
     listed = {run["run"].rsplit("/", 1)[-1]: run for run in json.loads(result.stdout)}
-    assert listed["damaged"]["status"] == "interrupted" and listed["damaged"]["epochs"] == 1
+    assert listed["damaged"]["status"] == "failed" and listed["damaged"]["epochs"] == 1  # no checkpoint to resume
     assert "summary.json is unreadable" in result.stderr
     table = cli("runs", tmp_path / "all")
-    assert table.returncode == 0 and "damaged" in table.stdout and "interrupted" in table.stdout
+    assert table.returncode == 0 and "damaged" in table.stdout and "failed" in table.stdout
     single = json.loads(cli("runs", tmp_path / "all" / "ok", "--json").stdout)
     assert [run["status"] for run in single] == ["finished"]
 

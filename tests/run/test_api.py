@@ -107,3 +107,51 @@ def test_progress_goes_to_the_reporter_given_and_is_silent_by_default(blobs_conf
     collect = Collect()
     nntrain.fit(blobs_config(epochs=3), overwrite=True, progress=collect)
     assert collect.epochs == [1, 2, 3] and any(note.startswith("training ") for note in collect.notes)
+
+
+def test_predictions_for_a_dataframe_carry_its_index(blobs_config, blobs_csv):
+    run = nntrain.fit(blobs_config(epochs=3))
+    frame = pd.read_csv(blobs_csv)
+    shuffled = frame.sample(frac=1, random_state=0)
+    in_order = run.predict(frame)["prediction"]
+    shuffled["prediction"] = run.predict(shuffled)["prediction"]  # lines up by label, as pandas users expect
+    assert (shuffled.sort_index()["prediction"] == in_order).all()
+    subset = frame.iloc[[10, 60, 110]]
+    assert run.predict(subset).index.tolist() == [10, 60, 110]
+    holes = frame.drop(columns="label").astype({"x1": "object"})
+    holes.loc[5, "x1"] = "oops"
+    kept = run.predict(holes, on_error="skip")
+    assert 5 not in kept.index and len(kept) == len(frame) - 1 and "line" not in kept.columns
+
+
+def test_nullable_and_categorical_dataframes_are_read_like_a_csv(blobs_config, blobs_csv):
+    run = nntrain.fit(blobs_config(epochs=3))
+    frame = pd.read_csv(blobs_csv)
+    expected = run.predict(frame, proba=True)
+    pd.testing.assert_frame_equal(run.predict(frame.convert_dtypes(), proba=True), expected)
+    pd.testing.assert_frame_equal(run.predict(frame.astype({"label": "category"}), proba=True), expected)
+    assert run.evaluate(frame.convert_dtypes())["metrics"] == run.evaluate(frame)["metrics"]
+    with pytest.raises(DataError, match="the DataFrame has the column name 'x1' more than once"):
+        run.predict(pd.concat([frame, frame[["x1"]]], axis=1))
+
+
+def test_fit_runs_outside_the_main_thread(blobs_config, tmp_path):
+    import threading
+
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.update(run=nntrain.fit(blobs_config(epochs=2))))
+    thread.start()
+    thread.join()
+    assert outcome["run"].summary["status"] == "finished" and outcome["run"].summary["epochs_run"] == 2
+
+
+def test_odd_callback_answers_and_override_values_are_taken_as_meant(blobs_config, tmp_path, cli):
+    run = nntrain.fit(blobs_config(epochs=5), callbacks=[lambda record: 1 if record["epoch"] == 2 else 0],
+                      overrides={"training.batch_size": np.int64(8), "output.dir": tmp_path / "runs" / "odd"})
+    assert run.dir == tmp_path / "runs" / "odd"
+    assert run.summary["stop_reason"] == "stopped by a callback at epoch 2"
+    assert run.config["training"]["batch_size"] == 8
+    listed = cli("runs", tmp_path / "runs")
+    assert listed.returncode == 0 and "stopped by a callback" in listed.stdout
+    with pytest.raises(ConfigError, match="overrides: a mapping of key paths to values, or a list of KEY=VALUE"):
+        nntrain.fit(blobs_config(), overrides="training.epochs=1")

@@ -70,3 +70,41 @@ def test_check_and_fit_refuse_an_output_dir_that_cannot_be_created(cli, blobs_co
         result = cli(command, blobs_config(), "--set", "output.dir=/proc/nntrain-cannot-be-here/run")
         assert result.returncode == 2, result.stderr
         assert "output.dir: cannot write to /proc" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_looking_at_a_lock_never_makes_a_starting_fit_fail(tmp_path):
+    """`runs` and `check` take the lock for an instant to see whether a fit holds it; a fit starting
+    at that moment waits that instant out instead of reporting the directory as in use."""
+    import threading
+
+    from nntrain.run.directory import RunLock, lock_holder
+
+    (tmp_path / ".lock").write_text("")
+    done = threading.Event()
+
+    def look():
+        while not done.is_set():
+            lock_holder(tmp_path)
+
+    watcher = threading.Thread(target=look)
+    watcher.start()
+    try:
+        for _ in range(300):
+            with RunLock(tmp_path):
+                assert lock_holder(tmp_path) is not None  # while held, it is seen as held
+            (tmp_path / ".lock").write_text("")  # the next round races a lookup again
+    finally:
+        done.set()
+        watcher.join()
+
+
+def test_a_run_directory_that_never_trained_is_started_over(cli, blobs_config, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("left by a fit that stopped before its first epoch\n")
+    (run / "test.csv").write_text("x1,x2,label\n")
+    listed = cli("runs", run, "--json")
+    assert [entry["status"] for entry in json.loads(listed.stdout)] == ["failed"]  # nothing to resume
+    result = cli("fit", blobs_config(epochs=1))
+    assert result.returncode == 0, result.stderr
+    assert "seed: 1" in (run / "config.yaml").read_text()
