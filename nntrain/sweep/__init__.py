@@ -18,5 +18,5 @@ def require_optuna():
         import optuna
     except ImportError:
         raise ConfigError(f"nntrain sweep needs Optuna, an optional extra; install it with:\n{INSTALL}") from None
-    optuna.logging.set_verbosity(logging.WARNING)
+    optuna.logging.set_verbosity(logging.ERROR)
     return optuna

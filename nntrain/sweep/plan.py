@@ -58,7 +58,10 @@ def plan_sweep(path: str, *, trials: int | None = None, timeout: str | None = No
     space = build_space(sweep, origins, base_data, path)
     check_space(space, base_data, path)
     if sweep.sampler.type == "grid":
-        grid_size = math.prod(len(values) for values in space.grid().values())
+        try:
+            grid_size = math.prod(len(values) for values in space.grid().values())
+        except ConfigError as exc:
+            raise ConfigError(f"invalid sweep file {path}:\n  {exc}") from None
         trials = min(trials or sweep.trials or grid_size, grid_size)
     blueprint = plan(config)  # prepares the data once: a data error would otherwise fail every trial
     metric = sweep.metric or blueprint.monitor

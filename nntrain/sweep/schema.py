@@ -207,6 +207,6 @@ class Sweep(Spec):
     def _outlasts_heartbeats(cls, value, info):
         interval = info.data.get("heartbeat_interval")
         if interval is not None and parse_duration(value) <= parse_duration(interval):
-            raise ValueError(f"must be longer than heartbeat_interval ({interval}), or a live trial would look "
-                             f"dead; got {value}")
+            raise ValueError(f"must be longer than heartbeat_interval ({parse_duration(interval):g}s), or a live "
+                             f"trial would look dead; got {value}")
         return value

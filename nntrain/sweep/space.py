@@ -29,6 +29,10 @@ _PLAIN = (str, int, float, bool, type(None))  # what Optuna stores as a categori
 class Unplaceable(ConfigError):
     """A value that cannot be put at its key: the key path runs through a list item or a value that is not there."""
 
+    def __init__(self, message: str, key: str):
+        super().__init__(message)
+        self.key = key
+
 
 @dataclass(frozen=True)
 class Dimension:
@@ -109,7 +113,7 @@ class Space:
                 try:
                     set_value(data, d.path, copy.deepcopy(values[d.key]), label)
                 except ConfigError as exc:
-                    raise Unplaceable(str(exc).removeprefix(f"--set {label}: ")) from None
+                    raise Unplaceable(str(exc).removeprefix(f"--set {label}: "), d.key) from None
         return data
 
     def grid(self) -> dict[str, list]:
@@ -151,10 +155,11 @@ def check_space(space: Space, base: dict, source: str) -> None:
 
 
 def _check_point(space: Space, base: dict, point: dict, source: str, blamed: list[Dimension]) -> None:
+    misplaced = None  # the key whose value had nowhere to go
     try:
         data = space.apply(base, point)
     except Unplaceable as exc:
-        problem = str(exc)
+        problem, misplaced = f"{exc} (for space.{exc.key})", exc.key
     else:
         try:
             Config.model_validate(data)
@@ -163,8 +168,9 @@ def _check_point(space: Space, base: dict, point: dict, source: str, blamed: lis
             problem = problems(exc, data, Origins())[0]
     if len(blamed) == 1:
         d = blamed[0]
-        if problem.startswith(f"{format_path(d.path)}: unknown key"):
-            raise _invalid(source, f"space.{d.key}{d.where}: not a key of the base config ({problem})")
+        if misplaced == d.key or problem.startswith(f"{format_path(d.path)}: unknown key"):
+            raise _invalid(source, f"space.{d.key}{d.where}: not a key of the base config "
+                                   f"({problem.removesuffix(f' (for space.{d.key})')})")
         raise _invalid(source, f"space.{d.key}{d.where}: {d.describe(point[d.key])} gives an invalid config: "
                                f"{problem}")
     together = ", ".join(f"space.{d.key}{d.where} = {json.dumps(point[d.key])}" for d in blamed)

@@ -7,6 +7,7 @@ epoch by the sweep's metric, whose best value so far is reported to Optuna after
 """
 
 import copy
+import os
 import socket
 
 from pydantic import ValidationError
@@ -113,6 +114,7 @@ class Objective:
         run_dir = trial_dir(self.plan, trial.number)
         trial.set_user_attr("run_dir", str(run_dir))
         trial.set_user_attr("host", socket.gethostname())
+        trial.set_user_attr("process", os.getpid())
         pruning = Pruning(trial, self.plan.metric, self.plan.mode, self.rule)
         try:
             data = trial_config(self.plan, values, trial.number)
