@@ -133,20 +133,26 @@ def data(
         data_report(config, _display(quiet, verbose), set_, as_json=json_)
 
 
-@app.command(epilog="\b\nExamples:\n  nntrain plot runs/iris\n  nntrain plot runs/iris -o iris-curves.png\n")
+@app.command(epilog="\b\nExamples:\n  nntrain plot runs/iris\n  nntrain plot runs/iris -o iris-curves.png\n"
+                     "  nntrain plot sweeps/iris\n")
 def plot(
-    run: Annotated[str, typer.Argument(help="Run directory.")],
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="PNG path; default RUN/curves.png.")] = None,
+    run: Annotated[str, typer.Argument(help="Run directory, or a sweep directory (or its storage URL).")],
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="PNG path; default RUN/curves.png. For a "
+                                                  "sweep: the folder for history.png and importances.png, default "
+                                                  "the sweep directory.")] = None,
+    study: Annotated[Optional[str], typer.Option("--study", metavar="NAME",
+                                                 help="For a storage with several studies: which one.")] = None,
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
-    """Draw training and validation curves of a run as a PNG (needs: pip install 'nntrain\\[plot]')."""
+    """Draw a run's training and validation curves, or a sweep's optimisation history and parameter importances,
+    as PNG (needs: pip install 'nntrain\\[plot]')."""
     with _exit_codes(debug):
         from nntrain.commands.plot import plot as run_plot
 
-        run_plot(run, _display(quiet, verbose), output)
+        run_plot(run, _display(quiet, verbose), output, study)
 
 
-@app.command(epilog="\b\nExamples:\n  nntrain init --data my.csv -o my.yaml\n  nntrain init --data my.csv --target price --task regression > price.yaml\n  nntrain init --data photos/ -o photos.yaml\n")
+@app.command(epilog="\b\nExamples:\n  nntrain init --data my.csv -o my.yaml\n  nntrain init --data my.csv -o my.yaml --sweep\n  nntrain init --data my.csv --target price --task regression > price.yaml\n  nntrain init --data photos/ -o photos.yaml\n")
 def init(
     task: Annotated[Optional[str], typer.Option("--task", metavar="classification|regression|images",
                                                 help="What to learn; default guessed from --data.")] = None,
@@ -156,13 +162,15 @@ def init(
                                                                    "target, label, class, y... or the last one.")] = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the config here instead of stdout.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the --output file if it exists.")] = False,
+    sweep: Annotated[bool, typer.Option("--sweep", help="Also write NAME.sweep.yaml beside -o NAME.yaml: a "
+                                                        "hyperparameter search for `nntrain sweep`.")] = False,
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
     """Write a commented starter config, filled in from your data, that `nntrain fit` can train as is."""
     with _exit_codes(debug):
         from nntrain.commands.init import init as run_init
 
-        run_init(task, data, target, output, force, _display(quiet, verbose))
+        run_init(task, data, target, output, force, _display(quiet, verbose), sweep=sweep)
 
 
 @app.command(epilog="\b\nExamples:\n  nntrain check configs/iris.yaml\n  nntrain check my.yaml --set training.batch_size=64\n")
@@ -226,8 +234,9 @@ class _SweepGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-sweep_app = typer.Typer(cls=_SweepGroup, no_args_is_help=True, help="Tune a config's hyperparameters with Optuna "
-                        "(needs: pip install 'nntrain\\[sweep]'): every trial an ordinary run.")
+sweep_app = typer.Typer(cls=_SweepGroup, no_args_is_help=True, help="Tune a config's hyperparameters with Optuna: "
+                        "`nntrain sweep SWEEP_FILE` runs a sweep (the run command), each trial an ordinary run "
+                        "(needs: pip install 'nntrain\\[sweep]').")
 app.add_typer(sweep_app, name="sweep", epilog="\b\nExamples:\n  nntrain sweep iris.sweep.yaml\n"
               "  nntrain sweep iris.sweep.yaml --workers 2 --trials 40\n"
               "  nntrain sweep iris.sweep.yaml --storage postgresql://me@dbhost/sweeps\n"

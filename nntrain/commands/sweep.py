@@ -5,6 +5,7 @@ import sys
 
 from nntrain.commands.display import Display, Table, human_duration
 from nntrain.errors import ConfigError
+from nntrain.words import counted
 
 
 def sweep(path: str, display: Display, *, trials: int | None, timeout: str | None, workers: int,
@@ -24,7 +25,7 @@ def sweep(path: str, display: Display, *, trials: int | None, timeout: str | Non
     if not worker:
         for note in plan.notes:
             display.note(note)
-        budget = " and ".join(part for part in (plan.trials and f"{plan.trials} trials",
+        budget = " and ".join(part for part in (plan.trials and counted(plan.trials, "trial"),
                                                  plan.timeout and f"{human_duration(plan.timeout)} per worker") if part)
         display.note(f"sweep {plan.study!r}: {budget}, {'minimising' if plan.mode == 'min' else 'maximising'} "
                      f"{plan.metric}; storage {shown_url(plan.storage)}; trials in {plan.dir}/")
@@ -84,18 +85,14 @@ def status(source: str, display: Display, study: str | None = None, as_json: boo
 
 
 def _status_table(rows: list[dict], metric: str, name: str) -> Table:
+    from nntrain.sweep.worker import short_value
+
     keys = list(dict.fromkeys(key for row in rows for key in row["params"]))
     table = Table(["trial", "state", metric, *keys, "epochs", "time", "note"], title=f"study {name}",
                   right=(0, 2, *range(3, 3 + len(keys)), 3 + len(keys), 4 + len(keys)))
     for row in rows:
         value = f"{row['value']:.6g}" if row["value"] is not None else "-"
-        params = [_cell(row["params"].get(key)) for key in keys]
+        params = [short_value(row["params"][key]) if key in row["params"] else "-" for key in keys]
         epochs = row["epochs"] if row["epochs"] is not None else "-"
         table.add(row["number"], row["state"], value, *params, epochs, human_duration(row["seconds"]), row["reason"])
     return table
-
-
-def _cell(value) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)

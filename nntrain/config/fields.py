@@ -185,6 +185,9 @@ def describe_type(field: FieldInfo) -> str:
 
 
 def _label(annotation, metadata) -> str:
+    noun = next((item for item in metadata if isinstance(item, str)), None)
+    if noun:  # pydantic moves a field's own Annotated metadata, such as its noun, out of the annotation
+        return noun
     if get_origin(annotation) is Annotated:
         args = get_args(annotation)
         noun = _noun(annotation)

@@ -51,7 +51,7 @@ def _default(field) -> str:
         value = field.default_factory()
         if hasattr(value, "model_dump"):
             dumped = value.model_dump()
-            return f"`{dumped['type']}`" if set(dumped) == {"type"} else "see below"
+            return f"`{dumped['type']}`" if "type" in dumped else "see below"
         return f"`{value!r}`" if value != [] else "`[]`"
     value = field.default
     if value is PydanticUndefined or value is None:

@@ -20,10 +20,12 @@ def plot_sweep(study, folder: Path, warn) -> list[Path]:
     finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not finished:
         raise ConfigError(f"study {study.study_name!r} has no completed trial yet, so nothing to plot")
-    drawings = {"history.png": lambda: views.plot_optimization_history(study)}
+    metric = study.user_attrs.get("metric", "Objective Value")
+    drawings = {"history.png": lambda: views.plot_optimization_history(study, target_name=metric)}
     if len(finished) >= 2 and finished[0].params:
         evaluator = optuna.importance.PedAnovaImportanceEvaluator()
-        drawings["importances.png"] = lambda: views.plot_param_importances(study, evaluator=evaluator)
+        drawings["importances.png"] = lambda: views.plot_param_importances(study, evaluator=evaluator,
+                                                                          target_name=metric)
     else:
         warn("parameter importances need two completed trials or more; drew the history only")
     written = []

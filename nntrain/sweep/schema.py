@@ -74,7 +74,7 @@ class CategoricalParam(Spec):
     """One of a list of values: numbers, text, or whole mappings and lists (an optimizer, a list of layers)."""
 
     type: Literal["categorical"]
-    choices: Annotated[list[Any], Field(min_length=1)]
+    choices: Annotated[list[Annotated[Any, "value"]], Field(min_length=1)]
     """The values to choose from."""
 
 
@@ -106,8 +106,7 @@ class RandomSampler(_Sampler):
 
 
 class GridSampler(_Sampler):
-    """Every combination once, in random order; every key needs choices or a step, and `trials` defaults to the
-    number of combinations."""
+    """Every combination once, in random order (keys need choices or a step; `trials` defaults to their number)."""
 
     type: Literal["grid"]
 
@@ -134,8 +133,7 @@ class MedianPruner(Spec):
 
 
 class HyperbandPruner(Spec):
-    """Hyperband: successive halving in several brackets, each keeping the best 1/`reduction_factor` of trials at
-    every rung of epochs."""
+    """Hyperband: brackets of successive halving, each rung of epochs keeping the best 1/`reduction_factor`."""
 
     type: Literal["hyperband"]
     min_epochs: PositiveInt = 1

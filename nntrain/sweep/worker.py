@@ -119,8 +119,14 @@ class TrialLog:
 
 
 def params_text(params: dict) -> str:
-    return ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
-                     for key, value in params.items())
+    """`optimizer.lr=0.0123, model.layers[0].units=57`, a long choice cut short."""
+    return ", ".join(f"{key}={short_value(value)}" for key, value in params.items())
+
+
+def short_value(value, width: int = 40) -> str:
+    """A parameter as people read it: floats to 4 digits, a long JSON choice cut to `width` characters."""
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 class BestFile:
