@@ -40,8 +40,10 @@ class PrunerKind:
 
 
 PRUNERS: dict[str, PrunerKind] = {
+    # Steps are epochs, counted from 1: Optuna prunes from step n_warmup_steps on, so the first prunable
+    # epoch is the one after `warmup_epochs` of them.
     "median": PrunerKind(lambda spec, epochs: optuna.pruners.MedianPruner(
-        n_startup_trials=spec.startup_trials, n_warmup_steps=spec.warmup_epochs + 1), "median rule"),  # epochs count from 1
+        n_startup_trials=spec.startup_trials, n_warmup_steps=spec.warmup_epochs + 1), "median rule"),
     "hyperband": PrunerKind(lambda spec, epochs: optuna.pruners.HyperbandPruner(
         min_resource=spec.min_epochs, max_resource=max(epochs, spec.min_epochs),
         reduction_factor=spec.reduction_factor), "hyperband"),

@@ -92,7 +92,7 @@ class _Sampler(Spec):
 
 
 class TPESampler(_Sampler):
-    """Tree-structured Parzen estimator: draws where finished trials did well (Optuna's default)."""
+    """Tree-structured Parzen estimator: draws near where trials did well; parallel workers spread (constant liar)."""
 
     type: Literal["tpe"]
     startup_trials: PositiveInt = 10

@@ -38,7 +38,7 @@ def starter_sweep(config_text: str, base: str, sweep_file: str, rows: int) -> st
     warmup = 10 if dense == 0 else 5
     return _HEADER.format(base=base, name=name) + "\n".join([
         f"base: {json.dumps(base)}",
-        f"trials: {TRIALS}                   # in all, across every worker (--workers N, or machines sharing --storage)",
+        f"trials: {TRIALS}                   # in all, across every worker (--workers N, machines sharing --storage)",
         "sampler: {type: tpe, seed: 0}   # the seed fixes each trial's draws and the seed its run trains with",
         f"pruner: {{type: median, startup_trials: 5, warmup_epochs: {warmup}}}   # stop trials worse than the median",
         "space:                      # keys as --set writes them; applied to the base config in this order",
