@@ -130,6 +130,9 @@ class Objective:
             trial.set_user_attr(REASON, str(exc))
             trial.set_user_attr("epochs", read_summary(run_dir).get("epochs_run", 0))
             raise TrialFailed(str(exc)) from None
+        except Exception as exc:  # a bug: the worker stops with it, and the trial gives its place back
+            trial.set_user_attr(REASON, f"internal error: {type(exc).__name__}: {exc}")
+            raise
         summary = run.summary
         trial.set_user_attr("epochs", summary["epochs_run"])
         trial.set_user_attr(REASON, summary["stop_reason"])
