@@ -8,7 +8,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-EXAMPLES = sorted(p.name for p in (REPO / "configs").glob("*.yaml") if not p.name.endswith(".sweep.yaml"))
+EXAMPLES = sorted(p.name for p in (REPO / "configs").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

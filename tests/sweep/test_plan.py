@@ -10,7 +10,7 @@ SPACE = "space:\n  optimizer.lr: {type: float, low: 1.0e-3, high: 0.1, log: true
 
 def test_the_shipped_example_sweep_plans(repo, monkeypatch):
     monkeypatch.chdir(repo)
-    plan = plan_sweep("configs/iris.sweep.yaml")
+    plan = plan_sweep("configs/sweeps/iris.sweep.yaml")
     assert (plan.metric, plan.mode, plan.monitor, plan.trials) == ("val_accuracy", "max", "val_loss", 40)
     assert str(plan.dir) == "sweeps/iris" and plan.storage == "sqlite:///sweeps/iris/study.db" and plan.study == "iris"
     assert plan.split_seed == 7  # iris.yaml's seed: every trial splits its rows as the base config does
