@@ -25,6 +25,7 @@ from nntrain.sweep.trials import SURPLUS, Objective, Surplus, TrialFailed
 from nntrain.train.files import remove_stale_temporaries, write_bytes_atomic
 from nntrain.train.progress import Reporter
 from nntrain.train.stopping import parse_duration
+from nntrain.words import counted
 
 optuna = require_optuna()
 TrialState = optuna.trial.TrialState
@@ -114,8 +115,8 @@ class TrialLog:
             return
         value = f"{self.metric} {trial.value:.6g}" if trial.value is not None else "no value"
         epochs = trial.user_attrs.get("epochs", trial.last_step)
-        self.note(f"trial {trial.number} {trial.state.name.lower()}: {value} after {epochs} epochs ({reason}); "
-                  f"{params_text(trial.params)}")
+        self.note(f"trial {trial.number} {trial.state.name.lower()}: {value} after {counted(epochs or 0, 'epoch')} "
+                  f"({reason}); {params_text(trial.params)}")
 
 
 def params_text(params: dict) -> str:

@@ -1,6 +1,8 @@
 """The shared study: two `nntrain sweep` processes on a real PostgreSQL server, and the budget's counting rules."""
 
+import json
 import subprocess
+from pathlib import Path
 
 import optuna
 import pytest
@@ -33,10 +35,17 @@ def test_two_separate_processes_share_one_postgres_study(shell_command, postgres
     assert not [t for t in study.trials if t.state == TrialState.RUNNING]
     runs = sorted(path.name for path in (tmp_path / "sweep").glob("trial-*"))
     assert runs == [f"trial-{t.number:04d}" for t in sorted(finished, key=lambda t: t.number)]  # each trained once
-    status = subprocess.run([*shell_command.split(), "sweep", "status", str(tmp_path / "sweep")], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=600)
+    status = subprocess.run([*shell_command.split(), "sweep", "status", str(tmp_path / "sweep"), "--json"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert status.returncode == 0, status.stderr  # the directory remembers its storage (without a password)
-    assert len([line for line in status.stdout.splitlines() if " complete " in line]) == 6
+    listed = json.loads(status.stdout)
+    assert [row["state"] for row in listed] == ["complete"] * 6
+    values = [row["value"] for row in listed]
+    assert values == sorted(values)  # best first: val_loss, minimised
+    for row in listed:
+        summary = json.loads((Path(row["run_dir"]) / "summary.json").read_text())
+        assert row["epochs"] == summary["epochs_run"] == 3 and row["reason"] == summary["stop_reason"]
+        assert row["value"] == summary["best_value"] and set(row["params"]) == {"optimizer.lr"}
 
 
 def _trial(state: TrialState, counts: bool = False):
