@@ -54,9 +54,11 @@ def _summary(study, plan) -> Table:
     from nntrain.sweep.worker import params_text
 
     trials = [describe(t) for t in study.get_trials(deepcopy=False)]
-    counts = {state: sum(t["state"] == state for t in trials) for state in ("complete", "pruned", "failed")}
+    counts = {state: sum(t["state"] == state for t in trials) for state in ("complete", "pruned", "failed", "skipped")}
+    skipped = counts.pop("skipped")
     table = Table(["", ""], title=f"sweep {plan.study}", header=False)
-    table.add("trials", f"{len(trials)}: " + ", ".join(f"{n} {state}" for state, n in counts.items()))
+    table.add("trials", f"{len(trials) - skipped}: " + ", ".join(f"{n} {state}" for state, n in counts.items())
+              + (f" ({skipped} more asked for when the budget was full, skipped)" if skipped else ""))
     try:
         best = study.best_trial
     except ValueError:

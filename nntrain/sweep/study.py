@@ -24,9 +24,10 @@ TrialState = optuna.trial.TrialState
 STORAGE_FILE = "study.db"
 COUNTS = "counts"      # user attribute: a failed trial that keeps its place in the budget
 REASON = "reason"      # user attribute: why the trial ended (stop reason, failure, interruption)
+SKIPPED = "skipped"    # user attribute: a trial asked for when the budget was already full, given back unrun
 _STATES = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed",
            TrialState.RUNNING: "running", TrialState.WAITING: "waiting"}
-_ORDER = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING, TrialState.FAIL]
+_ORDER = ["complete", "pruned", "running", "waiting", "failed", "skipped"]
 STALE = "no heartbeat from its worker for the grace period (killed?); its place went to another trial"
 
 
@@ -136,21 +137,27 @@ def describe(trial) -> dict:
     """One trial as `sweep status` shows it."""
     end = trial.datetime_complete or datetime.now()
     reason = trial.user_attrs.get(REASON) or (STALE if trial.state == TrialState.FAIL else "")
-    return {"number": trial.number, "state": _STATES.get(trial.state, trial.state.name.lower()),
+    return {"number": trial.number, "state": _state(trial),
             "value": trial.value, "params": dict(trial.params),
             "epochs": trial.user_attrs.get("epochs", trial.last_step),
             "seconds": round((end - trial.datetime_start).total_seconds(), 3) if trial.datetime_start else None,
             "run_dir": trial.user_attrs.get("run_dir"), "reason": reason}
 
 
+def _state(trial) -> str:
+    if trial.state == TrialState.FAIL and trial.user_attrs.get(SKIPPED):
+        return "skipped"
+    return _STATES.get(trial.state, trial.state.name.lower())
+
+
 def best_first(study) -> list:
-    """The study's trials: completed best first, then pruned (best first), running, waiting and failed."""
+    """The study's trials: completed best first, then pruned (best first), running, waiting, failed and skipped."""
     sign = 1 if study.direction == optuna.study.StudyDirection.MINIMIZE else -1
     trials = study.get_trials(deepcopy=False)
 
     def key(trial):
         value = sign * trial.value if trial.value is not None else float("inf")
-        return _ORDER.index(trial.state) if trial.state in _ORDER else len(_ORDER), value, trial.number
+        return _ORDER.index(_state(trial)), value, trial.number
 
     return sorted(trials, key=key)
 

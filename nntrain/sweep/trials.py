@@ -20,7 +20,7 @@ from nntrain.run.training import read_summary
 from nntrain.sweep import require_optuna
 from nntrain.sweep.engines import PRUNERS, derived_seed
 from nntrain.sweep.plan import SweepPlan
-from nntrain.sweep.study import COUNTS, REASON
+from nntrain.sweep.study import COUNTS, REASON, SKIPPED
 from nntrain.train.progress import Reporter
 
 optuna = require_optuna()
@@ -108,6 +108,7 @@ class Objective:
 
     def __call__(self, trial) -> float:
         if self.budget.taken_before(trial.study, trial.number):
+            trial.set_user_attr(SKIPPED, True)
             trial.set_user_attr(REASON, SURPLUS)
             raise Surplus(SURPLUS)
         values = self.plan.space.suggest(trial)

@@ -20,8 +20,8 @@ from nntrain.errors import ConfigError, Interrupted, NNTrainError
 from nntrain.sweep import require_optuna
 from nntrain.sweep.engines import make_pruner, make_sampler
 from nntrain.sweep.plan import SweepPlan
-from nntrain.sweep.study import COUNTS, REASON, Budget, open_storage, open_study, running, shown_url
-from nntrain.sweep.trials import SURPLUS, Objective, Surplus, TrialFailed
+from nntrain.sweep.study import COUNTS, REASON, SKIPPED, Budget, open_storage, open_study, running, shown_url
+from nntrain.sweep.trials import Objective, Surplus, TrialFailed
 from nntrain.train.files import remove_stale_temporaries, write_bytes_atomic
 from nntrain.train.progress import Reporter
 from nntrain.train.stopping import parse_duration
@@ -63,7 +63,7 @@ def create_study(plan: SweepPlan):
 def _prepare_dir(plan: SweepPlan, study) -> None:
     if not study.get_trials(deepcopy=False):
         earlier = sorted(path.name for path in plan.dir.glob("trial-*"))
-        if earlier:
+        if earlier and not study.get_trials(deepcopy=False):  # again: another worker may have just begun one
             raise ConfigError(f"{plan.dir} holds trials of another study ({', '.join(earlier[:3])}"
                               f"{' ...' if len(earlier) > 3 else ''}) but study {plan.study!r} is new; remove them, "
                               "or choose another dir (or --study for the study they belong to)")
@@ -109,7 +109,7 @@ class TrialLog:
     def __call__(self, study, trial) -> None:
         reason = trial.user_attrs.get(REASON, "")
         if trial.state == TrialState.FAIL:
-            if reason != SURPLUS:
+            if not trial.user_attrs.get(SKIPPED):
                 kept = "" if trial.user_attrs.get(COUNTS) else " (it will run again)"
                 self.warn(f"trial {trial.number} failed{kept}: {reason}")
             return
@@ -171,8 +171,7 @@ def run_workers(command: list[str], count: int, note) -> None:
     Each has its own session, so a Ctrl-C in the terminal reaches this process alone, which passes
     it on to every worker once: each then stops after its batch, marks its trial failed and exits 130.
     """
-    workers = [subprocess.Popen(command, start_new_session=True) for _ in range(count)]
-    note(f"started {count} workers (processes {', '.join(str(w.pid) for w in workers)})")
+    workers: list[subprocess.Popen] = []
 
     def forward(signum, frame):
         for worker in workers:
@@ -181,6 +180,8 @@ def run_workers(command: list[str], count: int, note) -> None:
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        workers += [subprocess.Popen(command, start_new_session=True) for _ in range(count)]
+        note(f"started {count} workers (processes {', '.join(str(w.pid) for w in workers)})")
         codes = [worker.wait() for worker in workers]
     finally:
         for sig, handler in previous.items():

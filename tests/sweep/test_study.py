@@ -38,7 +38,7 @@ def test_two_separate_processes_share_one_postgres_study(shell_command, postgres
     status = subprocess.run([*shell_command.split(), "sweep", "status", str(tmp_path / "sweep"), "--json"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert status.returncode == 0, status.stderr  # the directory remembers its storage (without a password)
-    listed = json.loads(status.stdout)
+    listed = [row for row in json.loads(status.stdout) if row["state"] != "skipped"]  # see test_worker.py
     assert [row["state"] for row in listed] == ["complete"] * 6
     values = [row["value"] for row in listed]
     assert values == sorted(values)  # best first: val_loss, minimised

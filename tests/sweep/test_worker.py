@@ -44,7 +44,10 @@ def test_two_workers_share_the_default_sqlite_study_and_best_yaml_retrains_to_th
     study = _study(tmp_path / "sweep")
     finished = [t for t in study.trials if t.state in FINISHED]
     assert len(finished) == 6  # the budget exactly: no trial beyond it, none counted twice
-    assert all(t.user_attrs["reason"] == SURPLUS for t in study.trials if t.state not in FINISHED)
+    # Two workers finishing trials at the same moment may both ask for the last place: the later trial is given
+    # back unrun, as a failed trial marked skipped that does not count.
+    assert all(t.user_attrs["skipped"] and t.user_attrs["reason"] == SURPLUS
+               for t in study.trials if t.state not in FINISHED)
     assert {t.user_attrs["process"] for t in finished} <= workers  # trained by the workers, not the parent
     for trial in finished:
         summary = _summary(trial.user_attrs["run_dir"])
