@@ -5,20 +5,27 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 BENCH_ARGS ?=
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test bench docs clean postgres
 
 demo: $(VENV)/.installed
 	$(BIN)/nntrain fit configs/iris.yaml --overwrite
 	$(BIN)/nntrain eval runs/iris
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev postgres
 	$(BIN)/python -m pytest -n auto
+
+# The sweep tests start a throw-away PostgreSQL server of their own: they need its programs (initdb, pg_ctl),
+# which Debian's postgresql package brings.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 docs: $(VENV)/.installed
 	$(BIN)/python -m nntrain.config.reference README.md
+	$(BIN)/python -m nntrain.sweep.reference README.md
 	$(BIN)/nntrain schema > nntrain.schema.json
 
 $(BIN)/python:

@@ -3,12 +3,13 @@
     make bench                                  # installs the bench extra, then runs this
     .venv/bin/python benchmarks/run_all.py [--repeats 5] [--quick]
 
-Runs the cases of mlp.py, cnn.py, conv_speed.py and cli.py in turn (each also runs on its
-own) and prints their tables, then the summary. `--quick` is a smoke run: one repeat and
+Runs the cases of mlp.py, cnn.py, conv_speed.py, cli.py and sweep_overhead.py in turn (each
+also runs on its own) and prints their tables, then the summary. `--quick` is a smoke run: one repeat and
 smaller CLI inputs, so its figures say little.
 """
 
 import argparse
+import importlib.util
 import math
 import statistics
 import sys
@@ -17,6 +18,7 @@ import cli
 import cnn
 import conv_speed
 import mlp
+import sweep_overhead
 from common import machine, print_table
 
 
@@ -64,6 +66,10 @@ def main() -> None:
                  ("min, max", f"{min(rates):,.0f}, {max(rates):,.0f}")])
     cli_results = cli.measure(rows, memory_rows, repeats)
     cli.print_report(cli_results, rows)
+    if importlib.util.find_spec("optuna"):
+        print_table(sweep_overhead.TITLE, sweep_overhead.report(sweep_overhead.measure(repeats)))
+    else:
+        print("\n(sweep overhead skipped: optuna is not installed: pip install -e '.[bench]')")
     print_table("Targets" + (" (quick run: indicative only)" if args.quick else ""),
                 summary(mlp_times, cnn_times, cli_results, rows))
 

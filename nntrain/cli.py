@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from nntrain import __version__
 
@@ -135,20 +136,26 @@ def data(
         data_report(config, _display(quiet, verbose), set_, as_json=json_)
 
 
-@app.command(epilog="\b\nExamples:\n  nntrain plot runs/iris\n  nntrain plot runs/iris -o iris-curves.png\n")
+@app.command(epilog="\b\nExamples:\n  nntrain plot runs/iris\n  nntrain plot runs/iris -o iris-curves.png\n"
+                     "  nntrain plot sweeps/iris\n")
 def plot(
-    run: Annotated[str, typer.Argument(help="Run directory.")],
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="PNG path; default RUN/curves.png.")] = None,
+    run: Annotated[str, typer.Argument(help="Run directory, or a sweep directory (or its storage URL).")],
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="PNG path; default RUN/curves.png. For a "
+                                                  "sweep: the folder for history.png and importances.png, default "
+                                                  "the sweep directory.")] = None,
+    study: Annotated[Optional[str], typer.Option("--study", metavar="NAME",
+                                                 help="For a storage with several studies: which one.")] = None,
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
-    """Draw training and validation curves of a run as a PNG (needs: pip install 'nntrain\\[plot]')."""
+    """Draw a run's training and validation curves, or a sweep's optimisation history and parameter importances,
+    as PNG (needs: pip install 'nntrain\\[plot]')."""
     with _exit_codes(debug):
         from nntrain.commands.plot import plot as run_plot
 
-        run_plot(run, _display(quiet, verbose), output)
+        run_plot(run, _display(quiet, verbose), output, study)
 
 
-@app.command(epilog="\b\nExamples:\n  nntrain init --data my.csv -o my.yaml\n  nntrain init --data my.csv --target price --task regression > price.yaml\n  nntrain init --data photos/ -o photos.yaml\n")
+@app.command(epilog="\b\nExamples:\n  nntrain init --data my.csv -o my.yaml\n  nntrain init --data my.csv -o my.yaml --sweep\n  nntrain init --data my.csv --target price --task regression > price.yaml\n  nntrain init --data photos/ -o photos.yaml\n")
 def init(
     task: Annotated[Optional[str], typer.Option("--task", metavar="classification|regression|images",
                                                 help="What to learn; default guessed from --data.")] = None,
@@ -158,13 +165,15 @@ def init(
                                                                    "target, label, class, y... or the last one.")] = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the config here instead of stdout.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the --output file if it exists.")] = False,
+    sweep: Annotated[bool, typer.Option("--sweep", help="Also write NAME.sweep.yaml beside -o NAME.yaml: a "
+                                                        "hyperparameter search for `nntrain sweep`.")] = False,
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
     """Write a commented starter config, filled in from your data, that `nntrain fit` can train as is."""
     with _exit_codes(debug):
         from nntrain.commands.init import init as run_init
 
-        run_init(task, data, target, output, force, _display(quiet, verbose))
+        run_init(task, data, target, output, force, _display(quiet, verbose), sweep=sweep)
 
 
 @app.command(epilog="\b\nExamples:\n  nntrain check configs/iris.yaml\n  nntrain check my.yaml --set training.batch_size=64\n")
@@ -217,6 +226,73 @@ def runs(
         from nntrain.commands.runs import list_runs
 
         list_runs(folder, _display(quiet, verbose), as_json=json_)
+
+
+class _SweepGroup(TyperGroup):
+    """`nntrain sweep FILE` runs a sweep (the `run` subcommand); `nntrain sweep status DIR` lists its trials."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+sweep_app = typer.Typer(cls=_SweepGroup, no_args_is_help=True, help="Tune a config's hyperparameters with Optuna: "
+                        "`nntrain sweep SWEEP_FILE` runs a sweep (the run command), each trial an ordinary run "
+                        "(needs: pip install 'nntrain\\[sweep]').")
+app.add_typer(sweep_app, name="sweep", epilog="\b\nExamples:\n  nntrain sweep iris.sweep.yaml\n"
+              "  nntrain sweep iris.sweep.yaml --workers 2 --trials 40\n"
+              "  nntrain sweep iris.sweep.yaml --storage postgresql://me@dbhost/sweeps\n"
+              "  nntrain sweep status sweeps/iris\n")
+
+
+@sweep_app.command("run", epilog="\b\nExamples:\n  nntrain sweep iris.sweep.yaml\n"
+                   "  nntrain sweep iris.sweep.yaml --trials 10 --timeout 30m\n"
+                   "  nntrain sweep iris.sweep.yaml --workers 4 --storage postgresql://me@dbhost/sweeps\n")
+def sweep_run(
+    sweep_file: Annotated[str, typer.Argument(metavar="SWEEP_FILE", help="Sweep file (YAML): base config, space, "
+                                                                        "budget; see the README's Sweeps section.")],
+    trials: Annotated[Optional[int], typer.Option("--trials", help="Trials in all, instead of the file's.")] = None,
+    timeout: Annotated[Optional[str], typer.Option("--timeout", metavar="DURATION",
+                                                   help="Start no trial after this long, e.g. 30m (per worker).")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes on this machine.")] = 1,
+    storage: Annotated[Optional[str], typer.Option("--storage", metavar="URL",
+                                                   help="Optuna storage shared by every worker, e.g. "
+                                                        "postgresql://user@host/db; default SWEEP_DIR/study.db.")] = None,
+    study: Annotated[Optional[str], typer.Option("--study", metavar="NAME",
+                                                 help="Study name; default the sweep file's name.")] = None,
+    worker: Annotated[bool, typer.Option("--worker", hidden=True, help="Run as one of --workers' processes.")] = False,
+    quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
+) -> None:
+    """Run a sweep: trials of the base config with values drawn from the space, until the budget is used.
+
+    Several processes or machines with the same --storage share one study. Ctrl-C stops every
+    trial after its batch and exits 130; the same command continues the study.
+    """
+    with _exit_codes(debug):
+        from nntrain.commands.display import Display
+        from nntrain.commands.sweep import sweep as run_sweep
+
+        flags = [flag for flag, on in (("--quiet", quiet), ("--verbose", verbose), ("--debug", debug)) if on]
+        display = Display(quiet=quiet, verbose=verbose) if worker else _display(quiet, verbose)
+        run_sweep(sweep_file, display, trials=trials, timeout=timeout,
+                  workers=workers, storage=storage, study=study, worker=worker, child_flags=flags)
+
+
+@sweep_app.command("status", epilog="\b\nExamples:\n  nntrain sweep status sweeps/iris\n"
+                   "  nntrain sweep status postgresql://me@dbhost/sweeps --study iris --json\n")
+def sweep_status(
+    source: Annotated[str, typer.Argument(metavar="SWEEP_DIR_OR_URL", help="A sweep directory, or a storage URL.")],
+    study: Annotated[Optional[str], typer.Option("--study", metavar="NAME",
+                                                 help="Study name; default the directory's, or the storage's only one.")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print a JSON list on stdout instead of a table.")] = False,
+    quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
+) -> None:
+    """List a sweep's trials, best first: state, value, parameters, epochs, duration and why each ended."""
+    with _exit_codes(debug):
+        from nntrain.commands.sweep import status
+
+        status(source, _display(quiet, verbose), study, as_json=json_)
 
 
 def main() -> None:

@@ -29,9 +29,12 @@ SHOWN = 3               # names listed in a comment before "... N more"
 
 
 def init(task: str | None, data: str | None, target: str | None, output: str | None, force: bool,
-         display: Display) -> None:
+         display: Display, sweep: bool = False) -> None:
     if task is not None and task not in TASKS:
         raise ConfigError(f"--task: expected one of {', '.join(TASKS)}, got {task!r}")
+    if sweep and (data is None or output is None):
+        raise ConfigError("--sweep: needs --data (the space suits the data) and -o NAME.yaml (the sweep file, "
+                          "NAME.sweep.yaml, goes beside it)")
     if data == "-":
         raise ConfigError("--data: init reads the data to fill in the config, and fit reads it again; "
                           "save it to a file and pass the path")
@@ -40,20 +43,38 @@ def init(task: str | None, data: str | None, target: str | None, output: str | N
             raise ConfigError(f"--data: {data} is a folder (images), but --task is {task}")
         if target is not None:
             raise ConfigError("--target: image folders take their classes from the subfolder names")
-        text, facts = _images_config(data)
+        text, facts, rows = _images_config(data)
     elif data is not None:
         if task == "images":
             raise ConfigError(f"--task images needs --data to be a folder with one subfolder per class; {data} "
                               "is not a folder")
-        text, facts = _table_config(data, task, target)
+        text, facts, rows = _table_config(data, task, target)
     else:
         if target is not None:
             raise ConfigError("--target: needs --data, the CSV to find the column in")
         text, facts = _template(task or "classification"), "a template: replace the data paths and target"
+    sweep_file = _sweep_path(output) if sweep else None
+    if sweep_file and Path(sweep_file).exists() and not force:
+        raise ConfigError(f"--sweep: {sweep_file} already exists; choose another -o or pass --force to replace it")
     _write(text, output, force)
     display.note(f"wrote {output or 'standard output'}: {facts}")
-    if output:
+    if sweep_file:
+        from nntrain.sweep.file import sweep_name
+        from nntrain.sweep.starter import starter_sweep
+
+        _write(starter_sweep(text, output, sweep_file, rows), sweep_file, force=True)
+        display.note(f"wrote {sweep_file}: a search over the learning rate, layers, dropout, weight decay and batch "
+                     f"size\nnext: nntrain sweep {shlex.quote(sweep_file)}  then  nntrain fit "
+                     f"{shlex.quote(f'sweeps/{sweep_name(sweep_file)}/best.yaml')}")
+    elif output:
         display.note(f"next: nntrain check {shlex.quote(output)}  then  nntrain fit {shlex.quote(output)}")
+
+
+def _sweep_path(output: str) -> str:
+    """NAME.sweep.yaml beside NAME.yaml."""
+    path = Path(output)
+    stem = path.name.removesuffix(".yaml").removesuffix(".yml")
+    return str(path.with_name(f"{stem}.sweep.yaml"))
 
 
 def _write(text: str, output: str | None, force: bool) -> None:
@@ -69,7 +90,7 @@ def _write(text: str, output: str | None, force: bool) -> None:
         raise ConfigError(f"-o: cannot write {output}: {exc.strerror or exc}") from None
 
 
-def _table_config(path: str, task: str | None, target: str | None) -> tuple[str, str]:
+def _table_config(path: str, task: str | None, target: str | None) -> tuple[str, str, int]:
     frame = read_csv(path, key="--data")
     if len(frame.columns) < 2:
         raise DataError(f"{path} has a single column ({frame.columns[0]!r}), so nothing to predict it from; "
@@ -98,7 +119,7 @@ def _table_config(path: str, task: str | None, target: str | None) -> tuple[str,
     text = _compose(f"Predicts {what} of {path}", _TABLE.format(
         train=_flow(path), target=_flow(target), steps="\n".join(steps), features=counted(len(features), "feature"),
         **_task_fields(bool(classes))))
-    return text, facts
+    return text, facts, len(labels)
 
 
 def _steps(profiles: dict[str, dict], unused: dict[str, str], features: list[str], repeated: float) -> list[str]:
@@ -184,7 +205,7 @@ def _listed(reasons: dict) -> str:
     return "; ".join(_reasons(reasons))
 
 
-def _images_config(path: str) -> tuple[str, str]:
+def _images_config(path: str) -> tuple[str, str, int]:
     root = Path(path)
     folders = class_folders(root, key="--data")
     if len(folders) < 2:
@@ -203,7 +224,7 @@ def _images_config(path: str) -> tuple[str, str]:
                                    notes="".join(f"  # {note}\n" for note in notes), augment=_augment(min(size)),
                                    layers=_conv_layers(min(size))))
     facts = f"{count} images in {len(folders)} classes, {height}x{width} {sampled.mode}"
-    return text, "\n".join([facts, *notes])
+    return text, "\n".join([facts, *notes]), count
 
 
 def _augment(side: int) -> str:

@@ -1,4 +1,5 @@
-"""`nntrain plot`: training curves of a run as a PNG (needs the optional matplotlib extra)."""
+"""`nntrain plot`: training curves of a run, or a sweep's history and parameter importances, as PNG
+(needs the optional matplotlib extra; a sweep also the sweep extra)."""
 
 from pathlib import Path
 
@@ -9,7 +10,9 @@ from nntrain.train.metrics import HEADLINE
 from nntrain.train.recorder import read_log
 
 
-def plot(run: str, display: Display, output: str | None = None) -> Path:
+def plot(run: str, display: Display, output: str | None = None, study: str | None = None) -> Path:
+    if "://" in run or any((Path(run) / name).is_file() for name in ("sweep.json", "study.db")):
+        return _plot_sweep(run, display, output, study)
     run_dir = Path(run)
     log = run_dir / "metrics.jsonl"
     if not log.is_file():
@@ -17,13 +20,7 @@ def plot(run: str, display: Display, output: str | None = None) -> Path:
     rows = read_log(log)
     if not rows:
         raise CheckpointError(f"{log} is empty: the run has not finished an epoch yet")
-    try:
-        import matplotlib
-    except ImportError:
-        raise ConfigError("nntrain plot needs matplotlib, an optional extra: pip install 'nntrain[plot]'") from None
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
+    pyplot = _pyplot()
     summary = read_summary(run_dir)
     epochs = [row["epoch"] for row in rows]
     metric = next((f"val_{name}" for name in dict.fromkeys(HEADLINE.values()) if f"val_{name}" in rows[0]), None)
@@ -54,3 +51,32 @@ def plot(run: str, display: Display, output: str | None = None) -> Path:
     display.note(f"wrote {target}")
     return target
 
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ConfigError("nntrain plot needs matplotlib, an optional extra: pip install 'nntrain[plot]'") from None
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    return pyplot
+
+
+def _plot_sweep(source: str, display: Display, output: str | None, study: str | None) -> Path:
+    """history.png and importances.png of a sweep, in its directory (or the -o folder)."""
+    if output is None and "://" in source:
+        raise ConfigError("-o: a sweep read from a storage URL needs a folder to write its plots to")
+    _pyplot()
+    from nntrain.sweep.plots import plot_sweep
+    from nntrain.sweep.study import find_study
+
+    folder = Path(output or source)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"-o: cannot create {folder}: {exc.strerror or exc}") from None
+    for path in plot_sweep(find_study(source, study), folder, display.warn):
+        display.note(f"wrote {path}")
+    return folder

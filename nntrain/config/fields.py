@@ -83,9 +83,9 @@ def sections(model: type[BaseModel] = Config, path: str = "") -> tuple[Section, 
 
 
 @cache
-def key_paths() -> frozenset[str]:
+def key_paths(root: type[BaseModel] = Config) -> frozenset[str]:
     """Every key a user can write, as generic paths like `model.layers[].units`."""
-    return frozenset(f"{s.path}.{name}" if s.path else name for s in sections() for name in s.model.model_fields)
+    return frozenset(f"{s.path}.{name}" if s.path else name for s in sections(root) for name in s.model.model_fields)
 
 
 # ---------------------------------------------------------------- key paths in raw config data
@@ -129,8 +129,8 @@ def _step(annotation, part: str | int, value):
     return None, None
 
 
-def _walk(path: KeyPath, data: dict):
-    annotation, value = Config, data
+def _walk(path: KeyPath, data: dict, root: type[BaseModel] = Config):
+    annotation, value = root, data
     for part in path:
         annotation, value = _step(annotation, part, value)
         if annotation is None:
@@ -138,14 +138,29 @@ def _walk(path: KeyPath, data: dict):
     return annotation, value
 
 
-def type_at(path: KeyPath, data: dict):
+def type_at(path: KeyPath, data: dict, root: type[BaseModel] = Config):
     """The schema type of the value at `path` in raw config data, tagged unions chosen by `type`; None if unknown."""
-    return _walk(path, data)[0]
+    return _walk(path, data, root)[0]
 
 
-def model_at(path: KeyPath, data: dict) -> type[BaseModel] | None:
+def with_list_indexes(path: KeyPath, data: dict) -> KeyPath:
+    """The key path with each all-digit part that stands where the schema has a list read as an index:
+    `model.layers.0.units` is `model.layers[0].units` (a digit key of a mapping, such as a class name, stays text)."""
+    fixed: list[str | int] = []
+    for part in path:
+        if isinstance(part, str) and part.isdigit() and _is_list(type_at(tuple(fixed), data)):
+            part = int(part)
+        fixed.append(part)
+    return tuple(fixed)
+
+
+def _is_list(annotation) -> bool:
+    return annotation is not None and any(get_origin(m) is list for m in _union_members(annotation))
+
+
+def model_at(path: KeyPath, data: dict, root: type[BaseModel] = Config) -> type[BaseModel] | None:
     """The config model the mapping at `path` in raw config data is read as, if it is one."""
-    annotation, value = _walk(path, data)
+    annotation, value = _walk(path, data, root)
     if annotation is None:
         return None
     lists = [get_args(m)[0] for m in _union_members(annotation) if get_origin(m) is list]
@@ -170,6 +185,9 @@ def describe_type(field: FieldInfo) -> str:
 
 
 def _label(annotation, metadata) -> str:
+    noun = next((item for item in metadata if isinstance(item, str)), None)
+    if noun:  # pydantic moves a field's own Annotated metadata, such as its noun, out of the annotation
+        return noun
     if get_origin(annotation) is Annotated:
         args = get_args(annotation)
         noun = _noun(annotation)

@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from nntrain.config.fields import KeyPath
+from nntrain.config.fields import KeyPath, with_list_indexes
 from nntrain.config.messages import Origins, problems
 from nntrain.config.overrides import override_value, parse_key_path, set_value, split_assignment, takes_text
 from nntrain.config.schema import Config
@@ -154,7 +154,7 @@ def read_config_file(path: str) -> tuple[dict, Origins]:
 def apply_override(data: dict, assignment: str, origins: Origins | None = None) -> KeyPath:
     """Apply one `--set key.path=value` to raw config data, noting in `origins` what it set."""
     key, raw = split_assignment(assignment)
-    path = parse_key_path(key)
+    path = with_list_indexes(parse_key_path(key), data)
     try:
         parsed, inner = parse_yaml(raw, f"--set {key}") if raw.strip() else ("", Origins())
     except ConfigError:

@@ -4,10 +4,11 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from nntrain.config.fields import KeyPath, key_paths, model_at, sections, type_name
 from nntrain.config.overrides import format_path, quoted
+from nntrain.config.schema import Config
 
 
 @dataclass
@@ -23,7 +24,8 @@ class Origins:
         return next(((p, a) for p, a in self.overrides.items() if path[:len(p)] == p), None)
 
 
-def problems(exc: ValidationError, data: dict, origins: Origins) -> list[str]:
+def problems(exc: ValidationError, data: dict, origins: Origins, root: type[BaseModel] = Config) -> list[str]:
+    """One line per problem; `root` is the schema the data was validated against (default: a config's)."""
     grouped: dict[KeyPath, list[dict]] = {}
     for error in exc.errors():
         grouped.setdefault(_display_path(error, data), []).append(error)
@@ -31,7 +33,7 @@ def problems(exc: ValidationError, data: dict, origins: Origins) -> list[str]:
     # inside (`class_weight: {a: 0}`), the others' (`must be balanced`) are noise.
     paths = [p for p in grouped if not any(q[:len(p)] == p and len(q) > len(p) for q in grouped)]
     return [f"{format_path(path) or '(top level)'}{_where(path, grouped[path], data, origins)}: "
-            f"{_message(grouped[path], path, data, origins)}" for path in paths]
+            f"{_message(grouped[path], path, data, origins, root)}" for path in paths]
 
 
 def _display_path(error: dict, data) -> KeyPath:
@@ -83,24 +85,24 @@ _NOUNS = {
 }
 
 
-def _message(errors: list[dict], path: KeyPath, data, origins: Origins) -> str:
+def _message(errors: list[dict], path: KeyPath, data, origins: Origins, root) -> str:
     kinds = [e["type"] for e in errors]
     if len(errors) > 1 and all(kind in _NOUNS for kind in kinds):
         nouns = list(dict.fromkeys(_NOUNS[kind] for kind in kinds))
         message = f"must be {' or '.join(nouns)}, got {_show(errors[0]['input'])}"
     else:
-        message = _one_message(errors[0], path, data, origins)
+        message = _one_message(errors[0], path, data, origins, root)
     if "string_type" in kinds:
         message += _quoting_hint(path, origins)
     return message
 
 
-def _one_message(error: dict, path: KeyPath, data, origins: Origins) -> str:
+def _one_message(error: dict, path: KeyPath, data, origins: Origins, root) -> str:
     kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
     if kind == "missing":
         return "required key is missing"
     if kind == "extra_forbidden":
-        return "unknown key" + _suggest(path, data)
+        return "unknown key" + _suggest(path, data, root)
     if kind == "int_type" and isinstance(value, float):
         return _not_whole(value, origins.texts.get(path))
     if kind in _NOUNS:
@@ -171,11 +173,11 @@ def _closest(value, choices) -> str:
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
-def _suggest(path: KeyPath, data) -> str:
+def _suggest(path: KeyPath, data, root: type[BaseModel]) -> str:
     """The key meant: a close key of the same mapping (of the chosen `type`, for a tagged one); else, for a
     tagged mapping, the keys that type has; else the same name elsewhere in the schema. Never the refused key."""
     name, parent = path[-1], path[:-1]
-    model = model_at(parent, data)
+    model = model_at(parent, data, root)
     if model is None:
         return ""
     keys = [key for key in model.model_fields if key != "type"]
@@ -183,13 +185,13 @@ def _suggest(path: KeyPath, data) -> str:
     if match:
         return f"; did you mean {format_path(parent + (match[0],))}?"
     kind = type_name(model)
-    section = next((s.path for s in sections() if s.model is model), "")
+    section = next((s.path for s in sections(root) if s.model is model), "")
     if kind is not None:
-        others = [s.type_name for s in sections()
+        others = [s.type_name for s in sections(root)
                   if s.path == section and s.model is not model and name in s.model.model_fields]
         owners = f" ({', '.join(others)} {'has' if len(others) == 1 else 'have'} it)" if others else ""
         listed = f"its keys are {', '.join(keys)}" if keys else f"{kind} takes no options"
         return f": {kind} has no {name}{owners}; {listed}"
     own = f"{section}.{name}" if section else str(name)
-    elsewhere = sorted(p for p in key_paths() if p.rpartition(".")[2] == name and p != own)
+    elsewhere = sorted(p for p in key_paths(root) if p.rpartition(".")[2] == name and p != own)
     return f"; did you mean {elsewhere[0].replace('[]', '[0]')}?" if elsewhere else ""

@@ -8,6 +8,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from nntrain.config.fields import KeyPath, accepts_text, type_at
 from nntrain.errors import ConfigError
+from nntrain.words import counted
 
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -70,7 +71,7 @@ def set_value(data: dict, path: KeyPath, value, key: str) -> None:
         if isinstance(part, int):
             if not isinstance(target, list) or part >= len(target):
                 size = len(target) if isinstance(target, list) else 0
-                raise ConfigError(f"--set {key}: {shown} does not exist (the list has {size} items)")
+                raise ConfigError(f"--set {key}: {shown} does not exist (the list has {counted(size, 'item')})")
             target = target[part]
         else:
             if not isinstance(target, dict):

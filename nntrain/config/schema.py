@@ -586,6 +586,9 @@ class Split(Spec):
     is a file."""
     stratify: bool = True
     """Keep class proportions equal across splits (classification only)."""
+    seed: Annotated[int, Field(ge=0)] | None = None
+    """Seed of the split alone; default the top-level `seed`. A sweep sets it so that every trial, whatever its own
+    seed, is judged on the same validation rows."""
 
     @model_validator(mode="after")
     def _leaves_training_rows(self):

@@ -33,7 +33,7 @@ def load_training_data(config: Config) -> TrainingData:
         sources, target=d.target, features=d.features, task=config.task,
         loss=config.loss.type if config.loss else None, validation=d.split.validation, test=d.split.test,
         stratify=d.split.stratify, pipeline=[step.model_dump() for step in d.pipeline],
-        target_transform=d.target_transform, rng=rng_for(config.seed, "split"), dtype=config.engine.dtype)
+        target_transform=d.target_transform, rng=split_rng(config), dtype=config.engine.dtype)
 
 
 def _load_image_folders(config: Config) -> TrainingData:
@@ -55,8 +55,14 @@ def _load_image_folders(config: Config) -> TrainingData:
     spec = ImageSpec(d.image.color, tuple(d.image.size) if d.image.size else None, d.image.resize)
     return prepare_image_training(roots, spec, validation=d.split.validation, test=d.split.test,
                                   normalize=d.image.normalize, on_bad=d.image.on_bad_image,
-                                  rng=rng_for(config.seed, "split"), dtype=config.engine.dtype,
+                                  rng=split_rng(config), dtype=config.engine.dtype,
                                   shift=d.augment.shift)
+
+
+def split_rng(config: Config) -> np.random.Generator:
+    """The generator that splits rows: from `data.split.seed` if set, else from the run's seed."""
+    seed = config.data.split.seed
+    return rng_for(config.seed if seed is None else seed, "split")
 
 
 def class_weights(config: Config, target: dict, y_train: np.ndarray, dtype) -> np.ndarray | None:

@@ -1,5 +1,7 @@
 """`nntrain init` on CSV files: what it notices, the order of the steps it writes, and configs that train as written."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -77,3 +79,30 @@ def test_init_counts_read_right_for_one_feature(cli, tmp_path, numbers):
     assert result.returncode == 0, result.stderr
     assert "wrote standard output: 1 feature, target 'label'" in result.stderr
     assert "# hidden layers for 1 feature;" in result.stdout
+
+
+@pytest.mark.slow
+def test_init_sweep_takes_a_csv_to_a_tuned_model_with_no_hand_edits(cli, blobs_csv, tmp_path):
+    """init --sweep, sweep, fit best.yaml: a stranger's CSV to a tuned model (one trial here, for speed)."""
+    made = cli("init", "--data", blobs_csv.name, "-o", "blobs.yaml", "--sweep", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "next: nntrain sweep blobs.sweep.yaml  then  nntrain fit sweeps/blobs/best.yaml" in made.stderr
+    written = yaml.safe_load((tmp_path / "blobs.sweep.yaml").read_text())
+    assert written["base"] == "blobs.yaml"
+    assert set(written["space"]) == {"optimizer.lr", "model.layers", "model.layers[0].units", "model.layers[1].rate",
+                                     "regularization.l2", "training.batch_size"}
+    assert written["space"]["training.batch_size"]["choices"] == [16, 32]  # 84 training rows fill no larger batch
+    assert [len(choice) for choice in written["space"]["model.layers"]["choices"]] == [2, 3, 4]  # depth 1 to 3
+
+    swept = cli("sweep", "blobs.sweep.yaml", "--trials", "1", cwd=tmp_path)
+    assert swept.returncode == 0, swept.stderr
+    assert "sweep 'blobs': 1 trial," in swept.stderr  # --trials overrides the file's 30
+    fitted = cli("fit", "sweeps/blobs/best.yaml", "-q", cwd=tmp_path)
+    assert fitted.returncode == 0, fitted.stderr
+    [run] = (tmp_path / "runs").iterdir()
+    trial = json.loads((tmp_path / "sweeps" / "blobs" / "trial-0000" / "summary.json").read_text())
+    assert json.loads((run / "summary.json").read_text())["best_value"] == trial["best_value"]
+
+    again = cli("init", "--data", blobs_csv.name, "-o", "blobs.yaml", "--sweep", cwd=tmp_path)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert cli("init", "--data", blobs_csv.name, "--sweep", cwd=tmp_path).returncode == 2  # no -o: nowhere beside

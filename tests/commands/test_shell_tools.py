@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-COMMANDS = ["fit", "eval", "predict", "summary", "data", "plot", "init", "check", "config", "schema", "runs"]
+COMMANDS = ["fit", "eval", "predict", "summary", "data", "plot", "init", "check", "config", "schema", "runs", "sweep",
+            "sweep status"]
 
 
 @pytest.fixture
@@ -184,7 +185,7 @@ def test_resume_auto_without_output_dir_continues_the_newest_run(cli, blobs_conf
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_help_ends_with_examples(cli, command):
-    result = cli(command, "--help")
+    result = cli(*command.split(), "--help")
     assert result.returncode == 0
     text = result.stdout
     assert "Examples:" in text and text.index("Examples:") > text.index("--help")  # after the options

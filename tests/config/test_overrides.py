@@ -84,3 +84,13 @@ def test_text_that_is_not_yaml_is_taken_as_written_by_a_key_that_takes_text(cli,
     assert yaml.safe_load(result.stdout)["data"]["train"] == "@d.csv"
     result = cli("config", config, "--set", "optimizer.lr=@")
     assert result.returncode == 2 and "--set optimizer.lr:1:1: invalid YAML" in result.stderr
+
+
+def test_a_list_index_may_be_written_as_a_dotted_number(cli, write):
+    """`model.layers.0.units` is `model.layers[0].units`, as sweep files write it; a digit class name stays a key."""
+    config = write("c.yaml", MINIMAL + "model: {layers: [{type: dense, units: 4}]}\n")
+    result = cli("config", config, "--set", "model.layers.0.units=16", "--set", "training.class_weight.0=2")
+    assert result.returncode == 0, result.stderr
+    written = yaml.safe_load(result.stdout)
+    assert written["model"]["layers"] == [{"type": "dense", "units": 16}]
+    assert written["training"]["class_weight"] == {"0": 2}

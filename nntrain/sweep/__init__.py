@@ -1,0 +1,22 @@
+"""`nntrain sweep`: hyperparameter search on Optuna, every trial an ordinary run trained through `nntrain.fit`.
+
+The sweep file is read and its space checked without Optuna (`schema`, `file`, `space`); the
+modules that search (`engines`, `study`, `trials`, `worker`, `plots`) get Optuna from
+`require_optuna()`, so without the optional extra a sweep stops with how to install it.
+"""
+
+import logging
+
+from nntrain.errors import ConfigError
+
+INSTALL = "pip install 'nntrain[sweep]'"
+
+
+def require_optuna():
+    """The optuna module, quiet (nntrain reports each trial itself), or the ConfigError saying how to get it."""
+    try:
+        import optuna
+    except ImportError:
+        raise ConfigError(f"nntrain sweep needs Optuna, an optional extra; install it with:\n{INSTALL}") from None
+    optuna.logging.set_verbosity(logging.ERROR)
+    return optuna

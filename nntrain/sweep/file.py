@@ -1,0 +1,41 @@
+"""Read a sweep file: the same strict YAML and one-line-per-problem messages as a config, against the sweep schema."""
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from nntrain.config.loading import parse_yaml
+from nntrain.config.messages import Origins, problems
+from nntrain.errors import ConfigError
+from nntrain.sweep.schema import Sweep
+
+
+def read_sweep_file(path: str) -> tuple[Sweep, Origins]:
+    """The validated sweep and where each of its keys was written."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"sweep file not found: {path}" if not file.exists() else
+                          f"{path} is a directory; pass a sweep file (YAML)")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read sweep file {path}: {exc.strerror}") from None
+    data, origins = parse_yaml(text, path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a sweep file is a mapping of keys (base:, space:, trials: ...); write one with "
+                          "`nntrain init --data FILE -o NAME.yaml --sweep`")
+    try:
+        return Sweep.model_validate(data), origins
+    except ValidationError as exc:
+        listed = problems(exc, data, origins, root=Sweep)
+        raise ConfigError(f"invalid sweep file {path}:\n" + "\n".join(f"  {p}" for p in listed)) from None
+
+
+def sweep_name(path: str) -> str:
+    """`iris` for iris.yaml and iris.sweep.yaml: the default study name and sweeps/ folder."""
+    name = Path(path).name
+    for suffix in (".yaml", ".yml", ".sweep"):
+        name = name.removesuffix(suffix)
+    return name or "sweep"
