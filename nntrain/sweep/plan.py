@@ -57,7 +57,7 @@ def plan_sweep(path: str, *, trials: int | None = None, timeout: str | None = No
     config, base_data = load_config(sweep.base)
     space = build_space(sweep, origins, base_data, path)
     check_space(space, base_data, path)
-    if sweep.sampler.type == "grid":
+    if sweep.sampler.exhaustive:
         try:
             grid_size = math.prod(len(values) for values in space.grid().values())
         except ConfigError as exc:

@@ -5,7 +5,7 @@ and the source of the README's sweep file reference (`python -m nntrain.sweep.re
 The `type` names of samplers and pruners match the registries in `nntrain.sweep.engines`.
 """
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
@@ -86,6 +86,7 @@ Param = Annotated[Union[FloatParam, IntParam, CategoricalParam], Field(discrimin
 class _Sampler(Spec):
     """What every sampler takes: the sweep's seed."""
 
+    exhaustive: ClassVar[bool] = False  # whether the sampler visits every point of a finite space
     type: str  # first in a resolved sweep; each kind narrows it to its name
     seed: NonNegativeInt = 0
     """Seed of the sweep: with a trial's number it fixes that trial's draws and the seed its run trains with."""
@@ -109,6 +110,7 @@ class GridSampler(_Sampler):
     """Every combination once, in random order (keys need choices or a step; `trials` defaults to their number)."""
 
     type: Literal["grid"]
+    exhaustive: ClassVar[bool] = True  # the space is finite: the budget is at most its size
 
 
 class CmaEsSampler(_Sampler):
