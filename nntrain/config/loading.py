@@ -129,20 +129,25 @@ def _record(node, path: KeyPath, origins: Origins) -> None:
         origins.texts[path] = node.value
 
 
-def read_config_file(path: str) -> tuple[dict, Origins]:
-    """Read and parse a config file into raw data, refusing anything that is not a mapping."""
+def read_yaml_file(path: str, kind: str = "config") -> tuple[object, Origins]:
+    """Read and parse a YAML file (a config, or a sweep file) into raw data and where each key was written."""
     file = Path(path)
     if not file.exists():
-        raise ConfigError(f"config file not found: {path}")
+        raise ConfigError(f"{kind} file not found: {path}")
     if file.is_dir():
-        raise ConfigError(f"{path} is a directory; pass a YAML config file")
+        raise ConfigError(f"{path} is a directory; pass a YAML {kind} file")
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
-    data, origins = parse_yaml(text, path)
+        raise ConfigError(f"cannot read {kind} {path}: {exc.strerror}") from None
+    return parse_yaml(text, path)
+
+
+def read_config_file(path: str) -> tuple[dict, Origins]:
+    """Read and parse a config file into raw data, refusing anything that is not a mapping."""
+    data, origins = read_yaml_file(path)
     if data is None:
         raise ConfigError(f"{path} is empty; write a starter config with `nntrain init --data FILE -o FILE`")
     if not isinstance(data, dict):

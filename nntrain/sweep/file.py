@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from nntrain.config.loading import parse_yaml
+from nntrain.config.loading import read_yaml_file
 from nntrain.config.messages import Origins, problems
 from nntrain.errors import ConfigError
 from nntrain.sweep.schema import Sweep
@@ -12,17 +12,7 @@ from nntrain.sweep.schema import Sweep
 
 def read_sweep_file(path: str) -> tuple[Sweep, Origins]:
     """The validated sweep and where each of its keys was written."""
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"sweep file not found: {path}" if not file.exists() else
-                          f"{path} is a directory; pass a sweep file (YAML)")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read sweep file {path}: {exc.strerror}") from None
-    data, origins = parse_yaml(text, path)
+    data, origins = read_yaml_file(path, "sweep")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a sweep file is a mapping of keys (base:, space:, trials: ...); write one with "
                           "`nntrain init --data FILE -o NAME.yaml --sweep`")
