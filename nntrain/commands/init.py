@@ -13,7 +13,7 @@ from nntrain.data.images import class_folders, ignored_files_note, survey
 from nntrain.data.clean import DEFAULT_MARKERS
 from nntrain.data.dedupe import duplicated
 from nntrain.data.report import profile_columns
-from nntrain.data.tables import read_csv
+from nntrain.data.readers import is_image_folder, read_table
 from nntrain.data.targets import infer_task
 from nntrain.errors import ConfigError, DataError
 from nntrain.words import counted
@@ -38,7 +38,7 @@ def init(task: str | None, data: str | None, target: str | None, output: str | N
     if data == "-":
         raise ConfigError("--data: init reads the data to fill in the config, and fit reads it again; "
                           "save it to a file and pass the path")
-    if data is not None and Path(data).is_dir():
+    if data is not None and is_image_folder(data):
         if task not in (None, "images"):
             raise ConfigError(f"--data: {data} is a folder (images), but --task is {task}")
         if target is not None:
@@ -91,7 +91,7 @@ def _write(text: str, output: str | None, force: bool) -> None:
 
 
 def _table_config(path: str, task: str | None, target: str | None) -> tuple[str, str, int]:
-    frame = read_csv(path, key="--data")
+    frame = read_table(path, key="--data")
     if len(frame.columns) < 2:
         raise DataError(f"{path} has a single column ({frame.columns[0]!r}), so nothing to predict it from; "
                         "if its values are separated by something other than commas, convert it to CSV")

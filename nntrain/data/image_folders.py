@@ -133,10 +133,10 @@ def prepare_labelled_images(source: str, state: dict, dtype, on_bad: str = "skip
     if location.is_dir():
         x, y, _ = labelled_images(location, classes, spec, size, dtype, on_bad, problems)
     else:
-        from nntrain.data.tables import read_csv
+        from nntrain.data.readers import read_table
         from nntrain.data.tabular import check_columns
 
-        table = read_csv(source, key="DATA")
+        table = read_table(source, key="DATA")
         check_columns(table, ["path", "class"], source, "")
         unknown = sorted(set(table["class"].astype(str)) - set(classes))
         if unknown:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from nntrain.data.image_folders import prepare_labelled_images, prepare_unlabelled_images
-from nntrain.data.tables import read_csv
+from nntrain.data.readers import read_table
 from nntrain.data.tabular import prepare_inference
 from nntrain.errors import ConfigError, DataError
 from nntrain.run.evaluation import evaluate_split, prediction_table
@@ -136,7 +136,7 @@ class Run:
     def _frame(self, data) -> pd.DataFrame:
         if isinstance(data, pd.DataFrame):
             return plain_frame(data)
-        return read_csv(str(data), key="DATA", narrow=self.saved.data.get("float32_inputs", []), keep_empty=True)
+        return read_table(str(data), key="DATA", narrow=self.saved.data.get("float32_inputs", []), keep_empty=True)
 
 
 def plain_frame(frame: pd.DataFrame) -> pd.DataFrame:

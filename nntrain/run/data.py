@@ -8,7 +8,7 @@ from nntrain.config import Config
 from nntrain.data.image_folders import prepare_image_training
 from nntrain.data.images import ImageSpec
 from nntrain.data.prepared import TrainingData
-from nntrain.data.tables import read_csv
+from nntrain.data.readers import is_image_folder, read_table
 from nntrain.data.tabular import prepare_training
 from nntrain.errors import ConfigError
 from nntrain.seeds import rng_for
@@ -16,7 +16,7 @@ from nntrain.seeds import rng_for
 
 def load_training_data(config: Config) -> TrainingData:
     d = config.data
-    if d.train != "-" and Path(d.train).is_dir():
+    if is_image_folder(d.train):
         return _load_image_folders(config)
     if d.target is None:
         raise ConfigError("data.target: required for CSV data; name the column to predict")
@@ -28,7 +28,7 @@ def load_training_data(config: Config) -> TrainingData:
     narrow = config.engine.dtype == "float32"
     sources = {name: "standard input" if path == "-" else path for name, path in paths.items() if path}
     return prepare_training(
-        {name: read_csv(path, key=f"data.{name}", narrow=narrow, keep=targets, keep_empty=True)
+        {name: read_table(path, key=f"data.{name}", narrow=narrow, keep=targets, keep_empty=True)
          for name, path in paths.items() if path},
         sources, target=d.target, features=d.features, task=config.task,
         loss=config.loss.type if config.loss else None, validation=d.split.validation, test=d.split.test,
