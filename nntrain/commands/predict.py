@@ -3,7 +3,8 @@
 Columns: `prediction` (class name or value; `prediction_<target>` per column for
 several targets) and, with --proba, `proba_<class>` per class. For image models
 a first `path` column names each readable image; with --on-error skip a first
-`line` column gives each predicted row's line in the input file.
+`line` column gives each predicted row's line in the input file (a `row`
+column, numbered from 1, for a Parquet table).
 """
 
 import sys

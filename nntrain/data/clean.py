@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from nntrain.data.step import first_line, is_numeric, names
+from nntrain.data.step import first_line, is_numeric, names, place
 from nntrain.errors import DataError
 from nntrain.words import counted
 
@@ -79,7 +79,7 @@ class Clean:
             if bad.any():
                 line = first_line(bad)
                 ctx.notes.append(f"clean: {counted(int(bad.sum()), 'unparsable value')} in numeric column "
-                                 f"{name!r} treated as missing (e.g. {frame[name][line]!r} on line {line})")
+                                 f"{name!r} treated as missing (e.g. {frame[name][line]!r} on {place(bad.index, line)})")
             if values is not frame[name]:
                 frame[name] = values
         for name in state["indicators"]:

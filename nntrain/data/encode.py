@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from nntrain.data.step import first_line, is_numeric
+from nntrain.data.step import first_line, is_numeric, place
 from nntrain.data.targets import label_strings
 from nntrain.errors import DataError
 from nntrain.words import counted
@@ -70,7 +70,7 @@ class Encode:
             missing = values.isna().to_numpy()
             if missing.any() and ctx.training:
                 raise DataError(f"column {name!r} has {counted(int(missing.sum()), 'missing value')}, first on "
-                                f"line {first_line(values.isna())}; add a clean step before encode to fill them")
+                                f"{place(values.index, first_line(values.isna()))}; add a clean step before encode to fill them")
             codes = pd.Index(spec["categories"]).get_indexer(values)
             if not ctx.training:
                 self._note_unseen(name, values, (codes < 0) & ~missing, spec, state["method"], ctx)

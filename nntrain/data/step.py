@@ -38,6 +38,11 @@ def is_numeric(column: pd.Series) -> bool:
 def first_line(mask: pd.Series) -> int:
     return int(mask.index[mask.to_numpy()][0])
 
+def place(index: pd.Index, label) -> str:
+    """Where a row is, as its file counts: 'line 5' of a CSV, 'row 4' of a Parquet table (whose frame's index
+    is named "row")."""
+    return f"{index.name or 'line'} {label}"
+
 def names(noun: str, names: list[str], shown: int = 5) -> str:
     """"column 'a'", "columns 'a', 'b'", or the first few and how many more."""
     listed = ", ".join(map(repr, names[:shown])) + (f" and {len(names) - shown} more" if len(names) > shown else "")

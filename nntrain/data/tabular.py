@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from nntrain.data.pipeline import Pipeline
-from nntrain.data.step import Context, is_numeric
+from nntrain.data.step import Context, is_numeric, place
 from nntrain.data.prepared import TrainingData
 from nntrain.data.report import add_outcomes, class_balance, leak_counts, leak_note, profile_columns
 from nntrain.data.split import SPLIT_NAMES, TRAIN, split_rows
@@ -145,7 +145,7 @@ def _drop_empty_rows(frames: dict[str, pd.DataFrame], name: str, source: str, no
     if count == len(frame):
         raise DataError(f"{source}: every data row is empty ({counted(count, 'row')}); fill in the file")
     if count:
-        notes.append(f"{source}: dropped {counted(count, 'empty row')} (first on line {frame.index[empty][0]})")
+        notes.append(f"{source}: dropped {counted(count, 'empty row')} (first on {place(frame.index, frame.index[empty][0])})")
         frames[name] = frame[~empty]
     return count
 
@@ -162,7 +162,7 @@ def _drop_missing_target(frame: pd.DataFrame, targets: list[str], source: str, n
                         f"{counted(len(frame), 'row')}; fill in the target, or {instead}")
     if no_target.any():
         notes.append(f"{source}: dropped {counted(int(no_target.sum()), 'row')} with a missing target "
-                     f"(first on line {frame.index[no_target][0]})")
+                     f"(first on {place(frame.index, frame.index[no_target][0])})")
         frame = frame[~no_target]
     return frame
 
@@ -203,7 +203,7 @@ def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_tar
     x, keep, bad_features = to_matrix(frame, state["features"], source, dtype, skip_bad=skip_bad)
     skipped = sorted(bad_inputs + bad_values + bad_features)
     if skipped:
-        notes.append(_skipped_note(skipped))
+        notes.append(_skipped_note(skipped, frame.index))
     frame = frame[keep]
     y = encode_target(frame, state["target"], dtype, source) if with_target else None
     return Inference(x, y, notes, frame.index.to_numpy())
@@ -253,7 +253,8 @@ def _unrepresentable(frame: pd.DataFrame, columns: list[str], source: str, dtype
             first = int(np.argmax(bad))
             alike = np.isinf(values) if np.isinf(values[first]) else bad & np.isfinite(values)
             line = frame.index[first]
-            problem = _range_problem(name, float(values[first]), line, int(alike.sum()), written.get((name, line)))
+            problem = _range_problem(name, float(values[first]), place(frame.index, line), int(alike.sum()),
+                                     written.get((name, line)))
             raise DataError(f"{source}: {problem}")
         fresh = bad & ~bad_rows
         details += [(line, name, written.get((name, line), value)) for line, value in
@@ -262,13 +263,13 @@ def _unrepresentable(frame: pd.DataFrame, columns: list[str], source: str, dtype
     return (frame[~bad_rows] if bad_rows.any() else frame), details
 
 
-def _range_problem(name: str, value: float, line: int, count: int, written: str | None = None) -> str:
+def _range_problem(name: str, value: float, at: str, count: int, written: str | None = None) -> str:
+    """The message for an infinite or too large value at `at` ('line 5', 'row 4')."""
     if np.isinf(value):
-        where = f"an infinite value on line {line}" if count == 1 else \
-            f"{counted(count, 'infinite value')}, first on line {line}"
+        where = f"an infinite value on {at}" if count == 1 else f"{counted(count, 'infinite value')}, first on {at}"
         return f"column {name!r} has {where} ({value}); fix the file"
     more = "" if count == 1 else f" ({counted(count, 'such value')})"
-    return (f"column {name!r} has {written or repr(value)} on line {line}, beyond float32's range (±3.4e38){more}; "
+    return (f"column {name!r} has {written or repr(value)} on {at}, beyond float32's range (±3.4e38){more}; "
             "fix the file, or train with engine.dtype: float64")
 
 
@@ -305,12 +306,12 @@ def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype, skip_
         count = int(bad[:, cols[0]].sum())
         value = values[first_rows[0], cols[0]]
         if np.isnan(value):
-            raise DataError(f"{source}: column {name!r} has {counted(count, 'missing value')}, first on line "
-                            f"{line}; fill them with a clean step (missing: mean, median, mode or constant), "
+            raise DataError(f"{source}: column {name!r} has {counted(count, 'missing value')}, first on "
+                            f"{place(lines, line)}; fill them with a clean step (missing: mean, median, mode or constant), "
                             "or fix the file")
         position = first_rows[0] if rows is None else np.flatnonzero(rows)[first_rows[0]]
         before = frame[columns[cols[0]]].iloc[position]  # finite if it only overflowed float32
-        raise DataError(f"{source}: {_range_problem(name, float(before), line, count)}")
+        raise DataError(f"{source}: {_range_problem(name, float(before), place(lines, line), count)}")
     details = []
     for row in np.flatnonzero(~keep):
         name = columns[int(np.argmax(bad[row]))]
@@ -318,8 +319,8 @@ def to_matrix(frame: pd.DataFrame, columns: list[str], source: str, dtype, skip_
     return values[keep], keep, details
 
 
-def _skipped_note(skipped: list[tuple], shown: int = 5) -> str:
-    listed = "; ".join(f"line {line}: {name!r} is {_value(value)}" for line, name, value in skipped[:shown])
+def _skipped_note(skipped: list[tuple], index: pd.Index, shown: int = 5) -> str:
+    listed = "; ".join(f"{place(index, line)}: {name!r} is {_value(value)}" for line, name, value in skipped[:shown])
     more = f"; and {len(skipped) - shown} more" if len(skipped) > shown else ""
     return f"skipped {counted(len(skipped), 'row')} that cannot be predicted ({listed}{more})"
 
@@ -340,7 +341,7 @@ def _text_problem(column: pd.Series, name: str) -> str:
     text = numbers.isna() & column.notna()
     first = column.index[text.to_numpy()][0]
     if numbers.notna().sum() >= text.sum():
-        return (f"column {name!r} holds numbers but line {first} has {column[first]!r} "
+        return (f"column {name!r} holds numbers but {place(column.index, first)} has {column[first]!r} "
                 f"({counted(int(text.sum()), 'such row')}); fix the file, or add a clean step to treat them as missing")
-    return (f"column {name!r} is not numeric (e.g. {column[first]!r} on line {first}); "
+    return (f"column {name!r} is not numeric (e.g. {column[first]!r} on {place(column.index, first)}); "
             "encode it ({type: encode} in data.pipeline) or drop it ({type: drop, columns: [...]})")

@@ -9,6 +9,7 @@ Target state is plain data saved in the checkpoint:
 import numpy as np
 import pandas as pd
 
+from nntrain.data.step import place
 from nntrain.errors import ConfigError, DataError
 from nntrain.nn.losses import LOSSES
 
@@ -85,7 +86,7 @@ def _regression_values(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
         if not pd.api.types.is_numeric_dtype(frame[name]):
             bad = pd.to_numeric(frame[name], errors="coerce").isna()
             line = frame.index[bad.to_numpy()][0]
-            raise DataError(f"regression target {name!r} must be numeric, but line {line} has "
+            raise DataError(f"regression target {name!r} must be numeric, but {place(frame.index, line)} has "
                             f"{frame.loc[line, name]!r}; set task: classification to predict categories")
     return frame[columns].to_numpy(dtype="float64")
 

@@ -99,7 +99,7 @@ class Run:
         `data` is a DataFrame, a CSV path (`-` for stdin), or for image models a folder, an image
         file or a list of image paths (a first `path` column names each readable image). With
         `on_error="skip"` rows that cannot be prepared are left out, a warning lists them, and a
-        first `line` column gives each predicted row's line in the input. For a DataFrame the result
+        first `line` column gives each predicted row's line in the input (`row`, its number from 1, for Parquet). For a DataFrame the result
         carries the input's index instead, so `df["pred"] = run.predict(df)["prediction"]` lines up
         (messages then count its rows from 0).
         """
@@ -116,9 +116,11 @@ class Run:
             x, readable, notes = prepare_unlabelled_images(source, saved.data, saved.model.dtype, model=str(self.path))
             lines = None
         else:
-            source = _source_name(data)
-            x, _, notes, lines = prepare_inference(self._frame(data), saved.data, source=source, with_target=False,
+            source, frame = _source_name(data), self._frame(data)
+            x, _, notes, lines = prepare_inference(frame, saved.data, source=source, with_target=False,
                                                    dtype=saved.model.dtype, skip_bad=on_error == "skip")
+            counted_by = frame.index.name or "line"  # "row" for a Parquet table
+            del frame
             if len(x) == 0:
                 skipped = next((note for note in notes if note.startswith("skipped")), "no rows")
                 raise DataError(f"{source}: every row was skipped, nothing to predict; {skipped}")
@@ -130,7 +132,7 @@ class Run:
         elif isinstance(data, pd.DataFrame):
             table.index = data.index[lines]
         elif on_error == "skip":
-            table.insert(0, "line", lines)
+            table.insert(0, counted_by, lines)
         return table
 
     def _frame(self, data) -> pd.DataFrame:
