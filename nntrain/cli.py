@@ -76,7 +76,7 @@ def fit(
 @app.command("eval", epilog="\b\nExamples:\n  nntrain eval runs/iris\n  nntrain eval runs/iris new-labelled.csv --json\n  cat labelled.csv | nntrain eval runs/iris -\n")
 def eval_(
     run: Annotated[str, typer.Argument(help="Run directory or checkpoint file.")],
-    data: Annotated[Optional[str], typer.Argument(help="Labelled CSV, or - for stdin; default: the run's test split.")] = None,
+    data: Annotated[Optional[str], typer.Argument(help="Labelled CSV or Parquet, or - for stdin; default: the run's test split.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")] = False,
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
@@ -90,12 +90,12 @@ def eval_(
 @app.command(epilog="\b\nExamples:\n  nntrain predict runs/iris new.csv > predictions.csv\n  nntrain predict runs/digits photos/ --proba\n  ls photos/*.png | nntrain predict runs/digits -\n")
 def predict(
     run: Annotated[str, typer.Argument(help="Run directory or checkpoint file.")],
-    data: Annotated[str, typer.Argument(help="CSV file, or - for standard input.")],
+    data: Annotated[str, typer.Argument(help="CSV or Parquet file, or - for standard input.")],
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the CSV here instead of stdout.")] = None,
     proba: Annotated[bool, typer.Option("--proba", help="Add one probability column per class.")] = False,
     on_error: Annotated[str, typer.Option("--on-error", metavar="error|skip",
                                           help="Rows that cannot be prepared: stop (exit 3), or skip them "
-                                               "and add a `line` column.")] = "error",
+                                               "and add a `line` (Parquet: `row`) column.")] = "error",
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
     """Write predictions for new rows as CSV, in the input's row order."""
@@ -159,7 +159,7 @@ def plot(
 def init(
     task: Annotated[Optional[str], typer.Option("--task", metavar="classification|regression|images",
                                                 help="What to learn; default guessed from --data.")] = None,
-    data: Annotated[Optional[str], typer.Option("--data", help="CSV file or image folder (one subfolder per class) "
+    data: Annotated[Optional[str], typer.Option("--data", help="CSV or Parquet file, or image folder (one subfolder per class) "
                                                                "to fill the config in from.")] = None,
     target: Annotated[Optional[str], typer.Option("--target", help="Column to predict; default a column named "
                                                                    "target, label, class, y... or the last one.")] = None,

@@ -601,11 +601,12 @@ class Data(Spec):
     """Where the data comes from and how it is prepared."""
 
     train: str
-    """CSV file with the training rows, `-` for standard input, or a folder of images with one subfolder per class."""
+    """CSV file with the training rows, `-` for standard input, a Parquet file or folder of Parquet files, or a folder
+    of images with one subfolder per class."""
     validation: str | None = None
-    """CSV file (or image folder) of validation rows, used instead of splitting them off `train`."""
+    """CSV or Parquet file (or image folder) of validation rows, used instead of splitting them off `train`."""
     test: str | None = None
-    """CSV file (or image folder) of test rows, used instead of splitting them off `train`."""
+    """CSV or Parquet file (or image folder) of test rows, used instead of splitting them off `train`."""
     target: str | list[str] | None = None
     """Column to predict, or a list of columns (multi-output regression, multi-label). Required for CSV data;
     image folders take their classes from the subfolder names."""
