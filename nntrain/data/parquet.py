@@ -67,6 +67,7 @@ def row_groups(source: str, key: str = "data") -> Iterator:
             schema = file.schema_arrow
         except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and more for a file that is not Parquet
             raise DataError(_unreadable(path, exc)) from None
+        schema = _without_index(schema)
         if first is None:
             first = (path, schema)
             _check_types(path, schema)
@@ -74,7 +75,7 @@ def row_groups(source: str, key: str = "data") -> Iterator:
             _check_same_schema(path, schema, *first)
         for index in range(file.num_row_groups):
             try:
-                yield file.read_row_group(index).select(first[1].names)
+                yield file.read_row_group(index, columns=first[1].names)
             except Exception as exc:
                 raise DataError(_unreadable(path, exc, f"row group {index + 1}")) from None
 
@@ -93,6 +94,15 @@ def _listed(folder: Path) -> Iterator[Path]:
 
 def _pyarrow(key: str, source: str, module: str = "pyarrow"):
     return require(module, "parquet", f"{key}: {source} is a Parquet table; reading it", "pyarrow")
+
+
+def _without_index(schema):
+    """The schema less the row labels pandas' `to_parquet` stores as columns (`__index_level_0__` for a filtered
+    frame): they number the writer's rows, they are not data."""
+    labels = {name for name in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(name, str)}
+    for name in labels & set(schema.names):
+        schema = schema.remove(schema.get_field_index(name))
+    return schema
 
 
 def _unreadable(path: Path, exc: Exception, where: str = "") -> str:

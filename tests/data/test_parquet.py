@@ -115,6 +115,14 @@ def test_a_folder_reads_its_files_in_sorted_order_by_row_group(tables):
     assert not is_parquet(tables / "mixed.csv") and not is_parquet(tables / "photos") and not is_parquet("-")
 
 
+def test_the_row_labels_pandas_stores_are_not_a_column(tmp_path):
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": ["p", "q", "p"]}, index=[7, 3, 5])
+    frame.to_parquet(tmp_path / "labelled.parquet")
+    assert pq.ParquetFile(tmp_path / "labelled.parquet").schema_arrow.names == ["a", "y", "__index_level_0__"]
+    read = read_parquet(str(tmp_path / "labelled.parquet"))
+    assert list(read.columns) == ["a", "y"] and list(read.index) == [1, 2, 3]
+
+
 def test_rows_of_nulls_are_empty_rows(tmp_path):
     pq.write_table(pa.table({"a": [1.0, None, 3.0], "y": ["p", None, "q"]}), tmp_path / "gap.parquet")
     assert list(read_parquet(str(tmp_path / "gap.parquet")).index) == [1, 3]
