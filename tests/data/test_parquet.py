@@ -26,8 +26,10 @@ def mixed_frame(rows: int = 90) -> pd.DataFrame:
     x1[[3, 17]] = np.nan
     color = rng.choice(["red", "green", "blue"], rows).astype(object)
     color[[5, 40]] = np.nan
-    return pd.DataFrame({"x1": x1, "x2": rng.integers(0, 10, rows) + (label == "c") * 5, "color": color,
-                         "flag": rng.choice([True, False], rows), "label": label})
+    frame = pd.DataFrame({"x1": x1, "x2": rng.integers(0, 10, rows) + (label == "c") * 5, "color": color,
+                          "flag": rng.choice([True, False], rows), "label": label})
+    frame.iloc[1] = frame.iloc[0]  # a duplicate row, for dedupe
+    return frame
 
 
 @pytest.fixture
@@ -51,6 +53,7 @@ def mixed_config(write, tmp_path, data, name: str) -> Path:
           target: label
           pipeline:
             - {{type: clean, missing: median}}
+            - {{type: dedupe}}
             - {{type: normalize}}
             - {{type: encode}}
         model:
@@ -154,11 +157,16 @@ def test_a_missing_path_is_a_config_error(tmp_path):
 def test_parquet_trains_like_the_csv_with_the_same_rows(cli, write, tables, tmp_path):
     """The pipeline state saved in the checkpoint and the predictions are identical for a CSV, a Parquet file
     and a folder of two Parquet files holding the same rows."""
-    runs = {}
+    runs, reports = {}, {}
     for name, data in (("csv", "mixed.csv"), ("file", "mixed.parquet"), ("folder", "parts")):
-        result = cli("fit", mixed_config(write, tmp_path, tables / data, name))
+        config = mixed_config(write, tmp_path, tables / data, name)
+        result = cli("fit", config)
         assert result.returncode == 0, result.stderr
         runs[name] = tmp_path / name
+        reports[name] = {key: value for key, value in json.loads(cli("data", config, "--json").stdout).items()
+                         if key != "sources"}
+    assert reports["csv"]["dropped_by_step"] == [["clean", 0], ["dedupe", 1], ["normalize", 0], ["encode", 0]]
+    assert reports["file"] == reports["csv"] == reports["folder"]
     metas = {name: checkpoint_meta(run) for name, run in runs.items()}
     assert set(metas["csv"]["data"]["pipeline"]["states"][0]["fill"]) == {"x1", "x2", "color", "flag"}
     assert metas["file"]["data"] == metas["csv"]["data"] == metas["folder"]["data"]
