@@ -39,15 +39,19 @@ def read_parquet(source: str, key: str = "data", narrow: bool | list[str] = Fals
     """Read a Parquet file or folder, with `narrow`, `keep` and `keep_empty` as `read_csv` takes them."""
     pa = _pyarrow(key, source)
     groups = list(row_groups(source, key))
-    table = pa.concat_tables(groups)
+    if not groups:
+        raise DataError(f"{source} has columns but no data rows")
+    table = pa.concat_tables(groups)  # no copy: the groups become the table's chunks
     del groups
     columns = {name: table.column(name) for name in table.column_names}
     rows = table.num_rows
-    del table
+    del table  # each column is freed once converted
     named = set() if narrow is True else set(narrow or ())
-    frame = pd.DataFrame({name: _values(columns.pop(name), (narrow is True and name not in keep) or name in named,
-                                        name in named) for name in list(columns)},
-                         index=pd.RangeIndex(1, 1 + rows, name="row"))
+    values = {}
+    for name in list(columns):
+        values[name] = _values(columns.pop(name), (narrow is True and name not in keep) or name in named,
+                               name in named)
+    frame = pd.DataFrame(values, index=pd.RangeIndex(1, 1 + rows, name="row"), copy=False)
     if not keep_empty and len(frame.columns):
         empty = empty_rows(frame)
         frame = frame[~empty] if empty.any() else frame
@@ -59,13 +63,14 @@ def read_parquet(source: str, key: str = "data", narrow: bool | list[str] = Fals
 def row_groups(source: str, key: str = "data") -> Iterator:
     """Every row group of the table as a pyarrow Table, file by file in sorted order, all with the first
     file's columns; refusing a damaged file, a column type nntrain cannot use and a file whose schema differs."""
-    pq = _pyarrow(key, source, "pyarrow.parquet")
+    pa, pq = _pyarrow(key, source), _pyarrow(key, source, "pyarrow.parquet")
+    failures = (pa.ArrowException, OSError, ValueError)  # what pyarrow raises for a file that is not Parquet
     first = None
     for path in parquet_files(source, key):
         try:
             file = pq.ParquetFile(path)
             schema = file.schema_arrow
-        except Exception as exc:  # pyarrow raises ArrowInvalid, OSError and more for a file that is not Parquet
+        except failures as exc:
             raise DataError(_unreadable(path, exc)) from None
         schema = _without_index(schema)
         if first is None:
@@ -76,7 +81,7 @@ def row_groups(source: str, key: str = "data") -> Iterator:
         for index in range(file.num_row_groups):
             try:
                 yield file.read_row_group(index, columns=first[1].names)
-            except Exception as exc:
+            except failures as exc:
                 raise DataError(_unreadable(path, exc, f"row group {index + 1}")) from None
 
 

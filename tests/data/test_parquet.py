@@ -147,6 +147,12 @@ def test_an_unsupported_type_is_refused_naming_the_column(tmp_path, column, kind
                                  "column to one of those, or write the file without it")
 
 
+def test_a_table_without_rows_is_refused(tmp_path):
+    pq.write_table(pa.table({"a": pa.array([], pa.float64()), "y": pa.array([], pa.string())}), tmp_path / "none.parquet")
+    with pytest.raises(DataError, match=r"none.parquet has columns but no data rows$"):
+        read_parquet(str(tmp_path / "none.parquet"))
+
+
 def test_a_missing_path_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match=r"^data.train: file not found: .*nope.parquet$"):
         read_table(str(tmp_path / "nope.parquet"), key="data.train")
