@@ -5,6 +5,7 @@ from pathlib import Path
 
 from nntrain.commands.display import Display
 from nntrain.errors import CheckpointError, ConfigError
+from nntrain.extras import require
 from nntrain.run.directory import read_summary
 from nntrain.train.metrics import HEADLINE
 from nntrain.train.recorder import read_log
@@ -54,10 +55,7 @@ def plot(run: str, display: Display, output: str | None = None, study: str | Non
 
 
 def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise ConfigError("nntrain plot needs matplotlib, an optional extra: pip install 'nntrain[plot]'") from None
+    matplotlib = require("matplotlib", "plot", "nntrain plot", "matplotlib")
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
