@@ -2,6 +2,9 @@
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -46,19 +49,80 @@ def run_onnx(model: Path, columns: dict[str, np.ndarray]) -> dict[str, np.ndarra
     return dict(zip(names, session.run(names, onnx_feed(session, columns))))
 
 
-def cli_predictions(cli, run: Path, data: Path, proba: bool = True) -> pd.DataFrame:
-    result = cli("predict", run, data, *(["--proba"] if proba else []))
+def run_onnx_images(model: Path, pixels: np.ndarray) -> dict[str, np.ndarray]:
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    prediction, probabilities = session.run(["prediction", "probabilities"], {"image": pixels})
+    return {"prediction": prediction, "probabilities": probabilities}
+
+
+def cli_predictions(run: Path, data: Path, proba: bool = True) -> pd.DataFrame:
+    """`nntrain predict RUN DATA [--proba]` through the CLI, read back (an empty prediction stays '')."""
+    result = nntrain("predict", run, data, *(["--proba"] if proba else []))
     assert result.returncode == 0, result.stderr
     return pd.read_csv(io.StringIO(result.stdout), keep_default_na=False)
 
 
 def assert_same_predictions(onnx: dict, predicted: pd.DataFrame) -> None:
-    """Class names equal, probabilities within 1e-5; or values in the target's units within float32 rounding."""
+    """Class names (or 0/1 labels) equal, probabilities within 1e-5; values in the target's units equal up to
+    float32 rounding."""
     if onnx["prediction"].dtype == object:
         assert list(onnx["prediction"]) == list(predicted["prediction"].astype(str))
+    else:
+        columns = [c for c in predicted.columns if c.startswith("prediction")]
+        expected = predicted[columns].to_numpy()
+        assert onnx["prediction"].shape == expected.shape
+        # float32 sums in another order differ by rounding: ~1e-7 of the outputs, times the target's spread
+        np.testing.assert_allclose(onnx["prediction"], expected, rtol=1e-5, atol=1e-5 * expected.std())
+    if "probabilities" in onnx:
         proba = predicted[[c for c in predicted.columns if c.startswith("proba_")]].to_numpy()
         assert onnx["probabilities"].shape == proba.shape
         np.testing.assert_allclose(onnx["probabilities"], proba, rtol=0, atol=1e-5)
-    else:
-        columns = [c for c in predicted.columns if c.startswith("prediction")]
-        np.testing.assert_allclose(onnx["prediction"], predicted[columns].to_numpy(), rtol=1e-6, atol=0)
+
+
+def nntrain(*args, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The entry point as a subprocess, for module-scoped fixtures too (the `cli` fixture is per test)."""
+    script = Path(sys.executable).parent / "nntrain"
+    return subprocess.run([str(script), *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "NO_COLOR": "1", **(env or {})}, timeout=900)
+
+
+def mixed_tables(folder: Path) -> tuple[Path, Path]:
+    """A mixed-type table with gaps, markers and pandas' NA text, and new rows with unseen categories."""
+    rng = np.random.default_rng(0)
+    n = 160
+    city = rng.choice(["oslo", "lima", "kyiv", "pune", "rome"], n, p=[0.3, 0.3, 0.2, 0.1, 0.1])
+    size = rng.choice(["S", "M", "L"], n)
+    a = rng.normal(0, 1, n)
+    b = rng.integers(0, 50, n)
+    score = a + (city == "oslo") * 1.5 - (size == "L") + b / 25
+    label = np.where(score > 1.2, "high", np.where(score > 0.2, "mid", "low"))
+    frame = pd.DataFrame({"id": np.arange(n), "a": a.round(3).astype(object), "b": b.astype(object),
+                          "city": city.astype(object), "size": size.astype(object), "label": label,
+                          "amount": np.exp(score / 2).round(4), "flag_x": (a > 0).astype(int),
+                          "flag_y": (b > 20).astype(int)})
+    frame.loc[rng.random(n) < 0.1, "a"] = ""
+    frame.loc[rng.random(n) < 0.05, "a"] = "?"
+    frame.loc[rng.random(n) < 0.08, "b"] = ""
+    frame.loc[rng.random(n) < 0.08, "city"] = ""
+    frame.loc[rng.random(n) < 0.05, "city"] = "NA"
+    frame.loc[rng.random(n) < 0.05, "size"] = "-"
+    train = folder / "mixed.csv"
+    frame.to_csv(train, index=False)
+    new = frame.drop(columns=["label", "amount", "flag_x", "flag_y"]).head(40).copy()
+    new.loc[0:5, "city"] = ["paris", "", "NA", "null", "lima", "?"]   # unseen, and missing four ways
+    new.loc[6:9, "size"] = ["XL", "", "M", "None"]
+    new.loc[10:13, "a"] = ["", "?", "0.5", ""]
+    new.loc[14:15, "b"] = ["", "7"]
+    fresh = folder / "new.csv"
+    new.to_csv(fresh, index=False)
+    return train, fresh
+
+
+@pytest.fixture(scope="session")
+def tools():
+    """The helpers above, for test modules (conftest.py cannot be imported under --import-mode=importlib)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(raw_rows=raw_rows, onnx_feed=onnx_feed, run_onnx=run_onnx, run_onnx_images=run_onnx_images, nntrain=nntrain,
+                           cli_predictions=cli_predictions, assert_same_predictions=assert_same_predictions,
+                           mixed_tables=mixed_tables)
