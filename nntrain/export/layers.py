@@ -13,6 +13,7 @@ from nntrain.nn.activations import ALPHA_DEFAULTS
 from nntrain.nn.conv import AvgPool2D, Conv2D, GlobalAvgPool, MaxPool2D
 from nntrain.nn.layers import ActivationLayer, BatchNorm, Dense, Dropout, Flatten
 from nntrain.nn.model import Model
+from nntrain.nn.windows import padding_amounts
 
 TO_NCHW, TO_NHWC = [0, 3, 1, 2], [0, 2, 3, 1]
 
@@ -55,13 +56,16 @@ def activation_nodes(graph: Graph, x: str, layer, dtype) -> str:
     return ACTIVATION_NODES[name](graph, x, dtype, alpha)
 
 
-def _dense(graph: Graph, x: str, layer: Dense, dtype) -> str:
+def _dense(graph: Graph, x: str, layer: Dense, dtype, shape) -> str:
     z = graph.add("Gemm", [x, graph.constant(layer.params["W"], "W"), graph.constant(layer.params["b"], "b")])
     return activation_nodes(graph, z, layer, dtype)
 
 
-def _conv(graph: Graph, x: str, layer: Conv2D, dtype) -> str:
-    (top, bottom), (left, right) = layer._pads
+def _conv(graph: Graph, x: str, layer: Conv2D, dtype, shape) -> str:
+    """Conv on (height, width, channels) input `shape`, padded as nntrain pads (`padding_amounts`)."""
+    (kh, kw), (sh, sw) = layer.kernel, layer.stride
+    top, bottom = padding_amounts(shape[0], kh, sh, layer.padding)
+    left, right = padding_amounts(shape[1], kw, sw, layer.padding)
     kernel = np.ascontiguousarray(layer.params["W"].transpose(3, 2, 0, 1))  # (kh, kw, C, F) -> (F, C, kh, kw)
     z = graph.add("Conv", [graph.add("Transpose", [x], perm=TO_NCHW), graph.constant(kernel, "W"),
                            graph.constant(layer.params["b"], "b")],
@@ -70,14 +74,14 @@ def _conv(graph: Graph, x: str, layer: Conv2D, dtype) -> str:
 
 
 def _pool(op: str):
-    def nodes(graph: Graph, x: str, layer, dtype) -> str:
+    def nodes(graph: Graph, x: str, layer, dtype, shape) -> str:
         y = graph.add(op, [graph.add("Transpose", [x], perm=TO_NCHW)], kernel_shape=list(layer.size),
                       strides=list(layer.stride))
         return graph.add("Transpose", [y], perm=TO_NHWC)
     return nodes
 
 
-def _batchnorm(graph: Graph, x: str, layer: BatchNorm, dtype) -> str:
+def _batchnorm(graph: Graph, x: str, layer: BatchNorm, dtype, shape) -> str:
     """y = x·a + c with a = γ/√(var + ε) and c = β − mean·a, on the last axis (features or channels)."""
     var, mean = layer.buffers["running_var"].astype(np.float64), layer.buffers["running_mean"].astype(np.float64)
     scale = layer.params["gamma"] / np.sqrt(var + layer.epsilon)
@@ -88,21 +92,22 @@ def _batchnorm(graph: Graph, x: str, layer: BatchNorm, dtype) -> str:
 
 LAYER_NODES = {
     Dense: _dense,
-    Dropout: lambda graph, x, layer, dtype: x,
+    Dropout: lambda graph, x, layer, dtype, shape: x,
     BatchNorm: _batchnorm,
-    ActivationLayer: lambda graph, x, layer, dtype: activation_nodes(graph, x, layer, dtype),
-    Flatten: lambda graph, x, layer, dtype: graph.add("Flatten", [x], axis=1),
+    ActivationLayer: lambda graph, x, layer, dtype, shape: activation_nodes(graph, x, layer, dtype),
+    Flatten: lambda graph, x, layer, dtype, shape: graph.add("Flatten", [x], axis=1),
     Conv2D: _conv,
     MaxPool2D: _pool("MaxPool"),
     AvgPool2D: _pool("AveragePool"),
-    GlobalAvgPool: lambda graph, x, layer, dtype: graph.add("ReduceMean", [x], axes=[1, 2], keepdims=0),
+    GlobalAvgPool: lambda graph, x, layer, dtype, shape: graph.add("ReduceMean", [x], axes=[1, 2], keepdims=0),
 }
 
 def network_nodes(graph: Graph, x: str, model: Model) -> str:
     """The model's layers in order, in evaluation mode, from tensor `x`; returns the raw outputs (logits)."""
-    for name, layer in zip(model.names, model.layers):
+    shapes = [model.input_shape, *model.shapes]  # each layer's input shape, without the batch axis
+    for name, layer, shape in zip(model.names, model.layers, shapes):
         nodes = LAYER_NODES.get(type(layer))
         if nodes is None:
             raise ConfigError(f"export: layer {name} ({type(layer).__name__}) has no ONNX form; it cannot be exported")
-        x = nodes(graph, x, layer, model.dtype)
+        x = nodes(graph, x, layer, model.dtype, shape)
     return x

@@ -138,3 +138,13 @@ def test_digits_example_predicts_in_onnxruntime_as_nntrain_predict(tools, repo, 
     predicted = tools.cli_predictions(run, repo / "datasets/digits/3")
     onnx = tools.run_onnx_images(model, read_pixels(repo / path for path in predicted["path"]))
     tools.assert_same_predictions(onnx, predicted)
+
+
+def test_a_float64_model_takes_double_inputs_and_predicts_alike(tools, blobs_config, tmp_path):
+    run, model, _ = fit_and_export(tools, blobs_config(epochs=3), tmp_path, "engine.dtype=float64")
+    import onnx
+
+    inputs = {i.name: i.type.tensor_type.elem_type for i in onnx.load(model).graph.input}
+    assert inputs == {"x1": onnx.TensorProto.DOUBLE, "x2": onnx.TensorProto.DOUBLE}
+    data = tmp_path / "blobs.csv"
+    tools.assert_same_predictions(tools.run_onnx(model, tools.raw_rows(data)), tools.cli_predictions(run, data))
