@@ -56,10 +56,13 @@ def run_onnx_images(model: Path, pixels: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def cli_predictions(run: Path, data: Path, proba: bool = True) -> pd.DataFrame:
-    """`nntrain predict RUN DATA [--proba]` through the CLI, read back (an empty prediction stays '')."""
+    """`nntrain predict RUN DATA [--proba]` through the CLI, read back (an empty prediction stays ''), its stderr
+    in `attrs["stderr"]`."""
     result = nntrain("predict", run, data, *(["--proba"] if proba else []))
     assert result.returncode == 0, result.stderr
-    return pd.read_csv(io.StringIO(result.stdout), keep_default_na=False)
+    table = pd.read_csv(io.StringIO(result.stdout), keep_default_na=False)
+    table.attrs["stderr"] = result.stderr
+    return table
 
 
 def assert_same_predictions(onnx: dict, predicted: pd.DataFrame) -> None:
