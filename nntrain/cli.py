@@ -155,6 +155,20 @@ def plot(
         run_plot(run, _display(quiet, verbose), output, study)
 
 
+@app.command(epilog="\b\nExamples:\n  nntrain export runs/iris -o iris.onnx\n  nntrain export runs/digits/best.npz -o digits.onnx\n")
+def export(
+    run: Annotated[str, typer.Argument(help="Run directory or checkpoint file.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="The ONNX file to write.")],
+    quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
+) -> None:
+    """Write a run's model as one ONNX file: raw columns (or images) in, predictions and probabilities out,
+    the fitted preparation inside (needs: pip install 'nntrain\\[onnx]')."""
+    with _exit_codes(debug):
+        from nntrain.commands.export import export as run_export
+
+        run_export(run, output, _display(quiet, verbose))
+
+
 @app.command(epilog="\b\nExamples:\n  nntrain init --data my.csv -o my.yaml\n  nntrain init --data my.csv -o my.yaml --sweep\n  nntrain init --data my.csv --target price --task regression > price.yaml\n  nntrain init --data photos/ -o photos.yaml\n")
 def init(
     task: Annotated[Optional[str], typer.Option("--task", metavar="classification|regression|images",
