@@ -333,6 +333,14 @@ def test_malicious_checkpoints_are_refused_without_running_code(cli, blobs_run, 
     result = no_traceback(cli("eval", calling, blobs_run / "blobs.csv"))
     assert result.returncode == 5 and "unknown layer type 'os.system'" in result.stderr
 
+    def unknown_activation(meta):
+        meta["model"]["layers"][0]["activation"] = "swish"
+
+    unknown = rewrite_meta(blobs_run / "run" / "best.npz", tmp_path / "swish.npz", unknown_activation)
+    for command in ("eval", "predict"):
+        result = no_traceback(cli(command, unknown, blobs_run / "blobs.csv"))
+        assert result.returncode == 5 and "unknown activation 'swish'" in result.stderr
+
     def callable_loss(meta):
         meta["loss"] = {"type": "builtins.eval", "source": f"open('{canary}', 'w')"}
 

@@ -226,8 +226,10 @@ ALPHA_DEFAULTS = {"leaky_relu": 0.01, "elu": 1.0}
 
 
 def make_activation(name: str, alpha: float | None = None) -> Activation:
-    """Build an activation by its config name."""
-    cls = ACTIVATIONS[name]
+    """Build an activation by its config name (configs are validated first; a checkpoint may name anything)."""
+    cls = ACTIVATIONS.get(name)
+    if cls is None:
+        raise ValueError(f"unknown activation {name!r}")
     if name in ALPHA_DEFAULTS:
         return cls(ALPHA_DEFAULTS[name] if alpha is None else alpha)
     return cls()
