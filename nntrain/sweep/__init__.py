@@ -7,16 +7,13 @@ modules that search (`engines`, `study`, `trials`, `worker`, `plots`) get Optuna
 
 import logging
 
-from nntrain.errors import ConfigError
+from nntrain.extras import install_line, require
 
-INSTALL = "pip install 'nntrain[sweep]'"
+INSTALL = install_line("sweep")
 
 
 def require_optuna():
     """The optuna module, quiet (nntrain reports each trial itself), or the ConfigError saying how to get it."""
-    try:
-        import optuna
-    except ImportError:
-        raise ConfigError(f"nntrain sweep needs Optuna, an optional extra; install it with:\n{INSTALL}") from None
+    optuna = require("optuna", "nntrain sweep", "Optuna", "sweep")
     optuna.logging.set_verbosity(logging.ERROR)
     return optuna
