@@ -86,7 +86,9 @@ def _history(client, run_id: str, key: str) -> list[tuple[int, float]]:
 
 def _assert_every_epoch_logged(client, run_id: str, run: Path) -> None:
     log = _log(run)
-    for key in ("loss", "val_loss", "val_accuracy", "lr", "seconds"):
+    keys = [key for key in log[0] if key not in ("epoch", "time")]
+    assert {"loss", "val_loss", "val_accuracy", "val_f1", "lr", "seconds"} <= set(keys)
+    for key in keys:
         assert _history(client, run_id, key) == [(row["epoch"], row[key]) for row in log], key
 
 
