@@ -1,6 +1,7 @@
 """Optional extras: a module only some features need, imported when used, or the error saying how to get it."""
 
 import importlib
+from types import ModuleType
 
 from nntrain.errors import ConfigError
 
@@ -10,7 +11,7 @@ def install_line(extra: str) -> str:
     return f"pip install 'nntrain[{extra}]'"
 
 
-def require(module: str, extra: str, needed_by: str, package: str):
+def require(module: str, extra: str, needed_by: str, package: str) -> ModuleType:
     """`module`, imported; without it, the ConfigError (exit 2) saying `needed_by` needs `package`, from `extra`."""
     try:
         return importlib.import_module(module)

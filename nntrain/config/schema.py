@@ -695,11 +695,34 @@ class Training(Spec):
         return value
 
 
+class MlflowTracking(Spec):
+    """An MLflow tracking server the run is logged to as it trains."""
+
+    uri: Annotated[str, Field(min_length=1)]
+    """Tracking URI, e.g. `http://127.0.0.1:5000` (what `mlflow server` prints; a `file:` or database URI works
+    too)."""
+    experiment: Annotated[str, Field(min_length=1)] = "Default"
+    """Experiment to log the run in, created when missing; MLflow's own `Default` unless named."""
+
+
+class Tracking(Spec):
+    """Experiment trackers fed while the run trains; each is an optional extra and fails soft (a warning)."""
+
+    mlflow: MlflowTracking | None = None
+    """Log params, per-epoch metrics, test metrics, the stop reason and the run's files to MLflow (needs
+    `pip install 'nntrain[tracking]'`)."""
+    tensorboard: bool = False
+    """Write every epoch's scalars as TensorBoard event files in `<run dir>/tensorboard/` (needs
+    `pip install 'nntrain[tensorboard]'`)."""
+
+
 class Output(Spec):
-    """Where the run is written."""
+    """Where the run is written, and where else it is tracked."""
 
     dir: str | None = None
     """Run directory; default `runs/<config file name>-<date>-<time>` (`--resume auto` then picks the newest)."""
+    tracking: Tracking = Field(default_factory=Tracking)
+    """Experiment tracking: MLflow and TensorBoard."""
 
 
 class Engine(Spec):
@@ -730,7 +753,7 @@ class Config(Spec):
     training: Training = Field(default_factory=Training)
     """Training loop settings."""
     output: Output = Field(default_factory=Output)
-    """Run directory."""
+    """Run directory and experiment tracking."""
     engine: Engine = Field(default_factory=Engine)
     """Numeric settings."""
 

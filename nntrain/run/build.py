@@ -25,6 +25,7 @@ from nntrain.resources import refuse_if_too_big
 from nntrain.seeds import rng_for
 from nntrain.train.metrics import HEADLINE, metric_names
 from nntrain.train.stopping import STOPPING_RULES, Divergence, Rule
+from nntrain.train.tracking import require_trackers
 
 DEFAULT_LOSS = {"classification": "cross_entropy", "regression": "mse", "multilabel": "binary_cross_entropy"}
 _SHARED_OPTIMIZER_KEYS = ("lr", "schedule", "clip_norm", "clip_value")
@@ -96,6 +97,7 @@ class Setup(Blueprint):
 
 def plan(config: Config) -> Blueprint:
     """Prepare the data and plan the model a config describes, refusing whatever does not fit together."""
+    require_trackers(config.output.tracking)  # a missing extra is refused before the data is read
     data = load_training_data(config)
     target = data.state["target"]
     task = target["task"]

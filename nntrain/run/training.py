@@ -32,6 +32,7 @@ from nntrain.train.recorder import (RunRecorder, kept_checkpoints, now_iso, read
                                     write_file)
 from nntrain.train.saved import model_meta, upgraded_layer_specs
 from nntrain.train.stopping import Callback
+from nntrain.train.tracking import Tracking
 from nntrain.words import counted
 
 
@@ -94,13 +95,14 @@ def _train_locked(setup: Setup, run_dir: Path, plan: RunDirPlan, reporter: Repor
                         mode=setup.mode, restore_best=t.restore_best, clip_norm=config.optimizer.clip_norm,
                         clip_value=config.optimizer.clip_value, shown=setup.shown_columns())
     recorder = RunRecorder(run_dir, meta, t.checkpoint.every, t.checkpoint.keep)
+    tracking = Tracking(config.output.tracking, run_dir, reporter.warn)
     augment = Augmenter(**config.data.augment.model_dump())
     stop = StopSignal()
     trainer = Trainer(model, setup.loss, setup.optimizer(), setup.schedule(steps_per_epoch(len(x_train), t.batch_size)),
                       settings, rules=rules, divergence=divergence, evaluate=_validation(setup),
                       shuffle_rng=rng_for(config.seed, "shuffle"), class_weight=setup.class_weight,
                       augment=augment if augment.active else None, augment_rng=rng_for(config.seed, "augment"),
-                      reporter=reporter, recorder=recorder, stop=stop)
+                      reporter=reporter, recorder=recorder, stop=stop, observers=[tracking.epoch])
     if resume:
         _resume(trainer, recorder, run_dir, meta, force, resume == "auto", reporter)
     log = read_log(run_dir / "metrics.jsonl") if resume else []
@@ -108,23 +110,25 @@ def _train_locked(setup: Setup, run_dir: Path, plan: RunDirPlan, reporter: Repor
     try:
         if not resume:
             _start_fresh(run_dir, meta["config"], data)
+        tracking.start(meta["config"], resuming=bool(resume))
         reporter.note(f"training {model.parameter_count():,} parameters on {counted(len(x_train), 'row')} "
                       f"({len(data.x['validation'])} validation, {len(data.x['test'])} test) -> {run_dir}")
         with stop_on_signals(stop):
             outcome = trainer.fit(x_train, y_train, started=started)
     except Interrupted as exc:
+        tracking.end("interrupted", {})
         command = f"nntrain fit {shlex.quote(str(run_dir / 'config.yaml'))} --resume {shlex.quote(str(run_dir))}"
         raise Interrupted(f"{exc}; saved {recorder.last_path}. Continue with: {command}", exc.exit_code) from None
     except DivergenceError as exc:
         _record_end(run_dir, {"status": "diverged", "stop_reason": str(exc), "epoch": exc.epoch, "step": exc.step,
-                              "epochs_run": trainer.epoch, **timing, **_times(trainer)})
+                              "epochs_run": trainer.epoch, **timing, **_times(trainer)}, tracking)
         raise
     except Exception as exc:
         reason = str(exc) if isinstance(exc, NNTrainError) else f"internal error: {type(exc).__name__}: {exc}"
         _record_end(run_dir, {"status": "failed", "stop_reason": reason, "epochs_run": trainer.epoch,
-                              **timing, **_times(trainer)})
+                              **timing, **_times(trainer)}, tracking)
         raise
-    _finish(run_dir, setup, outcome, trainer, timing)
+    _finish(run_dir, setup, outcome, trainer, timing, tracking)
     return run_dir
 
 
@@ -234,7 +238,8 @@ def _times(trainer: Trainer) -> dict:
             "train_seconds": round(trainer.train_seconds, 3)}
 
 
-def _finish(run_dir: Path, setup: Setup, outcome: Outcome, trainer: Trainer, timing: dict) -> None:
+def _finish(run_dir: Path, setup: Setup, outcome: Outcome, trainer: Trainer, timing: dict,
+            tracking: Tracking) -> None:
     data = setup.data
     final = "best.npz" if setup.config.training.restore_best and outcome.best_value is not None else "last.npz"
     summary = {"status": "finished", "stop_reason": outcome.reason, "epochs_run": outcome.epochs_run,
@@ -244,16 +249,27 @@ def _finish(run_dir: Path, setup: Setup, outcome: Outcome, trainer: Trainer, tim
         value, metrics, _ = evaluate_split(setup.model, setup.loss, data.x["test"], data.y["test"], setup.target)
         summary["test"] = {"loss": value, **metrics}
     summary.update(_times(trainer))
+    _write_tracked_summary(run_dir, summary, "finished", tracking)
+
+
+def _write_tracked_summary(run_dir: Path, summary: dict, status: str, tracking: Tracking) -> None:
+    """Write summary.json and end the trackers, which upload it; a tracker failing at the end is noted after."""
+    if tracking.trackers:
+        summary["tracking"] = tracking.summary()
     write_summary(run_dir, summary)
+    tracking.end(status, summary)
+    if tracking.trackers and tracking.summary() != summary["tracking"]:
+        summary["tracking"] = tracking.summary()
+        write_summary(run_dir, summary)
 
 
 def write_summary(run_dir: Path, summary: dict) -> None:
     write_file(run_dir / "summary.json", (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
 
 
-def _record_end(run_dir: Path, summary: dict) -> None:
+def _record_end(run_dir: Path, summary: dict, tracking: Tracking) -> None:
     """Best effort: a run that diverged or failed says so in summary.json (unless the disk is what failed)."""
     try:
-        write_summary(run_dir, summary)
+        _write_tracked_summary(run_dir, summary, summary["status"], tracking)
     except NNTrainError:
         pass

@@ -7,7 +7,7 @@ batch and restored, so a resumed run continues bit for bit.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -70,7 +70,8 @@ class Trainer:
                  shuffle_rng: np.random.Generator, class_weight: np.ndarray | None = None,
                  augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
                  augment_rng: np.random.Generator | None = None,
-                 reporter: Reporter | None = None, recorder: Recorder | None = None, stop: StopSignal | None = None):
+                 reporter: Reporter | None = None, recorder: Recorder | None = None, stop: StopSignal | None = None,
+                 observers: Sequence[Callable[[dict], None]] = ()):
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
         self.settings = settings
         self.rules, self.divergence, self.evaluate = rules, divergence, evaluate
@@ -80,6 +81,7 @@ class Trainer:
         self.reporter = reporter or Reporter()
         self.recorder = recorder
         self.stop = stop or StopSignal()
+        self.observers = observers  # given every epoch's record once it is recorded (experiment trackers)
         self.epoch = 0          # completed epochs
         self.batch = 0          # batches done in the current epoch
         self.step = 0           # optimizer steps done
@@ -148,6 +150,8 @@ class Trainer:
             reason = next((r for rule in self.rules if (r := rule.check(self.epoch, record, self.elapsed))), None)
             if self.recorder:
                 self.recorder.epoch_end(self, record, improved, final=bool(reason) or self.epoch == s.epochs)
+            for observe in self.observers:
+                observe(record)
             self.reporter.epoch({**record, "improved": improved})
             if reason:
                 return reason
