@@ -62,6 +62,10 @@ def fit(
     resume: Annotated[Optional[str], typer.Option("--resume", metavar="RUN_DIR|auto",
                                                   help="Continue an interrupted run (auto: the config's output dir).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Resume even if the config or data changed.")] = False,
+    log_every: Annotated[Optional[int], typer.Option("--log-every", metavar="N", min=1,
+                                                     help="When progress is plain text (piped), print every Nth "
+                                                          "epoch plus the improving ones and the last "
+                                                          "(sets training.log_every).")] = None,
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
     """Train a model from a config file; checkpoints and logs go to the run directory."""
@@ -70,7 +74,7 @@ def fit(
         from nntrain.commands.fit import fit as run_fit
 
         run_fit(config, set_, _display(quiet, verbose), overwrite=overwrite, resume=resume, force=force,
-                started=started)
+                log_every=log_every, started=started)
 
 
 @app.command("eval", epilog="\b\nExamples:\n  nntrain eval runs/iris\n  nntrain eval runs/iris new-labelled.csv --json\n  cat labelled.csv | nntrain eval runs/iris -\n")

@@ -8,7 +8,10 @@ from nntrain.train.recorder import read_log
 
 
 def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: bool = False,
-        resume: str | None = None, force: bool = False, started: float | None = None) -> Path:
+        resume: str | None = None, force: bool = False, log_every: int | None = None,
+        started: float | None = None) -> Path:
+    if log_every is not None:  # after any --set, so the option wins
+        overrides = [*overrides, f"training.log_every={log_every}"]
     run = fit_run(config_path, overrides=overrides, resume=resume, overwrite=overwrite, force=force,
                   progress=display.reporter(), started=started)
     display.info(summary_table(run))

@@ -676,6 +676,9 @@ class Training(Spec):
     """Finish with the weights of the best epoch rather than the last."""
     checkpoint: Checkpointing = Field(default_factory=Checkpointing)
     """Checkpoint cadence and retention."""
+    log_every: PositiveInt = 1
+    """When progress is plain text (piped, a CI log), print every Nth epoch, plus the first, each one where
+    `monitor` improves and the last; 1 prints every epoch. metrics.jsonl and metrics.csv keep every epoch."""
     class_weight: Literal["balanced"] | dict[Annotated[str, "class name"], PositiveFloat] | None = None
     """Weight of each class in the loss: `balanced` (inverse class frequency in the training split) or a
     mapping from class name to weight (unlisted classes weigh 1). Classification only."""

@@ -93,7 +93,8 @@ def _train_locked(setup: Setup, run_dir: Path, plan: RunDirPlan, reporter: Repor
     t = config.training
     settings = Settings(epochs=t.epochs, batch_size=t.batch_size, shuffle=t.shuffle, monitor=setup.monitor,
                         mode=setup.mode, restore_best=t.restore_best, clip_norm=config.optimizer.clip_norm,
-                        clip_value=config.optimizer.clip_value, shown=setup.shown_columns())
+                        clip_value=config.optimizer.clip_value, shown=setup.shown_columns(),
+                        log_every=t.log_every)
     recorder = RunRecorder(run_dir, meta, t.checkpoint.every, t.checkpoint.keep)
     tracking = Tracking(config.output.tracking, run_dir, reporter.warn)
     augment = Augmenter(**config.data.augment.model_dump())
@@ -178,7 +179,7 @@ def _resume(trainer: Trainer, recorder: RunRecorder, run_dir: Path, meta: dict, 
             reporter: Reporter) -> None:
     path, saved, arrays = resumable_checkpoint(run_dir, fall_back, reporter.warn)
     changes = differences(_as_now(saved.get("config", {}), saved.get("nntrain"), path), meta["config"],
-                          ignore={"output"})
+                          ignore={"output", "training.log_every"})  # where the run goes, how much it prints
     if changes and not force:
         listed = "\n".join(f"  {change}" for change in changes)
         renamed = "'gelu_tanh' -> 'gelu'" in listed
@@ -219,14 +220,13 @@ def _as_now(resolved: dict, written_by, path: Path) -> dict:
 
 
 def differences(old, new, ignore=frozenset(), prefix="") -> list[str]:
-    """Key paths whose values differ between two plain config dicts."""
+    """Key paths whose values differ between two plain config dicts, leaving out those in `ignore` (and below)."""
     if isinstance(old, dict) and isinstance(new, dict):
         found = []
         for key in list(dict.fromkeys([*old, *new])):
-            if key in ignore and not prefix:
-                continue
             path = f"{prefix}.{key}" if prefix else str(key)
-            found += differences(old.get(key), new.get(key), prefix=path)
+            if path not in ignore:
+                found += differences(old.get(key), new.get(key), ignore, prefix=path)
         return found
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         return [c for i, (a, b) in enumerate(zip(old, new)) for c in differences(a, b, prefix=f"{prefix}[{i}]")]

@@ -34,6 +34,7 @@ class Settings:
     clip_norm: float | None = None
     clip_value: float | None = None
     shown: tuple[str, ...] = ("loss",)  # the per-epoch values a progress display shows
+    log_every: int = 1  # a plain-text progress display prints every Nth epoch (and the turning points)
 
 
 def steps_per_epoch(rows: int, batch_size: int) -> int:
@@ -114,7 +115,7 @@ class Trainer:
         steps = steps_per_epoch(len(x), s.batch_size)
         self._clock = (self.elapsed, time.monotonic() if started is None else started)
         self._batch_buffer = np.empty((min(s.batch_size, len(x)), *x.shape[1:]), dtype=x.dtype)
-        self.reporter.start(s.epochs, steps, self.epoch, list(s.shown))
+        self.reporter.start(s.epochs, steps, self.epoch, list(s.shown), every=s.log_every)
         try:
             reason = self._run(x, y, steps)
         finally:
@@ -148,11 +149,12 @@ class Trainer:
             self.elapsed = self.wall_seconds()
             record["seconds"] = seconds
             reason = next((r for rule in self.rules if (r := rule.check(self.epoch, record, self.elapsed))), None)
+            final = bool(reason) or self.epoch == s.epochs
             if self.recorder:
-                self.recorder.epoch_end(self, record, improved, final=bool(reason) or self.epoch == s.epochs)
+                self.recorder.epoch_end(self, record, improved, final=final)
             for observe in self.observers:
                 observe(record)
-            self.reporter.epoch({**record, "improved": improved})
+            self.reporter.epoch({**record, "improved": improved, "final": final})
             if reason:
                 return reason
         return f"reached the epoch limit (training.epochs: {s.epochs})"

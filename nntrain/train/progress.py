@@ -1,8 +1,9 @@
 """Progress display, fed by a run through one narrow interface: notes, warnings and training progress.
 
 `Reporter` is silent (the Python API's default, and --quiet); `PlainReporter`
-prints one line per epoch (for logs and pipes); `RichReporter` draws epoch and
-batch bars on a terminal. All write to stderr, never stdout.
+prints one line per epoch (for logs and pipes; with `training.log_every: N` only
+some of them, see `PlainReporter.shows`); `RichReporter` draws epoch and batch
+bars on a terminal, above a line for every epoch. All write to stderr, never stdout.
 """
 
 import sys
@@ -30,21 +31,22 @@ class Reporter:
     def warn(self, message: str) -> None:
         """Something that may be wrong but does not stop the run."""
 
-    def start(self, epochs: int, steps_per_epoch: int, first_epoch: int, columns: list[str]) -> None:
-        """Training begins; `columns` are the per-epoch values worth showing (the logs keep them all)."""
+    def start(self, epochs: int, steps_per_epoch: int, first_epoch: int, columns: list[str], every: int = 1) -> None:
+        """Training begins after `first_epoch` completed epochs; `columns` are the per-epoch values worth
+        showing (the logs keep them all); `every` is `training.log_every`, for displays that thin their lines."""
 
     def step(self, batch: int, loss: float) -> None:
         pass
 
     def epoch(self, record: dict) -> None:
-        pass
+        """An epoch ended: its metrics, `improved` (a new best) and `final` (training stops after it)."""
 
     def finish(self) -> None:
         pass
 
 
 class PlainReporter(Reporter):
-    """Notes and one line per epoch on stderr, for logs, CI and pipes."""
+    """Notes and one line per epoch on stderr (or per Nth epoch, `every`), for logs, CI and pipes."""
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
@@ -55,11 +57,19 @@ class PlainReporter(Reporter):
     def warn(self, message):
         print(f"warning: {message}", file=self.stream, flush=True)
 
-    def start(self, epochs, steps_per_epoch, first_epoch, columns):
+    def start(self, epochs, steps_per_epoch, first_epoch, columns, every=1):
         self.epochs, self.columns = epochs, columns
+        self.first, self.every = first_epoch + 1, every
+
+    def shows(self, record: dict) -> bool:
+        """Whether an epoch gets a line: every `every`th, the first of this session (fresh or resumed),
+        each new best and the last, so a long run's log stays short but keeps every turning point."""
+        return (record["epoch"] % self.every == 0 or record["epoch"] == self.first or bool(record.get("improved"))
+                or bool(record.get("final")))
 
     def epoch(self, record):
-        print(format_record(record, self.epochs, self.columns), file=self.stream, flush=True)
+        if self.shows(record):
+            print(format_record(record, self.epochs, self.columns), file=self.stream, flush=True)
 
 
 class RichReporter(PlainReporter):
@@ -75,7 +85,7 @@ class RichReporter(PlainReporter):
     def warn(self, message):
         self.console.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
 
-    def start(self, epochs, steps_per_epoch, first_epoch, columns):
+    def start(self, epochs, steps_per_epoch, first_epoch, columns, every=1):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.epochs, self.columns = epochs, columns
