@@ -91,7 +91,7 @@ def eval_(
         evaluate(run, data, _display(quiet, verbose), as_json=json_)
 
 
-@app.command(epilog="\b\nExamples:\n  nntrain predict runs/iris new.csv > predictions.csv\n  nntrain predict runs/digits photos/ --proba\n  ls photos/*.png | nntrain predict runs/digits -\n")
+@app.command(epilog="\b\nExamples:\n  nntrain predict runs/iris new.csv > predictions.csv\n  nntrain predict runs/digits photos/ --proba\n  nntrain predict runs/iris new.csv --keep id\n  ls photos/*.png | nntrain predict runs/digits -\n")
 def predict(
     run: Annotated[str, typer.Argument(help="Run directory or checkpoint file.")],
     data: Annotated[str, typer.Argument(help="CSV or Parquet file, or - for standard input.")],
@@ -100,6 +100,9 @@ def predict(
     on_error: Annotated[str, typer.Option("--on-error", metavar="error|skip",
                                           help="Rows that cannot be prepared: stop (exit 3), or skip them "
                                                "and add a `line` (Parquet: `row`) column.")] = "error",
+    keep: Annotated[list[str], typer.Option("--keep", metavar="COLUMN",
+                                            help="Copy this input column (e.g. an ID) in front of the predictions, "
+                                                 "as written; repeat for more, or `--keep all`.")] = [],
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
     """Write predictions for new rows as CSV, in the input's row order."""
@@ -109,7 +112,8 @@ def predict(
 
         if on_error not in ("error", "skip"):
             raise ConfigError(f"--on-error: expected error or skip, got {on_error!r}")
-        run_predict(run, data, _display(quiet, verbose), output=output, proba=proba, on_error=on_error)
+        run_predict(run, data, _display(quiet, verbose), output=output, proba=proba, on_error=on_error,
+                    keep=keep)
 
 
 @app.command(epilog="\b\nExamples:\n  nntrain summary configs/digits.yaml\n  nntrain summary runs/iris --json\n")

@@ -4,7 +4,8 @@ Columns: `prediction` (class name or value; `prediction_<target>` per column for
 several targets) and, with --proba, `proba_<class>` per class. For image models
 a first `path` column names each readable image; with --on-error skip a first
 `line` column gives each predicted row's line in the input file (a `row`
-column, numbered from 1, for a Parquet table).
+column, numbered from 1, for a Parquet table); columns named by --keep come
+next, copied from the input.
 """
 
 import sys
@@ -20,11 +21,11 @@ from nntrain.words import counted
 
 
 def predict(run: str, data: str, display: Display, output: str | None = None, proba: bool = False,
-            on_error: str = "error") -> None:
+            on_error: str = "error", keep: list[str] = ()) -> None:
     opened = load(run, progress=display.reporter())
     if data == "-" and sys.stdin.isatty():
         display.note("reading from standard input (a CSV with a header, or image paths; end with Ctrl-D)")
-    table = opened.predict(data, proba=proba, on_error=on_error)
+    table = opened.predict(data, proba=proba, on_error=on_error, keep=keep)
     _write(table, output)
     display.detail(f"predicted {counted(len(table), 'row')} with {opened.saved.path}")
 

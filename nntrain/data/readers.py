@@ -12,10 +12,12 @@ from nntrain.data.tables import read_csv
 
 
 def read_table(source: str, key: str = "data", narrow: bool | list[str] = False, keep: tuple[str, ...] = (),
-               keep_empty: bool = False) -> pd.DataFrame:
-    """Read a CSV (`-` for standard input) or a Parquet table; the options are `tables.read_csv`'s."""
-    reader = read_parquet if is_parquet(source) else read_csv
-    return reader(source, key=key, narrow=narrow, keep=keep, keep_empty=keep_empty)
+               keep_empty: bool = False, as_text: bool | tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a CSV (`-` for standard input) or a Parquet table; the options are `tables.read_csv`'s
+    (`as_text` only means something for a CSV: a Parquet table's columns are typed, not written)."""
+    if is_parquet(source):
+        return read_parquet(source, key=key, narrow=narrow, keep=keep, keep_empty=keep_empty)
+    return read_csv(source, key=key, narrow=narrow, keep=keep, keep_empty=keep_empty, as_text=as_text)
 
 
 def is_image_folder(source: str) -> bool:

@@ -9,6 +9,7 @@ memory a large table takes while it is prepared.
 """
 
 import csv
+import difflib
 import io
 import sys
 import warnings
@@ -30,7 +31,7 @@ UNSUPPORTED_SUFFIXES = (".tar", ".zst")  # compressions pandas reads but nntrain
 
 
 def read_csv(source: str, key: str = "data", narrow: bool | list[str] = False,
-             keep: tuple[str, ...] = (), keep_empty: bool = False) -> pd.DataFrame:
+             keep: tuple[str, ...] = (), keep_empty: bool = False, as_text: bool | tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a CSV path, or `-` for standard input.
 
     `key` names where the path came from, for errors. `narrow` parses columns as
@@ -38,7 +39,9 @@ def read_csv(source: str, key: str = "data", narrow: bool | list[str] = False,
     those in `keep`, such as targets), or a list naming them, so that files read
     for predict parse exactly like the training file did. Rows whose cells are all
     empty (blank lines included) are dropped unless `keep_empty`; blank lines at the
-    end of the file are never rows.
+    end of the file are never rows. The columns named in `as_text` (True: all) come also as written
+    (text, an empty cell as ""), in `frame.attrs["as_text"]`, a frame with the same rows, for copying
+    them into an output unchanged (an ID `007` stays `007`).
     """
     name = "standard input" if source == "-" else source
     handle = _open(source, key, name)
@@ -50,12 +53,31 @@ def read_csv(source: str, key: str = "data", narrow: bool | list[str] = False,
     frame = _parse(handle, name, dtypes, len(header))
     frame = _number_rows(frame, handle, name)
     _widen_overflowed(frame, handle, dtypes)
+    if as_text:
+        names = header if as_text is True else list(as_text)
+        check_kept_columns(names, header, name)
+        text = pd.read_csv(_source(handle), usecols=names, dtype=str, keep_default_na=False,
+                           index_col=False, skip_blank_lines=False)[names]
+        frame.attrs["as_text"] = text.iloc[:len(frame)].set_axis(frame.index)
     if not keep_empty:
         empty = empty_rows(frame)
-        frame = frame[~empty] if empty.any() else frame
+        if empty.any():
+            text = frame.attrs.pop("as_text", None)
+            frame = frame[~empty]
+            if text is not None:
+                frame.attrs["as_text"] = text[~empty]
     if len(frame) == 0:
         raise DataError(f"{name} has a header but no data rows")
     return frame
+
+
+def check_kept_columns(wanted, columns: list[str], name: str) -> None:
+    """Refuse a column to copy into an output that the input does not have, naming the close one and all."""
+    for column in wanted:
+        if column not in columns:
+            match = difflib.get_close_matches(column, columns, n=1, cutoff=0.6)
+            hint = f" (did you mean {match[0]!r}?)" if match else ""
+            raise DataError(f"{name} has no column {column!r} to keep{hint}; its columns are: {', '.join(columns)}")
 
 
 def empty_rows(frame: pd.DataFrame) -> np.ndarray:

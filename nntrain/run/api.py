@@ -16,6 +16,7 @@ import pandas as pd
 
 from nntrain.data.image_folders import prepare_labelled_images, prepare_unlabelled_images
 from nntrain.data.readers import read_table
+from nntrain.data.tables import check_kept_columns
 from nntrain.data.tabular import prepare_inference
 from nntrain.errors import ConfigError, DataError
 from nntrain.run.evaluation import evaluate_split, prediction_table
@@ -92,7 +93,7 @@ class Run:
         return result
 
     def predict(self, data: str | Path | pd.DataFrame | Sequence[str | Path], proba: bool = False,
-                on_error: str = "error") -> pd.DataFrame:
+                on_error: str = "error", keep: Sequence[str] = ()) -> pd.DataFrame:
         """Predictions, one row per input row in order: `prediction` (or `prediction_<target>`), and with
         `proba` one `proba_<class>` column per class.
 
@@ -102,8 +103,16 @@ class Run:
         first `line` column gives each predicted row's line in the input (`row`, its number from 1, for Parquet). For a DataFrame the result
         carries the input's index instead, so `df["pred"] = run.predict(df)["prediction"]` lines up
         (messages then count its rows from 0).
+
+        `keep` names input columns (e.g. IDs; `["all"]` for every one) copied in front of the
+        predictions (after `line`), exactly as written in the CSV (as text). A kept name that is also
+        an output column's (`prediction`, `proba_a`, `line`) is refused rather than renamed.
         """
         saved = self.saved
+        keep = list(dict.fromkeys([keep] if isinstance(keep, str) else keep))
+        if keep and saved.images:
+            raise ConfigError("--keep: an image model's predictions already start with each image's `path`; "
+                              "--keep copies columns of a table, leave it out")
         if on_error not in ("error", "skip"):
             raise ConfigError(f"on_error: expected error or skip, got {on_error!r}")
         if proba and saved.target["task"] == "regression":
@@ -116,7 +125,9 @@ class Run:
             x, readable, notes = prepare_unlabelled_images(source, saved.data, saved.model.dtype, model=str(self.path))
             lines = None
         else:
-            source, frame = _source_name(data), self._frame(data)
+            source, frame = _source_name(data), self._frame(data, keep)
+            kept = _kept_columns(data, frame, keep, source)
+            frame = frame.drop(columns=[name for name in kept.columns if name not in saved.data["input_columns"]])
             x, _, notes, lines = prepare_inference(frame, saved.data, source=source, with_target=False,
                                                    dtype=saved.model.dtype, skip_bad=on_error == "skip")
             counted_by = frame.index.name or "line"  # "row" for a Parquet table
@@ -129,16 +140,48 @@ class Run:
         table = prediction_table(saved.model.predict(x), saved.target, saved.loss.output_activation, proba)
         if saved.images:
             table.insert(0, "path", [str(p) for p in readable])
-        elif isinstance(data, pd.DataFrame):
+            return table
+        front = [counted_by] if on_error == "skip" and not isinstance(data, pd.DataFrame) else []
+        _refuse_collisions(kept.columns, front + list(table.columns))
+        for position, name in enumerate(kept.columns):
+            table.insert(position, name, kept[name].loc[lines].to_numpy())
+        if isinstance(data, pd.DataFrame):
             table.index = data.index[lines]
-        elif on_error == "skip":
+        elif front:
             table.insert(0, counted_by, lines)
         return table
 
-    def _frame(self, data) -> pd.DataFrame:
+    def _frame(self, data, keep: Sequence[str] = ()) -> pd.DataFrame:
         if isinstance(data, pd.DataFrame):
             return plain_frame(data)
-        return read_table(str(data), key="DATA", narrow=self.saved.data.get("float32_inputs", []), keep_empty=True)
+        as_text = True if keep == ["all"] else tuple(keep)
+        return read_table(str(data), key="DATA", narrow=self.saved.data.get("float32_inputs", []), keep_empty=True,
+                          as_text=as_text)
+
+
+def _kept_columns(data, frame: pd.DataFrame, keep: list[str], source: str) -> pd.DataFrame:
+    """The input columns to copy into the predictions, indexed like `frame`: as text for a file (a CSV's
+    as written), as they are for a DataFrame (whose `frame` is its plain copy, indexed from 0)."""
+    if not keep:
+        return pd.DataFrame(index=frame.index)
+    if "as_text" in frame.attrs:
+        return frame.attrs.pop("as_text")
+    original = data if isinstance(data, pd.DataFrame) else frame
+    names = list(original.columns) if keep == ["all"] else keep
+    check_kept_columns(names, list(original.columns), source)
+    kept = original[names].set_axis(frame.index)
+    if isinstance(data, pd.DataFrame):
+        return kept
+    # A Parquet table's values as text, like a CSV's: full precision, a missing value empty.
+    return kept.astype(str).where(kept.notna(), "")
+
+
+def _refuse_collisions(kept, outputs: list[str]) -> None:
+    clashes = [name for name in kept if name in outputs]
+    if clashes:
+        raise ConfigError(f"--keep: the input column {clashes[0]!r} has the name of an output column "
+                          f"(the output has {', '.join(outputs)}); rename it in the input, or keep other columns "
+                          "by name instead of all")
 
 
 def plain_frame(frame: pd.DataFrame) -> pd.DataFrame:
