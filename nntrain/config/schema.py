@@ -11,7 +11,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSch
                       model_validator)
 
 from nntrain.data.clean import DEFAULT_MARKERS
-from nntrain.data.dates import PARTS
+from nntrain.data.dates import PARTS, check_format
 from nntrain.nn.activations import ACTIVATIONS, ALPHA_DEFAULTS
 from nntrain.nn.initializers import INITIALIZERS
 from nntrain.train.stopping import DURATION, parse_duration
@@ -564,6 +564,11 @@ class DatesStep(Spec):
     """Add `<column>_days_since`: days since the earliest date in the training rows (fractions for times)."""
     formats: dict[Column, Annotated[str, "strftime format"]] = {}
     """Formats of given columns instead of detecting them, e.g. `{when: "%d/%m/%Y %H:%M"}`, or `ISO8601`."""
+
+    @field_validator("formats")
+    @classmethod
+    def _known_codes(cls, value):
+        return {column: check_format(fmt) for column, fmt in value.items()}
 
 
 PipelineStep = Annotated[Union[CleanStep, DedupeStep, EncodeStep, NormalizeStep, DropStep, DatesStep],

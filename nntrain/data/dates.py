@@ -58,13 +58,23 @@ def parse_dates(values: pd.Series, formats: list[str]) -> pd.Series:
     return parsed.dt.tz_localize(None)
 
 
+def check_format(fmt: str) -> str:
+    """`fmt`, if pandas can parse with it; else a ValueError naming the bad code, before any data is read."""
+    try:
+        pd.to_datetime(pd.Series(["2000-01-01"]), format=fmt, errors="coerce")
+    except ValueError as exc:
+        raise ValueError(f"{fmt!r} is not a date format: {exc} (use strftime codes such as %d/%m/%Y %H:%M, "
+                         "or ISO8601)") from None
+    return fmt
+
+
 def detect_formats(values: pd.Series) -> tuple[list[str], float]:
     """The formats of the layout that parses most of the present `values`, and the share of them it parses
     (([], 0.0) for a numeric column, or one whose values mostly hold no digit: text, not worth parsing)."""
-    present = values.dropna()
-    if is_numeric(values) or present.empty:
+    present = np.flatnonzero(values.notna().to_numpy())  # positions: no copy of a large column
+    if is_numeric(values) or not len(present):
         return [], 0.0
-    sample = present.iloc[::max(1, len(present) // SAMPLE)][:SAMPLE]
+    sample = values.iloc[present[::max(1, len(present) // SAMPLE)][:SAMPLE]]
     if sample.astype(str).str.contains(r"\d").mean() < 0.5:
         return [], 0.0
     best, share = [], 0.0
@@ -78,7 +88,7 @@ def detect_formats(values: pd.Series) -> tuple[list[str], float]:
             break
     if not best:
         return [], 0.0
-    return best, float(parse_dates(present, best).notna().mean())
+    return best, float(parse_dates(values, best).notna().sum() / len(present))
 
 
 class Dates:
@@ -99,12 +109,12 @@ class Dates:
         missing = [c for c in (named or []) + ctx.named(list(self.formats)) if c not in features]
         if missing:
             raise DataError(f"dates: no feature column {', '.join(map(repr, dict.fromkeys(missing)))}")
-        state = {}
+        state, wanted = {}, set(named or ()) | set(self.formats)
         for name in (named if named is not None else features):
             column = ctx.learn(frame, name)
             formats, share = self._formats(name, column)
             if share < DATE_SHARE:
-                if named is None:
+                if name not in wanted:
                     continue  # looking for date columns: this is none
                 raise DataError(self._not_dates(name, column, formats, share))
             times = parse_dates(column, formats)

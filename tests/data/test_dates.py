@@ -168,3 +168,16 @@ def test_fit_and_predict_round_trip_and_an_unparsable_date_at_predict_is_noted_a
     lines = predicted.stdout.splitlines()
     assert lines[0] == "prediction" and len(lines) == 5  # every row predicted, the unparsable one too
     assert lines[1] == lines[4] == "early" and lines[3] == "late"  # Mondays and a Thursday
+
+
+def test_a_format_with_a_bad_code_is_a_config_error_naming_the_key(cli, write, tmp_path, weekday_csv):
+    config = _weekday_config(write, tmp_path, weekday_csv, "bad", '[{type: dates, formats: {when: "%d/%Q"}}]')
+    result = cli("check", config)
+    assert result.returncode == 2
+    assert "data.pipeline[0].formats (line 6): '%d/%Q' is not a date format: 'Q' is a bad directive" in result.stderr
+
+
+def test_a_given_format_that_does_not_fit_the_column_is_refused_naming_it():
+    with pytest.raises(DataError, match=r"dates: column 'when' holds no dates: 0% of its training values parse as "
+                                        r"%d\.%m\.%Y \(at least 95% must; e.g. '2024-01-02' on line 0 does not\)"):
+        _prepared(["2024-01-02", "2024-01-03"], formats={"when": "%d.%m.%Y"})
