@@ -85,6 +85,15 @@ def _column_notes(profile: dict) -> str:
         notes.append("constant")
     if profile.get("text_values"):
         notes.append(counted(profile["text_values"], "text value"))
+    if profile["kind"] == "date":
+        notes.append(f"{_moment(profile['first'])} to {_moment(profile['last'])}, {profile['parse_rate']:.0%} parse "
+                     f"as {' or '.join(profile['formats'])}")
     if profile.get("top"):
         notes.append("e.g. " + ", ".join(profile["top"][:3]))
     return "; ".join(notes)
+
+
+def _moment(iso: str) -> str:
+    """An ISO date and time as short as it reads: '2024-03-01' at midnight, else '2024-03-01 07:15'."""
+    moment = iso.removesuffix("T00:00:00").replace("T", " ")
+    return moment.removesuffix(":00") if len(moment) == 19 else moment

@@ -123,14 +123,19 @@ def _table_config(path: str, task: str | None, target: str | None) -> tuple[str,
 
 
 def _steps(profiles: dict[str, dict], unused: dict[str, str], features: list[str], repeated: float) -> list[str]:
-    """The pipeline's lines: drop what cannot be a feature, clean gaps and text in numbers, dedupe, then
-    normalize before encode (so one-hot columns stay 0/1)."""
-    gaps = [name for name in features if profiles[name]["missing"] or profiles[name].get("text_values")]
+    """The pipeline's lines: drop what cannot be a feature, dates to numbers, clean gaps and text in numbers (and
+    dates that do not parse), dedupe, then normalize before encode (so one-hot columns stay 0/1)."""
+    dates = [name for name in features if profiles[name]["kind"] == "date"]
+    gaps = [name for name in features if profiles[name]["missing"] or profiles[name].get("text_values")
+            or profiles[name].get("unparsable")]
     text = [name for name in features if profiles[name].get("text_values")]
     categorical = [name for name in features if profiles[name]["kind"] == "categorical"]
     lines = []
     if unused:
         lines += _commented(_flow_lines("    - {type: drop, columns: ", list(unused), "}"), _reasons(unused))
+    if dates:
+        lines += _commented(_flow_lines("    - {type: dates, columns: ", dates, "}"),
+                            f"dates as numbers (year; month, weekday, day of year... as sin/cos): {_some(dates)}")
     if gaps:
         lines += _commented(["    - {type: clean, missing: median}"],
                             f"{counted(len(gaps), 'column')} {'has' if len(gaps) == 1 else 'have'} gaps: numbers get "
@@ -139,6 +144,9 @@ def _steps(profiles: dict[str, dict], unused: dict[str, str], features: list[str
                   "treated as missing" for name in text[:SHOWN]]
         if text[SHOWN:]:
             lines.append(f"    #   ... and {counted(len(text) - SHOWN, 'more column')} with text values")
+        lines += [f"    #   date column {name!r} has {counted(profiles[name]['unparsable'], 'value')} that "
+                  f"{'is no date' if profiles[name]['unparsable'] == 1 else 'are no dates'}, treated as missing"
+                  for name in dates if profiles[name]["unparsable"]]
     else:
         lines.append("    # - {type: clean, missing: median}   # no missing values now; add this if new data has gaps")
     lines += _commented(["    - {type: dedupe}"], "drop exact duplicate rows") if repeated < 0.5 else \

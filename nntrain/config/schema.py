@@ -11,6 +11,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSch
                       model_validator)
 
 from nntrain.data.clean import DEFAULT_MARKERS
+from nntrain.data.dates import PARTS, check_format
 from nntrain.nn.activations import ACTIVATIONS, ALPHA_DEFAULTS
 from nntrain.nn.initializers import INITIALIZERS
 from nntrain.train.stopping import DURATION, parse_duration
@@ -544,7 +545,33 @@ class DropStep(Spec):
     """Columns to remove."""
 
 
-PipelineStep = Annotated[Union[CleanStep, DedupeStep, EncodeStep, NormalizeStep, DropStep],
+class DatesStep(Spec):
+    """Date columns to numbers: year, cyclical parts as sin/cos pairs, optionally the days since the first date.
+
+    The formats are detected on the training rows. A time with a UTC offset is converted to UTC; one without is
+    read as written. A value that does not parse is missing in every part, for a later `clean` step to fill:
+    place `dates` before `clean` and `normalize`.
+    """
+
+    type: Literal["dates"]
+    columns: list[str] | None = None
+    """Date columns; default every text feature column of which at least 95% of the training values parse as
+    dates of one format."""
+    parts: Annotated[list[Literal[tuple(PARTS)]], Field(min_length=1)] = list(PARTS)
+    """Parts to make: `year` as a number, the others as `<column>_<part>_sin` and `_cos`; `hour` (the time of day)
+    only when a training value has a time other than midnight."""
+    days_since: bool = False
+    """Add `<column>_days_since`: days since the earliest date in the training rows (fractions for times)."""
+    formats: dict[Column, Annotated[str, "strftime format"]] = {}
+    """Formats of given columns instead of detecting them, e.g. `{when: "%d/%m/%Y %H:%M"}`, or `ISO8601`."""
+
+    @field_validator("formats")
+    @classmethod
+    def _known_codes(cls, value):
+        return {column: check_format(fmt) for column, fmt in value.items()}
+
+
+PipelineStep = Annotated[Union[CleanStep, DedupeStep, EncodeStep, NormalizeStep, DropStep, DatesStep],
                          Field(discriminator="type")]
 
 

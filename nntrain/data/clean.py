@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from nntrain.data.dates import DATE_SHARE, detect_formats
 from nntrain.data.step import first_line, is_numeric, names, place
 from nntrain.errors import DataError
 from nntrain.words import counted
@@ -52,12 +53,23 @@ class Clean:
                 state["fill"][name] = value if strategy == "constant" else _statistic(values, strategy)
             if self.indicator and strategy != "drop" and values.isna().any():
                 state["indicators"].append(name)
+        self._note_dates([name for name, kind in state["kinds"].items() if kind == "categorical"], frame, ctx)
         if state["empty"]:
             ctx.emptied.update(state["empty"])
             ctx.notes.append(f"clean: {names('column', state['empty'])} "
                              f"{'is' if len(state['empty']) == 1 else 'are'} empty in the training rows; "
                              f"dropped {'it' if len(state['empty']) == 1 else 'them'}")
         return state
+
+    @staticmethod
+    def _note_dates(categorical: list[str], frame, ctx) -> None:
+        """Say which text columns hold dates: as categories, a date never seen in training means nothing."""
+        dates = [name for name in categorical if detect_formats(ctx.learn(frame, name))[1] >= DATE_SHARE]
+        if dates:
+            ctx.notes.append(f"clean: {names('column', dates)} {'holds' if len(dates) == 1 else 'hold'} dates; put "
+                             f"{{type: dates, columns: [{', '.join(dates)}]}} before clean to learn from "
+                             f"{'its' if len(dates) == 1 else 'their'} year, month and weekday rather than from "
+                             "categories")
 
     def fates(self, state) -> dict[str, dict]:
         return {name: {"fate": "empty"} for name in state.get("empty", ())}

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from nntrain.data.step import first_line, is_numeric, place
+from nntrain.data.step import first_line, is_numeric, place, replace_columns
 from nntrain.data.targets import label_strings
 from nntrain.errors import DataError
 from nntrain.words import counted
@@ -62,7 +62,7 @@ class Encode:
         return 1 if method == "ordinal" else len(spec["categories"]) + bool(spec["other"])
 
     def transform(self, frame, state, ctx):
-        pieces, position = {}, {}
+        pieces = {}
         for name, spec in state["columns"].items():
             if name not in frame:
                 continue
@@ -76,15 +76,7 @@ class Encode:
                 self._note_unseen(name, values, (codes < 0) & ~missing, spec, state["method"], ctx)
             pieces[name] = self._encode(name, codes, spec, state["method"], frame.index)
             pieces[name][missing] = np.nan  # left for the feature check to report, or skip, at predict time
-            position[name] = frame.columns.get_loc(name)
-        if not pieces:
-            return frame
-        parts, start = [], 0
-        for name in sorted(pieces, key=position.get):
-            parts += [frame.iloc[:, start:position[name]], pieces[name]]
-            start = position[name] + 1
-        parts.append(frame.iloc[:, start:])
-        return pd.concat(parts, axis=1)
+        return replace_columns(frame, pieces)
 
     @staticmethod
     def _note_unseen(name, values, outside, spec, method, ctx) -> None:

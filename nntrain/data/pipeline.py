@@ -15,6 +15,7 @@ are indexed by line number, so notes can say where a value was found.
 import pandas as pd
 
 from nntrain.data.clean import DEFAULT_MARKERS, Clean
+from nntrain.data.dates import Dates
 from nntrain.data.dedupe import Dedupe
 from nntrain.data.drop import Drop
 from nntrain.data.encode import Encode
@@ -28,6 +29,7 @@ STEPS = {
     "encode": Encode,
     "normalize": Normalize,
     "drop": Drop,
+    "dates": Dates,
 }
 
 class Pipeline:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from nntrain.data.clean import mostly_numbers
+from nntrain.data.dates import DATE_SHARE, detect_formats, parse_dates
 from nntrain.data.step import is_numeric
 from nntrain.words import counted
 
@@ -16,7 +17,8 @@ SPLIT_PAIRS = (("train", "validation"), ("train", "test"), ("validation", "test"
 
 
 def profile_columns(raw: pd.DataFrame, markers: list[str], exact_limit: int = 200_000) -> list[dict]:
-    """Per raw feature column: kind, missing cells before preparation (markers included), distinct values.
+    """Per raw feature column: kind (numeric, categorical, or date: text that parses as dates), missing cells
+    before preparation (markers included), distinct values; for a date column its formats, parse rate and range.
 
     Distinct values of a numeric column are counted exactly only up to `exact_limit` rows
     (a constant column is always detected); counting millions of floats costs more memory than
@@ -39,16 +41,28 @@ def profile_columns(raw: pd.DataFrame, markers: list[str], exact_limit: int = 20
             present = column[~missing]
             parsed = pd.to_numeric(present, errors="coerce")
             numeric = mostly_numbers(parsed)
-            profile["kind"] = "numeric" if numeric else "categorical"
+            formats, share = ([], 0.0) if numeric else detect_formats(present)
+            dates = share >= DATE_SHARE
+            profile["kind"] = "numeric" if numeric else "date" if dates else "categorical"
             profile["distinct"] = int(present.nunique())
             if numeric:
                 profile["text_values"] = int(parsed.isna().sum())
+            elif dates:
+                profile.update(_date_range(present, formats, share))
             else:
                 profile["top"] = [str(v) for v in present.value_counts().index[:5]]
         if profile["distinct"] == 1:
             profile["constant"] = True
         profiles.append(profile)
     return profiles
+
+
+def _date_range(present: pd.Series, formats: list[str], share: float) -> dict:
+    """What a date column's profile adds: the formats, the share of present values they parse and how many they
+    do not, the first and last date."""
+    times = parse_dates(present, formats).dropna()
+    return {"formats": formats, "parse_rate": round(share, 4), "unparsable": len(present) - len(times),
+            "first": times.min().isoformat(), "last": times.max().isoformat()}
 
 
 def add_outcomes(profiles: list[dict], prepared: pd.DataFrame, fates: dict[str, dict]) -> None:

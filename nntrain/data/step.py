@@ -32,6 +32,18 @@ class Context:
         """Column `name` restricted to the training rows, the only rows a step may learn from."""
         return frame[name] if self.rows is None else frame[name][self.rows]
 
+def replace_columns(frame: pd.DataFrame, pieces: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """`frame` with each column named in `pieces` replaced, where it stood, by the columns of its piece."""
+    if not pieces:
+        return frame
+    position = {name: frame.columns.get_loc(name) for name in pieces}
+    parts, start = [], 0
+    for name in sorted(pieces, key=position.get):
+        parts += [frame.iloc[:, start:position[name]], pieces[name]]
+        start = position[name] + 1
+    parts.append(frame.iloc[:, start:])
+    return pd.concat(parts, axis=1)
+
 def is_numeric(column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
 

@@ -135,6 +135,12 @@ def _drop(graph: Graph, columns: dict, state: dict, spec: dict, onnx) -> list[st
     return []
 
 
+def _dates(graph: Graph, columns: dict, state: dict, spec: dict, onnx) -> list[str]:
+    raise ConfigError("export: pipeline step 'dates' cannot be exported: parsing dates from text needs operators "
+                      "standard ONNX does not have; to export, give the model the date parts as numeric columns "
+                      "made before nntrain, and leave the dates step out")
+
+
 def _training_only(graph: Graph, columns: dict, state: dict, spec: dict, onnx) -> list[str]:
     return [f"{spec['type']} only changes the rows of training data; left out of the model by design"]
 
@@ -145,6 +151,7 @@ STEP_NODES = {
     "encode": _encode,
     "normalize": _normalize,
     "drop": _drop,
+    "dates": _dates,
 }
 
 

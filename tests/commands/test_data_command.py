@@ -142,3 +142,22 @@ def test_a_pipeline_that_leaves_no_feature_is_refused(cli, write, tmp_path):
     assert result.returncode == 3
     assert ("data.pipeline leaves no feature column: its steps removed every one (column 'blank' had no value in "
             "the training rows); a model needs at least one feature") in result.stderr
+
+
+def test_data_report_shows_a_date_columns_range_and_parse_rate(cli, write, tmp_path):
+    days = [f"{day:02d}.03.2024 {day % 24:02d}:15" for day in range(1, 31)] + ["31.03.2024 07:00"] * 9 + ["soon"]
+    data = write("d.csv", "when,label\n" + "\n".join(f"{day},{'ab'[i % 2]}" for i, day in enumerate(days)) + "\n")
+    config = write("d.yaml", f"""
+        data: {{train: {data}, target: label, pipeline: [{{type: clean, missing: median}}, {{type: encode}}]}}
+        """)
+    shown = cli("data", config)
+    assert shown.returncode == 0, shown.stderr
+    row = next(line for line in shown.stdout.splitlines() if line.startswith("when "))
+    assert row.split()[:2] == ["when", "date"]
+    assert row.endswith("2024-03-01 01:15 to 2024-03-31 07:00, 98% parse as %d.%m.%Y %H:%M")
+    assert ("note: clean: column 'when' holds dates; put {type: dates, columns: [when]} before clean to learn from "
+            "its year, month and weekday rather than from categories") in shown.stdout
+    profile = json.loads(cli("data", config, "--json").stdout)["columns"][0]
+    assert {key: profile[key] for key in ("kind", "formats", "parse_rate", "unparsable", "first", "last")} == {
+        "kind": "date", "formats": ["%d.%m.%Y %H:%M"], "parse_rate": 0.975, "unparsable": 1,
+        "first": "2024-03-01T01:15:00", "last": "2024-03-31T07:00:00"}

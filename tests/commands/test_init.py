@@ -106,3 +106,19 @@ def test_init_sweep_takes_a_csv_to_a_tuned_model_with_no_hand_edits(cli, blobs_c
     again = cli("init", "--data", blobs_csv.name, "-o", "blobs.yaml", "--sweep", cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr
     assert cli("init", "--data", blobs_csv.name, "--sweep", cwd=tmp_path).returncode == 2  # no -o: nowhere beside
+
+
+def test_init_turns_a_date_column_into_numbers_with_a_dates_step_instead_of_one_hot(cli, tmp_path, numbers):
+    """120 distinct dates were left out as free text, or one-hot encoded below 50: now a dates step, first."""
+    days = pd.date_range("2023-12-20", periods=len(numbers), freq="D").strftime("%d/%m/%Y").to_numpy(dtype=object)
+    days[3] = "unknown"  # 59 of 60 parse: still a date column, and clean fills the one that does not
+    numbers.assign(ordered=days, shop=np.where(numbers["c"] > 0, "north", "south")).to_csv(tmp_path / "orders.csv",
+                                                                                        index=False)
+    text, config = _init_and_fit(cli, tmp_path, "orders.csv")
+    assert [step["type"] for step in config["data"]["pipeline"]] == ["dates", "clean", "dedupe", "normalize", "encode"]
+    assert config["data"]["pipeline"][0] == {"type": "dates", "columns": ["ordered"]}
+    assert "# dates as numbers (year; month, weekday, day of year... as sin/cos): ordered" in text
+    assert "#   date column 'ordered' has 1 value that is no date, treated as missing" in text
+    assert "# one-hot encode the text columns: shop\n" in text
+    report = json.loads(cli("data", "init.yaml", "--json", cwd=tmp_path).stdout)
+    assert "ordered_weekday_sin" in report["features"] and "ordered=20/12/2023" not in report["features"]

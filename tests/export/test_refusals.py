@@ -59,3 +59,21 @@ def test_other_commands_do_not_import_onnx(repo):
     code = "import sys, nntrain, nntrain.cli, nntrain.commands.export; print('onnx' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo, timeout=600)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_a_dates_step_is_refused_naming_it(cli, write, tmp_path):
+    """Parsing dates from text needs operators standard ONNX does not have."""
+    rows = "\n".join(f"2024-01-{1 + i % 28:02d},{i % 5},{'ab'[i % 2]}" for i in range(40))
+    data = write("d.csv", "when,x,label\n" + rows + "\n")
+    config = write("d.yaml", f"""
+        data: {{train: {data}, target: label, pipeline: [{{type: dates}}, {{type: normalize}}]}}
+        model: {{layers: [{{type: dense, units: 4}}]}}
+        training: {{epochs: 1}}
+        output: {{dir: {tmp_path / 'run'}}}
+        """)
+    assert cli("fit", config).returncode == 0
+    result = cli("export", tmp_path / "run", "-o", tmp_path / "model.onnx")
+    assert result.returncode == 2
+    assert "export: pipeline step 'dates' cannot be exported: parsing dates from text" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "model.onnx").exists()

@@ -43,7 +43,7 @@ def checkpoints(repo, tmp_path_factory):
     runs = {
         "table": ["configs/penguins.yaml", "--set",
                   "data.pipeline=[{type: clean, missing: median, indicator: true}, {type: dedupe}, "
-                  "{type: drop, columns: [year]}, {type: normalize}, {type: encode}]",
+                  "{type: drop, columns: [year]}, {type: dates}, {type: normalize}, {type: encode}]",
                   "--set", "model.layers=[{type: dense, units: 4}, {type: batchnorm}, {type: dropout, rate: 0.1}]"],
         "images": [str(folder / "images.yaml")],
     }
