@@ -601,8 +601,8 @@ class Data(Spec):
     """Where the data comes from and how it is prepared."""
 
     train: str
-    """CSV file with the training rows, `-` for standard input, a Parquet file or folder of Parquet files, or a folder
-    of images with one subfolder per class."""
+    """CSV file with the training rows, `-` for standard input, a Parquet file or folder of Parquet files, a folder
+    of images with one subfolder per class, or a prepared directory written by `nntrain prepare`."""
     validation: str | None = None
     """CSV or Parquet file (or image folder) of validation rows, used instead of splitting them off `train`."""
     test: str | None = None

@@ -60,6 +60,18 @@ def read_parquet(source: str, key: str = "data", narrow: bool | list[str] = Fals
     return frame
 
 
+def parquet_chunks(source: str, key: str = "data", narrow: bool = False,
+                   keep: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
+    """The table one row group at a time, each as the frame `read_parquet` would give for its rows
+    (empty rows kept), for a pass that must not hold the table."""
+    first = 1
+    for group in row_groups(source, key):
+        values = {name: _values(group.column(name), narrow and name not in keep, False)
+                  for name in group.column_names}
+        yield pd.DataFrame(values, index=pd.RangeIndex(first, first + group.num_rows, name="row"), copy=False)
+        first += group.num_rows
+
+
 def row_groups(source: str, key: str = "data") -> Iterator:
     """Every row group of the table as a pyarrow Table, file by file in sorted order, all with the first
     file's columns; refusing a damaged file, a column type nntrain cannot use and a file whose schema differs."""

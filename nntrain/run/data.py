@@ -1,5 +1,6 @@
 """The training data a config names: CSV tables or image folders, read and prepared for training."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,9 @@ from nntrain.config import Config
 from nntrain.data.image_folders import prepare_image_training
 from nntrain.data.images import ImageSpec
 from nntrain.data.prepared import TrainingData
+from nntrain.data.prepared_dir import is_prepared, open_prepared, write_prepared
 from nntrain.data.readers import is_image_folder, read_table
+from nntrain.data.streaming import prepare_streaming
 from nntrain.data.tabular import prepare_training
 from nntrain.errors import ConfigError
 from nntrain.seeds import rng_for
@@ -16,6 +19,8 @@ from nntrain.seeds import rng_for
 
 def load_training_data(config: Config) -> TrainingData:
     d = config.data
+    if is_prepared(d.train):
+        return open_prepared(d.train)
     if is_image_folder(d.train):
         return _load_image_folders(config)
     if d.target is None:
@@ -30,10 +35,55 @@ def load_training_data(config: Config) -> TrainingData:
     return prepare_training(
         {name: read_table(path, key=f"data.{name}", narrow=narrow, keep=targets, keep_empty=True)
          for name, path in paths.items() if path},
-        sources, target=d.target, features=d.features, task=config.task,
-        loss=config.loss.type if config.loss else None, validation=d.split.validation, test=d.split.test,
-        stratify=d.split.stratify, pipeline=[step.model_dump() for step in d.pipeline],
-        target_transform=d.target_transform, rng=split_rng(config), dtype=config.engine.dtype)
+        sources, **_preparation(config), rng=split_rng(config))
+
+
+def _preparation(config: Config) -> dict:
+    """What preparing a table depends on besides its rows: the options of `prepare_training` and
+    `prepare_streaming` alike (less the split's generator, which `split_rng` makes)."""
+    d = config.data
+    return {"target": d.target, "features": d.features, "task": config.task,
+            "loss": config.loss.type if config.loss else None, "validation": d.split.validation,
+            "test": d.split.test, "stratify": d.split.stratify, "pipeline": [step.model_dump() for step in d.pipeline],
+            "target_transform": d.target_transform, "dtype": config.engine.dtype}
+
+
+def prepare_directory(config: Config, out: str | Path | None = None,
+                      progress: Callable[[str], None] = lambda message: None) -> Path:
+    """Prepare `data.train` in streaming passes into the prepared directory `out` (default: beside the
+    table, named after it with `.prepared`), which `data.train` may then name."""
+    d = config.data
+    if d.train == "-" or is_prepared(d.train) or is_image_folder(d.train):
+        what = "standard input" if d.train == "-" else "a prepared directory" if is_prepared(d.train) else \
+            "an image folder"
+        raise ConfigError(f"data.train: {d.train} is {what}; nntrain prepare reads a CSV or Parquet table")
+    if d.target is None:
+        raise ConfigError("data.target: required for CSV data; name the column to predict")
+    for name in ("validation", "test"):
+        if getattr(d, name) is not None:
+            raise ConfigError(f"data.{name}: nntrain prepare splits data.train itself and does not read a separate "
+                              f"{name} file yet; remove data.{name} (set data.split.{name} instead)")
+    out = Path(out) if out is not None else default_prepared_dir(d.train)
+    return write_prepared(out, lambda folder: prepare_streaming(d.train, folder, **_preparation(config),
+                                                                rng=split_rng(config), progress=progress),
+                          source_fingerprint(config))
+
+
+def default_prepared_dir(train: str) -> Path:
+    path = Path(train)
+    return path.with_name(path.name.split(".")[0] + ".prepared")
+
+
+def source_fingerprint(config: Config) -> dict:
+    """What a prepared directory was made from: the table's path, bytes and modification time, and every
+    option of its preparation; a prepared directory with the same fingerprint can be reused."""
+    path = Path(config.data.train)
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    stats = [file.stat() for file in files if file.is_file()]
+    seed = config.data.split.seed
+    return {"source": str(path.resolve()), "bytes": sum(s.st_size for s in stats),
+            "mtime_ns": max((s.st_mtime_ns for s in stats), default=0),
+            "preparation": {**_preparation(config), "split_seed": config.seed if seed is None else seed}}
 
 
 def _load_image_folders(config: Config) -> TrainingData:

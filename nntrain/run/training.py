@@ -8,6 +8,7 @@
 import hashlib
 import json
 import shlex
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -169,7 +170,9 @@ def fingerprint(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> str:
 
 def _start_fresh(run_dir: Path, resolved: dict, data) -> None:
     write_file(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False).encode("utf-8"))
-    if len(data.test_rows):
+    if data.test_file is not None and data.test_file.stat().st_size:
+        shutil.copyfile(data.test_file, run_dir / "test.csv")  # not read into memory: it may be large
+    elif data.test_rows is not None and len(data.test_rows):
         text = data.test_rows.to_csv(index=False)
         write_file(run_dir / "test.csv", text.encode("utf-8"), error=DataError)
 
