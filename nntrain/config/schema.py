@@ -13,6 +13,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSch
 from nntrain.data.clean import DEFAULT_MARKERS
 from nntrain.nn.activations import ACTIVATIONS, ALPHA_DEFAULTS
 from nntrain.nn.initializers import INITIALIZERS
+from nntrain.resources import parse_size
 from nntrain.train.stopping import DURATION, parse_duration
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -622,6 +623,17 @@ class Data(Spec):
     """Training-time image augmentation, for image folders."""
     target_transform: Literal["auto", "none", "zscore", "log"] = "auto"
     """Regression targets: `zscore` standardises, `log` takes ln then standardises; `auto` is `zscore`."""
+    memory_limit: str | None = None
+    """A size such as `512MB` or `2GB`: a table whose float32 size is estimated above it is prepared in streaming
+    passes into a prepared directory beside it (`NAME.prepared`, reused while its fingerprint matches) and trained
+    from memory maps. Default: half the memory available (`nntrain check` shows it)."""
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value):
+        if value is not None:
+            parse_size(value)
+        return value
 
     @model_validator(mode="after")
     def _file_or_fraction(self):

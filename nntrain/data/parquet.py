@@ -72,6 +72,19 @@ def parquet_chunks(source: str, key: str = "data", narrow: bool = False,
         first += group.num_rows
 
 
+def parquet_shape(source: str, key: str = "data") -> tuple[int, int]:
+    """(rows, columns) of the table, from its files' metadata alone."""
+    pq = _pyarrow(key, source, "pyarrow.parquet")
+    rows, width = 0, 0
+    for path in parquet_files(source, key):
+        try:
+            metadata = pq.ParquetFile(path).metadata
+        except Exception:  # a damaged file: the read names it
+            continue
+        rows, width = rows + metadata.num_rows, max(width, metadata.num_columns)
+    return rows, width
+
+
 def row_groups(source: str, key: str = "data") -> Iterator:
     """Every row group of the table as a pyarrow Table, file by file in sorted order, all with the first
     file's columns; refusing a damaged file, a column type nntrain cannot use and a file whose schema differs."""

@@ -21,7 +21,9 @@ import numpy as np
 import pandas as pd
 from numpy.lib.format import open_memmap
 
+from nntrain.data import csv_bytes
 from nntrain.data.chunks import ChunkedTable
+from nntrain.data.parquet import is_parquet, parquet_shape
 from nntrain.data.pipeline import Pipeline
 from nntrain.data.report import SPLIT_PAIRS, leak_note
 from nntrain.data.row_hashes import HashSet, row_hashes
@@ -345,3 +347,27 @@ def leak_counts(folder: Path, rows: dict[str, int]) -> dict[str, int]:
                 seen[name].add(block)
     return {f"{first}-{second}": sum(int(seen[first].contains(block).sum()) for block in hashes(second))
             for first, second in SPLIT_PAIRS if rows[first] and rows[second]}
+
+
+ESTIMATE_ROWS = 1000
+COMPRESSION = 5  # how many times a compressed CSV is smaller than the text, for the estimate
+
+
+def estimated_float32_bytes(source: str) -> int:
+    """About how many bytes the table takes as float32 columns: rows × columns × 4. A Parquet table says its rows;
+    a CSV's are its size over the bytes a row of its first rows takes (a compressed one counted 5× its size)."""
+    if is_parquet(source):
+        rows, width = parquet_shape(source)
+        return rows * width * 4
+    path = Path(source)
+    if not path.is_file():
+        return 0
+    try:
+        sample = pd.read_csv(path, nrows=ESTIMATE_ROWS, dtype=str, keep_default_na=False)
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return 0  # the read reports the problem
+    if not len(sample):
+        return 0
+    row_bytes = max(1.0, (sample.apply(lambda column: column.str.len()).to_numpy().sum() + sample.size) / len(sample))
+    size = path.stat().st_size * (COMPRESSION if csv_bytes.must_be_read(path) else 1)
+    return int(size / row_bytes * sample.shape[1] * 4)

@@ -52,7 +52,7 @@ def train(config: Config, config_path: str | None, *, resume: str | None = None,
     check_run_dir(plan, resume=bool(resume), overwrite=overwrite)
     if resume:
         _check_resumable(plan.path, fall_back=resume == "auto", force=force)
-    setup = build(config, resuming=bool(resume))
+    setup = build(config, resuming=bool(resume), progress=reporter.note)
     for note in setup.data.notes:
         reporter.note(note)
     existed = plan.path.exists() and not plan.fresh_name

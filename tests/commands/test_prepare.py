@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 
 
@@ -74,3 +75,64 @@ def test_prepare_refuses_what_it_cannot_read(cli, blobs_config, blobs_csv, tmp_p
     result = cli("prepare", blobs_config(), "-o", folder)
     assert result.returncode == 2
     assert f"-o: {folder} exists and is not a prepared directory" in result.stderr
+
+
+def _scores(cli, run):
+    result = cli("eval", run, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_fit_streams_a_table_over_data_memory_limit_and_reuses_the_preparation(cli, blobs_config, blobs_csv,
+                                                                                tmp_path):
+    config = blobs_config()
+    held = cli("fit", config, "--set", f"output.dir={tmp_path / 'held'}")
+    assert held.returncode == 0 and "streaming" not in held.stderr
+    streamed = cli("fit", config, "--set", f"output.dir={tmp_path / 'streamed'}", "--set", "data.memory_limit=1KB")
+    assert streamed.returncode == 0, streamed.stderr
+    folder = blobs_csv.with_name("blobs.prepared")
+    assert (f"data: {blobs_csv} takes about 1.4 KB as float32; data.memory_limit 1.0 KB: prepared in streaming "
+            f"passes; training from the prepared directory {folder}") in streamed.stderr
+    assert "prepare: pass 5, writing 120 prepared rows" in streamed.stderr
+    assert (folder / "manifest.json").is_file()
+    held_scores, streamed_scores = _scores(cli, tmp_path / "held"), _scores(cli, tmp_path / "streamed")
+    assert abs(held_scores["metrics"]["accuracy"] - streamed_scores["metrics"]["accuracy"]) <= 0.01
+    assert held_scores["loss"] == streamed_scores["loss"]
+
+    again = cli("fit", config, "--set", f"output.dir={tmp_path / 'again'}", "--set", "data.memory_limit=1KB")
+    assert again.returncode == 0 and "prepare: pass" not in again.stderr  # the fingerprint matches: reused
+    assert "training from the prepared directory" in again.stderr
+    other_seed = cli("fit", config, "--set", f"output.dir={tmp_path / 'seed'}", "--set", "data.memory_limit=1KB",
+                     "--set", "data.split.seed=5")
+    assert "prepare: pass 1" in other_seed.stderr  # another split: prepared again
+
+
+def test_a_resumed_streaming_fit_equals_an_uninterrupted_one(cli, blobs_config, tmp_path):
+    config = blobs_config(epochs=6)
+    limit = ["--set", "data.memory_limit=1KB"]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert cli("fit", config, *limit, "--set", f"output.dir={straight}").returncode == 0
+    assert cli("fit", config, *limit, "--set", f"output.dir={resumed}", "--set", "training.epochs=3").returncode == 0
+    (resumed / "summary.json").unlink()  # as an interrupted run leaves it: last.npz after epoch 3
+    result = cli("fit", config, *limit, "--set", f"output.dir={resumed}", "--resume", resumed, "--force")
+    assert result.returncode == 0, result.stderr
+    assert f"resuming {resumed} from last.npz at epoch 4" in result.stderr
+    expected, actual = np.load(straight / "last.npz"), np.load(resumed / "last.npz")
+    weights = [key for key in expected.files if key.startswith("param")] or \
+        [key for key in expected.files if expected[key].dtype.kind == "f"]
+    assert weights
+    for key in weights:
+        assert np.array_equal(expected[key], actual[key]), key
+    assert _scores(cli, straight)["loss"] == _scores(cli, resumed)["loss"]
+
+
+def test_check_shows_the_memory_limit_and_refuses_a_bad_one(cli, blobs_config, blobs_csv):
+    result = cli("check", blobs_config(), "--set", "data.memory_limit=2GB")
+    assert result.returncode == 0, result.stderr
+    assert f"data: {blobs_csv} takes about 1.4 KB as float32; data.memory_limit 2.0 GB: prepared in memory" \
+        in result.stderr
+    result = cli("check", blobs_config())
+    assert "(half the memory available): prepared in memory" in result.stderr
+    result = cli("check", blobs_config(), "--set", "data.memory_limit=lots")
+    assert result.returncode == 2
+    assert "data.memory_limit (from --set): expected a size such as 512MB or 2GB, got 'lots'" in result.stderr
