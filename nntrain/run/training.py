@@ -94,7 +94,8 @@ def _train_locked(setup: Setup, run_dir: Path, plan: RunDirPlan, reporter: Repor
     t = config.training
     settings = Settings(epochs=t.epochs, batch_size=t.batch_size, shuffle=t.shuffle, monitor=setup.monitor,
                         mode=setup.mode, restore_best=t.restore_best, clip_norm=config.optimizer.clip_norm,
-                        clip_value=config.optimizer.clip_value, shown=setup.shown_columns())
+                        clip_value=config.optimizer.clip_value, shown=setup.shown_columns(),
+                        shuffle_buffer=config.data.shuffle_buffer if isinstance(x_train, np.memmap) else None)
     recorder = RunRecorder(run_dir, meta, t.checkpoint.every, t.checkpoint.keep)
     tracking = Tracking(config.output.tracking, run_dir, reporter.warn)
     augment = Augmenter(**config.data.augment.model_dump())

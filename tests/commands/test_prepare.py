@@ -99,6 +99,13 @@ def test_fit_streams_a_table_over_data_memory_limit_and_reuses_the_preparation(c
     assert abs(held_scores["metrics"]["accuracy"] - streamed_scores["metrics"]["accuracy"]) <= 0.01
     assert held_scores["loss"] == streamed_scores["loss"]
 
+    blocks = cli("fit", config, "--set", f"output.dir={tmp_path / 'blocks'}", "--set", "data.memory_limit=1KB",
+                 "--set", "data.shuffle_buffer=32")  # 84 training rows: three windows of blocks
+    assert blocks.returncode == 0, blocks.stderr
+    block_scores = _scores(cli, tmp_path / "blocks")
+    assert abs(held_scores["metrics"]["accuracy"] - block_scores["metrics"]["accuracy"]) <= 0.01
+    assert block_scores["loss"] != held_scores["loss"]  # another order of batches
+
     again = cli("fit", config, "--set", f"output.dir={tmp_path / 'again'}", "--set", "data.memory_limit=1KB")
     assert again.returncode == 0 and "prepare: pass" not in again.stderr  # the fingerprint matches: reused
     assert "training from the prepared directory" in again.stderr
@@ -109,7 +116,7 @@ def test_fit_streams_a_table_over_data_memory_limit_and_reuses_the_preparation(c
 
 def test_a_resumed_streaming_fit_equals_an_uninterrupted_one(cli, blobs_config, tmp_path):
     config = blobs_config(epochs=6)
-    limit = ["--set", "data.memory_limit=1KB"]
+    limit = ["--set", "data.memory_limit=1KB", "--set", "data.shuffle_buffer=32"]  # a block shuffle
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert cli("fit", config, *limit, "--set", f"output.dir={straight}").returncode == 0
     assert cli("fit", config, *limit, "--set", f"output.dir={resumed}", "--set", "training.epochs=3").returncode == 0
