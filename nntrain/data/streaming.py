@@ -31,7 +31,7 @@ from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, split_rows
 from nntrain.data.step import Context, is_numeric, names, place
 from nntrain.data.summaries import Moments
 from nntrain.data.tables import empty_rows
-from nntrain.data.tabular import _drop_missing_target, _unrepresentable, check_columns, to_matrix
+from nntrain.data.tabular import check_columns, no_labelled_rows, refuse_unrepresentable, to_matrix
 from nntrain.data.targets import MAX_INFERRED_CLASSES, encode_target, fit_target, infer_task, label_strings
 from nntrain.errors import DataError
 from nntrain.words import counted
@@ -156,7 +156,7 @@ class _Selection:
             self.no_target += int(missing.sum())
         chunk = chunk[~missing]
         if self.counting:
-            _unrepresentable(chunk, self.read, self.source, self.dtype)
+            refuse_unrepresentable(chunk, self.read, self.source, self.dtype)
         return chunk
 
     def notes(self, rows: int) -> list[str]:
@@ -165,8 +165,7 @@ class _Selection:
         if self.empty == rows:
             raise DataError(f"{self.source}: every data row is empty ({counted(rows, 'row')}); fill in the file")
         if self.no_target == rows - self.empty:
-            _drop_missing_target(pd.DataFrame({t: [np.nan] for t in self.targets}), self.targets, self.source, [],
-                                 "set data.target to another column")  # raises its message
+            raise no_labelled_rows(self.targets, self.source, self.no_target, "set data.target to another column")
         notes = []
         if self.empty:
             notes.append(f"{self.source}: dropped {counted(self.empty, 'empty row')} (first on {self.first_empty})")
@@ -201,7 +200,7 @@ class _TargetScan:
         for label in uniques:
             self.labels.setdefault(label, len(self.labels))
         known = np.array([self.labels[label] for label in uniques], dtype=np.int64)  # a loop over labels, not rows
-        self.codes.append(known[codes] if len(codes) else codes.astype(np.int64))
+        self.codes.append(known[codes].astype(np.int32))  # 4 bytes a row until the split
         if len(self.raw) > 64:
             self.raw = [pd.concat(self.raw).drop_duplicates()]
 
