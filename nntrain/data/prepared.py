@@ -17,3 +17,4 @@ class TrainingData:
     notes: list[str] = field(default_factory=list)
     report: dict = field(default_factory=dict)
     test_file: Path | None = None    # or a CSV holding them (a prepared directory's), instead of test_rows
+    fingerprint: str | None = None   # a digest of the arrays known without reading them (a prepared directory's)

@@ -91,14 +91,16 @@ def verify(folder: Path) -> dict:
 def open_prepared(folder: str | Path) -> TrainingData:
     """The training data of a verified prepared directory, its arrays memory-mapped (read-only)."""
     folder = Path(folder)
-    verify(folder)
+    manifest = verify(folder)
     state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     notes = report.pop("notes", [])
     x = {name: np.load(folder / f"{name}-x.npy", mmap_mode="r") for name in SPLIT_NAMES}
     y = {name: np.load(folder / f"{name}-y.npy", mmap_mode="r") for name in SPLIT_NAMES}
+    arrays = "".join(f"{name}:{entry['sha256']};" for name, entry in sorted(manifest["files"].items())
+                     if name.endswith(".npy"))
     return TrainingData(x=x, y=y, test_rows=None, state=state, notes=notes, report=report,
-                        test_file=folder / "test.csv")
+                        test_file=folder / "test.csv", fingerprint=hashlib.sha256(arrays.encode()).hexdigest())
 
 
 def _sha256(path: Path) -> str:

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from numpy.lib.format import open_memmap
 
 from nntrain.data import csv_bytes
 from nntrain.data.chunks import ChunkedTable
@@ -286,18 +285,17 @@ class _Measure:
 
 
 class _Writer:
-    """The prepared rows of each split into `{split}-x.npy` and `{split}-y.npy` memory maps, and the raw rows
-    of the test split into `test.csv`."""
+    """The prepared rows of each split appended to `{split}-x.npy` and `{split}-y.npy` (a `.npy` header for the
+    known shape, then the rows as they come: written, not memory-mapped, so the pages written do not count
+    as the process's memory), and the raw rows of the test split to `test.csv`."""
 
     def __init__(self, out: Path, rows: dict[str, int], width: int, target: dict, dtype):
         self.target, self.dtype = target, dtype
         one_column = target["task"] == "classification"
-        self.x = {name: open_memmap(out / f"{name}-x.npy", mode="w+", dtype=dtype, shape=(rows[name], width))
-                  for name in SPLIT_NAMES}
-        self.y = {name: open_memmap(out / f"{name}-y.npy", mode="w+", dtype=np.int64 if one_column else dtype,
-                                    shape=(rows[name],) if one_column else (rows[name], len(target["columns"])))
-                  for name in SPLIT_NAMES}
-        self.filled = dict.fromkeys(SPLIT_NAMES, 0)
+        y_dtype, y_width = (np.int64, ()) if one_column else (np.dtype(dtype), (len(target["columns"]),))
+        self.x = {name: NpyAppender(out / f"{name}-x.npy", dtype, (rows[name], width)) for name in SPLIT_NAMES}
+        self.y = {name: NpyAppender(out / f"{name}-y.npy", y_dtype, (rows[name], *y_width)) for name in SPLIT_NAMES}
+        self.counts: dict[str, np.ndarray] = {}
         self.test = open(out / "test.csv", "w", encoding="utf-8", newline="")
         self.header = True
 
@@ -307,36 +305,61 @@ class _Writer:
         y = encode_target(frame, self.target, self.dtype, source)
         for code, name in enumerate(SPLIT_NAMES):
             rows = split == code
-            count = int(rows.sum())
-            if count:
-                start = self.filled[name]
-                self.x[name][start:start + count] = to_matrix(frame, features, source, self.dtype, rows=rows)[0]
-                self.y[name][start:start + count] = y[rows]
-                self.filled[name] += count
+            if rows.any():
+                self.x[name].append(to_matrix(frame, features, source, self.dtype, rows=rows)[0])
+                self.y[name].append(y[rows])
         test = raw.loc[frame.index[split == TEST]]
         if len(test):
             test.to_csv(self.test, header=self.header, index=False)
             self.header = False
 
     def close(self) -> None:
-        for arrays in (self.x, self.y):
-            for array in arrays.values():
-                array.flush()
+        for appender in [*self.x.values(), *self.y.values()]:
+            appender.close()
         self.test.close()
 
     def class_counts(self, classes: int) -> dict[str, np.ndarray]:
-        return {name: np.bincount(np.asarray(labels), minlength=classes) for name, labels in self.y.items()}
+        return {name: sum((np.bincount(block, minlength=classes) for block in npy_blocks(appender.path)),
+                          np.zeros(classes, dtype=np.int64)) for name, appender in self.y.items()}
 
 
-HASH_ROWS = 100_000
+class NpyAppender:
+    """A `.npy` file of a known shape, filled by appending rows in order."""
+
+    def __init__(self, path: Path, dtype, shape: tuple[int, ...]):
+        self.path, self.shape, self.rows = path, shape, 0
+        self.handle = open(path, "wb")
+        np.lib.format.write_array_header_1_0(self.handle, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                                                           "fortran_order": False, "shape": shape})
+        self.dtype = np.dtype(dtype)
+
+    def append(self, values: np.ndarray) -> None:
+        self.handle.write(np.ascontiguousarray(values, dtype=self.dtype).tobytes())
+        self.rows += len(values)
+
+    def close(self) -> None:
+        self.handle.close()
+        if self.rows != self.shape[0]:  # the counting pass and the writing pass saw different rows: a bug
+            raise AssertionError(f"{self.path}: wrote {self.rows} rows, expected {self.shape[0]}")
+
+
+def npy_blocks(path: Path, rows: int = 100_000) -> Iterator[np.ndarray]:
+    """The rows of a `.npy` file, `rows` at a time, read (not memory-mapped)."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)  # written by NpyAppender: 1.0, as np.save writes small headers
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(handle)
+        per_row = int(np.prod(shape[1:], dtype=np.int64))
+        for start in range(0, shape[0], rows):
+            count = min(rows, shape[0] - start)
+            yield np.fromfile(handle, dtype=dtype, count=count * per_row).reshape(count, *shape[1:])
 
 
 def leak_counts(folder: Path, rows: dict[str, int]) -> dict[str, int]:
-    """`report.leak_counts` of the prepared arrays in `folder`, reading them in blocks through a memory map."""
+    """`report.leak_counts` of the prepared arrays in `folder`, hashing them block by block."""
     def hashes(name: str) -> Iterator[np.ndarray]:
-        values = np.load(folder / f"{name}-x.npy", mmap_mode="r")
-        for start in range(0, len(values), HASH_ROWS):
-            yield row_hashes(pd.DataFrame(np.asarray(values[start:start + HASH_ROWS]), copy=False))
+        for block in npy_blocks(folder / f"{name}-x.npy"):
+            yield row_hashes(pd.DataFrame(block, copy=False))
 
     seen = {}
     for name in ("train", "validation"):

@@ -89,7 +89,7 @@ def _train_locked(setup: Setup, run_dir: Path, plan: RunDirPlan, reporter: Repor
     rules, divergence = setup.rules()
     rules += [Callback(function) for function in callbacks]
     meta = {"nntrain": __version__, "model": model_meta(model, setup.layer_specs), "loss": setup.loss_spec,
-            "data": data.state, "data_fingerprint": fingerprint(data.x, data.y), "config": config.resolved(),
+            "data": data.state, "data_fingerprint": data.fingerprint or fingerprint(data.x, data.y), "config": config.resolved(),
             "monitor": setup.monitor, "mode": setup.mode}
     t = config.training
     settings = Settings(epochs=t.epochs, batch_size=t.batch_size, shuffle=t.shuffle, monitor=setup.monitor,
