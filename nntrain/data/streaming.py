@@ -109,7 +109,7 @@ def prepare_streaming(source: str, out: Path, *, target: str | list[str], featur
     if task == "regression":
         target_state = measure.regression_state()
 
-    progress(f"prepare: pass {passes + 2}, writing {counted(usable, 'prepared row')} to {out}")
+    progress(f"prepare: pass {passes + 2}, writing {counted(usable, 'prepared row')}")
     writer = _Writer(out, measure.rows, len(measure.features), target_state, dtype)
     drops = [0] * len(steps.steps)
     for raw, frame, split in _prepared_chunks(table, select, codes, steps.steps, states, ctx, drops=drops):
