@@ -144,6 +144,22 @@ def data(
         data_report(config, _display(quiet, verbose), set_, as_json=json_)
 
 
+@app.command(epilog="\b\nExamples:\n  nntrain prepare configs/big.yaml\n  nntrain prepare configs/big.yaml -o /data/big.prepared\n")
+def prepare(
+    config: Annotated[str, typer.Argument(help="YAML config file whose data.train table to prepare.")],
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="The prepared directory to write; default "
+                                                  "beside the table, NAME.prepared.")] = None,
+    set_: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE", help="Override a config key.")] = [],
+    quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
+) -> None:
+    """Prepare a table bigger than memory in streaming passes into float32 arrays that fit and eval memory-map
+    (data.train may name the directory); prints the directory."""
+    with _exit_codes(debug):
+        from nntrain.commands.prepare import prepare as run_prepare
+
+        run_prepare(config, output, set_, _display(quiet, verbose))
+
+
 @app.command(epilog="\b\nExamples:\n  nntrain plot runs/iris\n  nntrain plot runs/iris -o iris-curves.png\n"
                      "  nntrain plot sweeps/iris\n")
 def plot(

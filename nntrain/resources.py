@@ -6,6 +6,7 @@ address-space limit (`ulimit -v`, `prlimit --as`). A refusal names the estimate,
 what to change, and happens before the memory is touched, never as a MemoryError halfway.
 """
 
+import re
 import resource
 from pathlib import Path
 
@@ -25,6 +26,19 @@ def refuse_if_too_big(needed: int, what: str, change: str) -> None:
     if available is not None and needed > available:
         raise ConfigError(f"{what} needs about {human_bytes(needed)}, but only {human_bytes(available)} of memory "
                           f"is available; {change}")
+
+
+UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+         "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size such as `512MB`, `2GB`, `1.5 GiB` or `1000000` (decimal units, as `human_bytes` writes
+    them; KiB, MiB, GiB binary); ValueError for anything else."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(text))
+    if not found or found.group(2).upper() not in UNITS:
+        raise ValueError(f"expected a size such as 512MB or 2GB, got {text!r}")
+    return int(float(found.group(1)) * UNITS[found.group(2).upper()])
 
 
 def human_bytes(count: int) -> str:

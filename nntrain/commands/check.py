@@ -8,6 +8,7 @@ from nntrain.commands.summary import describe_blueprint, show_summary
 from nntrain.config import load_config
 from nntrain.errors import ConfigError
 from nntrain.run.build import build
+from nntrain.run.data import memory_plan
 from nntrain.run.directory import check_run_dir, plan_run_dir
 
 
@@ -19,7 +20,10 @@ def check(config_path: str, overrides: list[str], display: Display) -> None:
         check_run_dir(plan, resume=False, overwrite=False)
     except ConfigError as exc:
         raise ConfigError(f"`nntrain fit` would not start: {exc}") from None
-    setup = build(config)
+    setup = build(config, progress=display.note)
+    memory = memory_plan(config)
+    if memory is not None:
+        display.note(f"data: {memory.describe()}")
     display.result_text(yaml.safe_dump(config.resolved(), sort_keys=False), syntax="yaml", title="resolved config")
     show_report({**setup.data.report, "notes": setup.data.notes}, display)
     show_summary(describe_blueprint(setup), display)

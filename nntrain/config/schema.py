@@ -14,6 +14,7 @@ from nntrain.data.clean import DEFAULT_MARKERS
 from nntrain.data.dates import PARTS, check_format
 from nntrain.nn.activations import ACTIVATIONS, ALPHA_DEFAULTS
 from nntrain.nn.initializers import INITIALIZERS
+from nntrain.resources import parse_size
 from nntrain.train.stopping import DURATION, parse_duration
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -628,8 +629,8 @@ class Data(Spec):
     """Where the data comes from and how it is prepared."""
 
     train: str
-    """CSV file with the training rows, `-` for standard input, a Parquet file or folder of Parquet files, or a folder
-    of images with one subfolder per class."""
+    """CSV file with the training rows, `-` for standard input, a Parquet file or folder of Parquet files, a folder
+    of images with one subfolder per class, or a prepared directory written by `nntrain prepare`."""
     validation: str | None = None
     """CSV or Parquet file (or image folder) of validation rows, used instead of splitting them off `train`."""
     test: str | None = None
@@ -649,6 +650,22 @@ class Data(Spec):
     """Training-time image augmentation, for image folders."""
     target_transform: Literal["auto", "none", "zscore", "log"] = "auto"
     """Regression targets: `zscore` standardises, `log` takes ln then standardises; `auto` is `zscore`."""
+    memory_limit: str | None = None
+    """A size such as `512MB` or `2GB`: a table whose float32 size is estimated above it is prepared in streaming
+    passes into a prepared directory beside it (`NAME.prepared`, reused while its fingerprint matches) and trained
+    from memory maps. Default: half the memory available (`nntrain check` shows it)."""
+
+    shuffle_buffer: PositiveInt = 100_000
+    """Rows of a memory-mapped training set (a prepared directory) shuffled together: each epoch visits blocks of
+    1024 rows in a random order and shuffles the rows within each window of this many, so the file is read block by
+    block; a training set of at most this many rows, or one in memory, is fully shuffled."""
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value):
+        if value is not None:
+            parse_size(value)
+        return value
 
     @model_validator(mode="after")
     def _file_or_fraction(self):

@@ -1,5 +1,6 @@
 """The `drop` step: remove columns, such as identifiers and free text, from the features."""
 
+from nntrain.data.step import EachChunk, fit_first
 from nntrain.errors import DataError
 
 
@@ -16,6 +17,12 @@ class Drop:
             raise DataError(f"drop: no column {', '.join(map(repr, missing))}; the columns are "
                             f"{', '.join(map(str, frame.columns))}")
         return {"columns": columns}
+
+    def fit_chunks(self, chunks, ctx):
+        return fit_first(self, chunks, ctx)
+
+    def chunk_transform(self, state, ctx):
+        return EachChunk(self, state, ctx)
 
     def fates(self, state) -> dict[str, dict]:
         return {name: {"fate": "dropped"} for name in state["columns"]}

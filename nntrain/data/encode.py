@@ -3,7 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from nntrain.data.step import first_line, is_numeric, place, replace_columns
+from nntrain.data.step import EachChunk, first_line, is_numeric, place, replace_columns
+from nntrain.data.summaries import Counts
 from nntrain.data.targets import label_strings
 from nntrain.errors import DataError
 from nntrain.words import counted
@@ -30,15 +31,35 @@ class Encode:
         self.categories = categories or {}
 
     def fit(self, frame, ctx):
+        columns = self._columns(frame, ctx)
+        return self._state({name: _category_strings(ctx.learn(frame, name)).dropna().value_counts()
+                            for name in columns})
+
+    def fit_chunks(self, chunks, ctx):
+        counts = None
+        for frame in chunks:
+            if counts is None:
+                counts = {name: Counts() for name in self._columns(frame, ctx)}
+            for name, seen in counts.items():
+                seen.add(_category_strings(ctx.learn(frame, name)))
+        return self._state({name: seen.counts for name, seen in counts.items()})
+
+    def chunk_transform(self, state, ctx):
+        return EachChunk(self, state, ctx)
+
+    def _columns(self, frame, ctx) -> list[str]:
         features = ctx.features(frame)
         columns = ctx.named(self.columns) if self.columns is not None else \
             [c for c in features if not is_numeric(frame[c])]
         missing = [c for c in columns + ctx.named(list(self.categories)) if c not in features]
         if missing:
             raise DataError(f"encode: no feature column {', '.join(map(repr, dict.fromkeys(missing)))}")
+        return columns
+
+    def _state(self, counts_of: dict[str, pd.Series]) -> dict:
+        """The state from each encoded column's value counts in the training rows."""
         state = {}
-        for name in columns:
-            counts = _category_strings(ctx.learn(frame, name)).dropna().value_counts()
+        for name, counts in counts_of.items():
             if name in self.categories:
                 kept, other = [str(v) for v in self.categories[name]], False
             else:

@@ -1,9 +1,12 @@
 """The `normalize` step: scale numeric feature columns with statistics of the training rows."""
 
+import zlib
+
 import numpy as np
 import pandas as pd
 
-from nntrain.data.step import is_numeric
+from nntrain.data.step import EachChunk, is_numeric
+from nntrain.data.summaries import Moments, Reservoir
 from nntrain.errors import DataError
 
 
@@ -22,6 +25,24 @@ class Normalize:
         self.range = tuple(range)
 
     def fit(self, frame, ctx):
+        columns = self._columns(frame, ctx)
+        return self._state(columns, [self._statistics(ctx.learn(frame, name).astype("float64")) for name in columns])
+
+    def fit_chunks(self, chunks, ctx):
+        columns = None
+        for frame in chunks:
+            if columns is None:
+                columns = {name: (Moments(), Reservoir(np.random.default_rng(zlib.crc32(str(name).encode()))))
+                           for name in self._columns(frame, ctx)}
+            for name, (moments, sample) in columns.items():
+                values = ctx.learn(frame, name).to_numpy(dtype=np.float64, na_value=np.nan)
+                (sample if self.method == "robust" else moments).add(values)
+        return self._state(list(columns), [self._streamed_statistics(*seen) for seen in columns.values()])
+
+    def chunk_transform(self, state, ctx):
+        return EachChunk(self, state, ctx)
+
+    def _columns(self, frame, ctx) -> list[str]:
         features = ctx.features(frame)
         columns = ctx.named(self.columns) if self.columns is not None else \
             [c for c in features if is_numeric(frame[c])]
@@ -31,8 +52,10 @@ class Normalize:
         text = [c for c in columns if not is_numeric(frame[c])]
         if text:
             raise DataError(f"normalize: column {text[0]!r} is not numeric; add a clean step first, or encode it")
-        center, scale = zip(*(self._statistics(ctx.learn(frame, name).astype("float64")) for name in columns)) \
-            if columns else ((), ())
+        return columns
+
+    def _state(self, columns: list[str], statistics: list[tuple[float, float]]) -> dict:
+        center, scale = zip(*statistics) if columns else ((), ())
         offset = self.range[0] if self.method == "minmax" else 0.0
         constant = min(max(0.0, self.range[0]), self.range[1]) if self.method == "minmax" else 0.0
         # without spread, (x − center)/1 + offset must give `constant` for the training value (center)
@@ -51,6 +74,15 @@ class Normalize:
             return values.median(), values.quantile(0.75) - values.quantile(0.25)
         low, high = self.range
         return values.min(), (values.max() - values.min()) / (high - low)
+
+    def _streamed_statistics(self, moments: Moments, sample: Reservoir) -> tuple[float, float]:
+        """(center, scale) as `_statistics` gives them, from exact moments or (robust) a seeded sample."""
+        if self.method == "zscore":
+            return moments.mean, moments.std
+        if self.method == "robust":
+            return sample.quantile(0.5), sample.quantile(0.75) - sample.quantile(0.25)
+        low, high = self.range
+        return moments.min, (moments.max - moments.min) / (high - low)
 
     def transform(self, frame, state, ctx):
         columns = [c for c in state["columns"] if c in frame]

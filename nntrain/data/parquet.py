@@ -60,6 +60,31 @@ def read_parquet(source: str, key: str = "data", narrow: bool | list[str] = Fals
     return frame
 
 
+def parquet_chunks(source: str, key: str = "data", narrow: bool = False,
+                   keep: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
+    """The table one row group at a time, each as the frame `read_parquet` would give for its rows
+    (empty rows kept), for a pass that must not hold the table."""
+    first = 1
+    for group in row_groups(source, key):
+        values = {name: _values(group.column(name), narrow and name not in keep, False)
+                  for name in group.column_names}
+        yield pd.DataFrame(values, index=pd.RangeIndex(first, first + group.num_rows, name="row"), copy=False)
+        first += group.num_rows
+
+
+def parquet_shape(source: str, key: str = "data") -> tuple[int, int]:
+    """(rows, columns) of the table, from its files' metadata alone."""
+    pq = _pyarrow(key, source, "pyarrow.parquet")
+    rows, width = 0, 0
+    for path in parquet_files(source, key):
+        try:
+            metadata = pq.ParquetFile(path).metadata
+        except Exception:  # a damaged file: the read names it
+            continue
+        rows, width = rows + metadata.num_rows, max(width, metadata.num_columns)
+    return rows, width
+
+
 def row_groups(source: str, key: str = "data") -> Iterator:
     """Every row group of the table as a pyarrow Table, file by file in sorted order, all with the first
     file's columns; refusing a damaged file, a column type nntrain cannot use and a file whose schema differs."""

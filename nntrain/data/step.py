@@ -2,6 +2,12 @@
 
 A step has `fit(frame, ctx) -> state`, `transform(frame, state, ctx) -> frame` and `fates(state)`
 (what it did to the columns it removed or replaced); see `nntrain.data.pipeline`.
+
+For tables too big to hold, a step also has `fit_chunks(chunks, ctx) -> state`, the same state
+learnt from an iterable of frames (the table chunk by chunk, as the earlier steps left it; while
+each chunk is seen, `ctx.rows` marks its training rows, so `ctx.learn` works as in `fit`), and
+`chunk_transform(state, ctx)`: a callable that transforms consecutive chunks of one pass, with a
+`finish()` called after the last (where a step that compares rows across chunks leaves its notes).
 """
 
 from dataclasses import dataclass, field
@@ -59,3 +65,21 @@ def names(noun: str, names: list[str], shown: int = 5) -> str:
     """"column 'a'", "columns 'a', 'b'", or the first few and how many more."""
     listed = ", ".join(map(repr, names[:shown])) + (f" and {len(names) - shown} more" if len(names) > shown else "")
     return f"{noun if len(names) == 1 else noun + 's'} {listed}"
+
+
+class EachChunk:
+    """The chunk transform of a step whose output rows depend only on their own input row."""
+
+    def __init__(self, step, state: dict, ctx: Context):
+        self.step, self.state, self.ctx = step, state, ctx
+
+    def __call__(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self.step.transform(frame, self.state, self.ctx)
+
+    def finish(self) -> None:
+        pass
+
+
+def fit_first(step, chunks, ctx: Context) -> dict:
+    """`fit` on the first chunk alone, for a step that learns only which columns there are."""
+    return step.fit(next(iter(chunks)), ctx)

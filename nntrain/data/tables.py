@@ -14,6 +14,7 @@ import io
 import sys
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ def read_csv(source: str, key: str = "data", narrow: bool | list[str] = False,
     handle = _open(source, key, name)
     header = _header(handle, name)
     if narrow is True:
-        dtypes = _float32_columns(handle, keep)
+        dtypes = float32_columns(handle, keep)
     else:
         dtypes = {column: "float32" for column in narrow or ()}
     frame = _parse(handle, name, dtypes, len(header))
@@ -133,19 +134,62 @@ def _header(handle, name: str) -> list[str]:
             names = next(csv.reader(text), [])
     except (UnicodeDecodeError, csv.Error):
         return []  # the full parse reports it, with its place
+    _refuse_repeated(names, name)
+    return names
+
+
+def _refuse_repeated(names: list[str], name: str) -> None:
     repeated = [column for column, count in Counter(names).items() if count > 1 and column.strip()]
     if repeated:
         places = ", ".join(f"{column!r} is columns {_listed([i + 1 for i, n in enumerate(names) if n == column])}"
                            for column in repeated[:5])
         raise DataError(f"{name}: the header repeats a column name ({places}); give each column its own name")
-    return names
+
+
+def csv_chunks(source: str, key: str = "data", narrow: bool = False, keep: tuple[str, ...] = (),
+               dtypes: dict[str, str] | None = None, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """A CSV file (plain or compressed, which streams) in chunks of `rows`, for a pass that must not hold it.
+
+    Parsed as `read_csv` parses it: the header's names checked, decimal columns of the first rows
+    float32 when `narrow` (except those in `keep`). pandas infers each chunk's types alone, so a
+    caller that needs every chunk alike passes `dtypes` (see `chunks.common_dtypes`). Rows are
+    indexed by line as if each record were one line, and empty rows are kept.
+    """
+    name = source
+    path = Path(source)
+    if source == "-" or not path.is_file():
+        raise ConfigError(f"{key}: {'file not found: ' + source if not path.exists() else source + ' is not a file'}"
+                          if source != "-" else f"{key}: standard input cannot be read twice; give a file")
+    try:
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
+        types = dtypes if dtypes is not None else float32_columns(path, keep) if narrow else {}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            reader = pd.read_csv(path, index_col=False, skip_blank_lines=False, dtype=types, chunksize=rows)
+            _refuse_repeated(header, name)
+            line = 2
+            for chunk in reader:
+                if caught:
+                    raise DataError(f"{name}: rows do not match the header (near line {line + len(chunk)}); "
+                                    "fix or remove the rows with more fields than the header")
+                chunk.index = pd.RangeIndex(line, line + len(chunk))
+                line += len(chunk)
+                yield chunk
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{name} is empty: expected a header line and data rows") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{name}: {str(exc).split('C error: ')[-1].strip()}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{name}: not UTF-8 text; save the file as UTF-8 CSV") from None
+    except csv_bytes.READ_ERRORS as exc:
+        raise DataError(f"cannot read {source}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def _listed(numbers: list[int]) -> str:
     return ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
 
 
-def _float32_columns(handle, keep: tuple[str, ...]) -> dict[str, str]:
+def float32_columns(handle, keep: tuple[str, ...]) -> dict[str, str]:
     """Columns whose first rows are decimal numbers, to be parsed as float32."""
     try:
         with warnings.catch_warnings():

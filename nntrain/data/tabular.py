@@ -63,7 +63,7 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     frames.clear()
     read = [c for c in features if c not in steps.named_drops()]
     for name in selected:  # no loop variable holding a frame: `del selected` below must free them
-        _unrepresentable(selected[name], read, sources[name], dtype)
+        refuse_unrepresentable(selected[name], read, sources[name], dtype)
     main = selected["train"]
 
     task, task_note = infer_task(main, targets, task, loss)
@@ -156,15 +156,20 @@ def _drop_missing_target(frame: pd.DataFrame, targets: list[str], source: str, n
     (`instead` says what the user can do then)."""
     no_target = frame[targets].isna().any(axis=1).to_numpy()
     if no_target.all():
-        named = ", ".join(map(repr, targets))
-        raise DataError(f"{source}: no labelled rows: the target {'columns' if len(targets) > 1 else 'column'} "
-                        f"{named} {'are' if len(targets) > 1 else 'is'} missing in all "
-                        f"{counted(len(frame), 'row')}; fill in the target, or {instead}")
+        raise no_labelled_rows(targets, source, len(frame), instead)
     if no_target.any():
         notes.append(f"{source}: dropped {counted(int(no_target.sum()), 'row')} with a missing target "
                      f"(first on {place(frame.index, frame.index[no_target][0])})")
         frame = frame[~no_target]
     return frame
+
+
+def no_labelled_rows(targets: list[str], source: str, rows: int, instead: str) -> DataError:
+    """The error for a table whose `rows` rows all miss a target."""
+    named = ", ".join(map(repr, targets))
+    return DataError(f"{source}: no labelled rows: the target {'columns' if len(targets) > 1 else 'column'} "
+                     f"{named} {'are' if len(targets) > 1 else 'is'} missing in all "
+                     f"{counted(rows, 'row')}; fill in the target, or {instead}")
 
 
 class Inference(NamedTuple):
@@ -196,7 +201,7 @@ def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_tar
     else:
         frame = frame[inputs]
     frame, bad_inputs = _coerce_numeric_inputs(frame, state, steps, source, skip_bad)
-    frame, bad_values = _unrepresentable(frame, state["numeric_inputs"], source, dtype, skip_bad)
+    frame, bad_values = refuse_unrepresentable(frame, state["numeric_inputs"], source, dtype, skip_bad)
     ctx = Context(target=targets if with_target else [], training=False)
     frame = steps.transform(frame, state["pipeline"]["states"], ctx)
     notes += ctx.notes
@@ -231,7 +236,7 @@ def _coerce_numeric_inputs(frame: pd.DataFrame, state: dict, steps: Pipeline, so
     return frame[~bad_rows.to_numpy()], details
 
 
-def _unrepresentable(frame: pd.DataFrame, columns: list[str], source: str, dtype,
+def refuse_unrepresentable(frame: pd.DataFrame, columns: list[str], source: str, dtype,
                      skip_bad: bool = False) -> tuple[pd.DataFrame, list[tuple]]:
     """Refuse infinite values, and for a float32 model numbers beyond float32's range, in raw numeric columns.
 

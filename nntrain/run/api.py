@@ -227,6 +227,17 @@ def fit(config: ConfigSource, *, overrides: Overrides = None, run_dir: str | Pat
     return Run(directory, progress)
 
 
+def prepare(config: ConfigSource, out: str | Path | None = None, *, overrides: Overrides = None,
+            progress: Reporter | None = None) -> Path:
+    """Prepare the config's `data.train` table in streaming passes into a prepared directory (default: beside
+    the table, `NAME.prepared`) and return it; `data.train` may then name it, for any number of runs."""
+    from nntrain.run.data import prepare_directory
+
+    loaded, _ = resolve_config(config, overrides)
+    reporter = progress or Reporter()
+    return prepare_directory(loaded, out, progress=reporter.note)
+
+
 def load(path: str | Path, progress: Reporter | None = None) -> Run:
     """Open a run directory (or one checkpoint file) written by `fit`, finished or interrupted."""
     run = Run(path, progress)

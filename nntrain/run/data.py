@@ -1,5 +1,8 @@
 """The training data a config names: CSV tables or image folders, read and prepared for training."""
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -8,18 +11,34 @@ from nntrain.config import Config
 from nntrain.data.image_folders import prepare_image_training
 from nntrain.data.images import ImageSpec
 from nntrain.data.prepared import TrainingData
+from nntrain.data.prepared_dir import is_prepared, open_prepared, read_manifest, write_prepared
 from nntrain.data.readers import is_image_folder, read_table
+from nntrain.data.streaming import estimated_float32_bytes, prepare_streaming
 from nntrain.data.tabular import prepare_training
 from nntrain.errors import ConfigError
+from nntrain.resources import available_bytes, human_bytes, parse_size
 from nntrain.seeds import rng_for
 
 
-def load_training_data(config: Config) -> TrainingData:
+def load_training_data(config: Config, progress: Callable[[str], None] = lambda message: None) -> TrainingData:
+    """The prepared training data: read and prepared in memory, or, for a table bigger than `data.memory_limit`,
+    prepared in streaming passes (or reused) and memory-mapped; `progress` hears about each pass."""
     d = config.data
+    if is_prepared(d.train):
+        return _open_prepared(config, d.train)
     if is_image_folder(d.train):
         return _load_image_folders(config)
     if d.target is None:
         raise ConfigError("data.target: required for CSV data; name the column to predict")
+    memory = memory_plan(config)
+    if memory is not None and memory.streams:
+        folder = default_prepared_dir(d.train)
+        if not (is_prepared(folder) and read_manifest(folder).get("fingerprint") == source_fingerprint(config)):
+            progress(f"data: {memory.describe()}")
+            prepare_directory(config, folder, progress)
+        data = open_prepared(folder)
+        data.notes.insert(0, f"data: {memory.describe()}; training from the prepared directory {folder}")
+        return data
     for key in ("image", "augment"):  # compared with the defaults, so a resolved config passes
         if getattr(d, key) != type(getattr(d, key))():
             raise ConfigError(f"data.{key}: applies to image folders, but data.train is a CSV file")
@@ -30,10 +49,107 @@ def load_training_data(config: Config) -> TrainingData:
     return prepare_training(
         {name: read_table(path, key=f"data.{name}", narrow=narrow, keep=targets, keep_empty=True)
          for name, path in paths.items() if path},
-        sources, target=d.target, features=d.features, task=config.task,
-        loss=config.loss.type if config.loss else None, validation=d.split.validation, test=d.split.test,
-        stratify=d.split.stratify, pipeline=[step.model_dump() for step in d.pipeline],
-        target_transform=d.target_transform, rng=split_rng(config), dtype=config.engine.dtype)
+        sources, **_preparation(config), rng=split_rng(config))
+
+
+def _preparation(config: Config) -> dict:
+    """What preparing a table depends on besides its rows: the options of `prepare_training` and
+    `prepare_streaming` alike (less the split's generator, which `split_rng` makes)."""
+    d = config.data
+    return {"target": d.target, "features": d.features, "task": config.task,
+            "loss": config.loss.type if config.loss else None, "validation": d.split.validation,
+            "test": d.split.test, "stratify": d.split.stratify, "pipeline": [step.model_dump() for step in d.pipeline],
+            "target_transform": d.target_transform, "dtype": config.engine.dtype}
+
+
+def prepare_directory(config: Config, out: str | Path | None = None,
+                      progress: Callable[[str], None] = lambda message: None) -> Path:
+    """Prepare `data.train` in streaming passes into the prepared directory `out` (default: beside the
+    table, named after it with `.prepared`), which `data.train` may then name."""
+    d = config.data
+    if d.train == "-" or is_prepared(d.train) or is_image_folder(d.train):
+        what = "standard input" if d.train == "-" else "a prepared directory" if is_prepared(d.train) else \
+            "an image folder"
+        raise ConfigError(f"data.train: {d.train} is {what}; nntrain prepare reads a CSV or Parquet table")
+    if d.target is None:
+        raise ConfigError("data.target: required for CSV data; name the column to predict")
+    for name in ("validation", "test"):
+        if getattr(d, name) is not None:
+            raise ConfigError(f"data.{name}: nntrain prepare splits data.train itself and does not read a separate "
+                              f"{name} file yet; remove data.{name} (set data.split.{name} instead)")
+    out = Path(out) if out is not None else default_prepared_dir(d.train)
+    return write_prepared(out, lambda folder: prepare_streaming(d.train, folder, **_preparation(config),
+                                                                rng=split_rng(config), progress=progress),
+                          source_fingerprint(config))
+
+
+MEMORY_SHARE = 0.5  # of the memory available: the default data.memory_limit
+
+
+@dataclass
+class MemoryPlan:
+    """How big a table is as float32 (estimated) against `data.memory_limit`, and so which path `fit` takes."""
+    source: str
+    estimate: int
+    limit: int | None
+    default: bool
+
+    @property
+    def streams(self) -> bool:
+        return self.limit is not None and self.estimate > self.limit
+
+    def describe(self) -> str:
+        limit = "no limit known" if self.limit is None else human_bytes(self.limit) + \
+            (" (half the memory available)" if self.default else "")
+        path = "prepared in streaming passes" if self.streams else "prepared in memory"
+        return f"{self.source} takes about {human_bytes(self.estimate)} as float32; data.memory_limit {limit}: {path}"
+
+
+def memory_plan(config: Config) -> MemoryPlan | None:
+    """The memory plan of a CSV or Parquet `data.train` that streaming could prepare; None for other data."""
+    d = config.data
+    if d.train == "-" or is_prepared(d.train) or is_image_folder(d.train) or d.validation or d.test:
+        return None
+    limit = parse_size(d.memory_limit) if d.memory_limit is not None else None
+    if limit is None:
+        available = available_bytes()
+        limit = None if available is None else int(available * MEMORY_SHARE)
+    return MemoryPlan(d.train, estimated_float32_bytes(d.train), limit, d.memory_limit is None)
+
+
+def _open_prepared(config: Config, folder: str) -> TrainingData:
+    """A prepared directory named by data.train, refused if the config asks for another preparation."""
+    prepared = read_manifest(Path(folder)).get("fingerprint", {}).get("preparation", {})
+    wanted = json.loads(json.dumps({**_preparation(config), "split_seed": source_fingerprint_seed(config)}))
+    named = {key: value for key, value in wanted.items()
+             if key in ("target", "features", "pipeline", "target_transform") and value not in (None, [])}
+    differ = [key for key, value in named.items() if key in prepared and prepared[key] != value]
+    if differ:
+        raise ConfigError(f"data.train: {folder} was prepared with another data.{differ[0]} than this config's; "
+                          f"prepare it again with this config (nntrain prepare), or leave data.{differ[0]} out")
+    return open_prepared(folder)
+
+
+def source_fingerprint_seed(config: Config) -> int:
+    seed = config.data.split.seed
+    return config.seed if seed is None else seed
+
+
+def default_prepared_dir(train: str) -> Path:
+    path = Path(train)
+    return path.with_name(path.name.split(".")[0] + ".prepared")
+
+
+def source_fingerprint(config: Config) -> dict:
+    """What a prepared directory was made from: the table's path, bytes and modification time, and every
+    option of its preparation; a prepared directory with the same fingerprint can be reused."""
+    path = Path(config.data.train)
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    stats = [file.stat() for file in files if file.is_file()]
+    return json.loads(json.dumps({  # as the manifest holds it
+        "source": str(path.resolve()), "bytes": sum(s.st_size for s in stats),
+        "mtime_ns": max((s.st_mtime_ns for s in stats), default=0),
+        "preparation": {**_preparation(config), "split_seed": source_fingerprint_seed(config)}}))
 
 
 def _load_image_folders(config: Config) -> TrainingData:

@@ -8,6 +8,7 @@
 import hashlib
 import json
 import shlex
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -51,7 +52,7 @@ def train(config: Config, config_path: str | None, *, resume: str | None = None,
     check_run_dir(plan, resume=bool(resume), overwrite=overwrite)
     if resume:
         _check_resumable(plan.path, fall_back=resume == "auto", force=force)
-    setup = build(config, resuming=bool(resume))
+    setup = build(config, resuming=bool(resume), progress=reporter.note)
     for note in setup.data.notes:
         reporter.note(note)
     existed = plan.path.exists() and not plan.fresh_name
@@ -88,13 +89,14 @@ def _train_locked(setup: Setup, run_dir: Path, plan: RunDirPlan, reporter: Repor
     rules, divergence = setup.rules()
     rules += [Callback(function) for function in callbacks]
     meta = {"nntrain": __version__, "model": model_meta(model, setup.layer_specs), "loss": setup.loss_spec,
-            "data": data.state, "data_fingerprint": fingerprint(data.x, data.y), "config": config.resolved(),
+            "data": data.state, "data_fingerprint": data.fingerprint or fingerprint(data.x, data.y), "config": config.resolved(),
             "monitor": setup.monitor, "mode": setup.mode}
     t = config.training
     settings = Settings(epochs=t.epochs, batch_size=t.batch_size, shuffle=t.shuffle, monitor=setup.monitor,
                         mode=setup.mode, restore_best=t.restore_best, clip_norm=config.optimizer.clip_norm,
                         clip_value=config.optimizer.clip_value, shown=setup.shown_columns(),
-                        log_every=t.log_every)
+                        log_every=t.log_every,
+                        shuffle_buffer=config.data.shuffle_buffer if isinstance(x_train, np.memmap) else None)
     recorder = RunRecorder(run_dir, meta, t.checkpoint.every, t.checkpoint.keep)
     tracking = Tracking(config.output.tracking, run_dir, reporter.warn)
     augment = Augmenter(**config.data.augment.model_dump())
@@ -170,7 +172,9 @@ def fingerprint(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> str:
 
 def _start_fresh(run_dir: Path, resolved: dict, data) -> None:
     write_file(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False).encode("utf-8"))
-    if len(data.test_rows):
+    if data.test_file is not None and data.test_file.stat().st_size:
+        shutil.copyfile(data.test_file, run_dir / "test.csv")  # not read into memory: it may be large
+    elif data.test_rows is not None and len(data.test_rows):
         text = data.test_rows.to_csv(index=False)
         write_file(run_dir / "test.csv", text.encode("utf-8"), error=DataError)
 

@@ -20,6 +20,7 @@ from nntrain.nn.model import Model
 from nntrain.optim.optimizers import Optimizer, clip_gradients
 from nntrain.optim.schedules import Schedule
 from nntrain.train.progress import Reporter
+from nntrain.train.shuffle import epoch_order
 from nntrain.train.stopping import Divergence, Rule
 
 
@@ -35,6 +36,7 @@ class Settings:
     clip_value: float | None = None
     shown: tuple[str, ...] = ("loss",)  # the per-epoch values a progress display shows
     log_every: int = 1  # a plain-text progress display prints every Nth epoch (and the turning points)
+    shuffle_buffer: int | None = None  # rows a block shuffle shuffles within (train.shuffle); None: a full shuffle
 
 
 def steps_per_epoch(rows: int, batch_size: int) -> int:
@@ -162,7 +164,7 @@ class Trainer:
     def _train_epoch(self, x, y, steps_per_epoch):
         s = self.settings
         self.shuffle_rng.bit_generator.state = self.epoch_shuffle_state
-        order = self.shuffle_rng.permutation(len(x)) if s.shuffle else None
+        order = epoch_order(len(x), self.shuffle_rng, s.shuffle_buffer) if s.shuffle else None
         model, params, grads = self.model, self.model.flat_params, self.model.flat_grads
         for batch in range(self.batch, steps_per_epoch):
             start, stop = batch * s.batch_size, min(len(x), (batch + 1) * s.batch_size)

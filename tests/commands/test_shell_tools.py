@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 COMMANDS = ["fit", "eval", "predict", "summary", "data", "plot", "init", "check", "config", "schema", "runs", "sweep",
-            "sweep status", "export"]
+            "sweep status", "export", "prepare"]
 
 
 @pytest.fixture
