@@ -143,3 +143,24 @@ def test_check_shows_the_memory_limit_and_refuses_a_bad_one(cli, blobs_config, b
     result = cli("check", blobs_config(), "--set", "data.memory_limit=lots")
     assert result.returncode == 2
     assert "data.memory_limit (from --set): expected a size such as 512MB or 2GB, got 'lots'" in result.stderr
+
+
+def test_a_step_that_cannot_learn_chunk_by_chunk_is_refused_before_any_pass(cli, write, tmp_path):
+    table = write("when.csv", "when,x,label\n" + "".join(
+        f"2024-{month:02d}-{day:02d},{day},{'ab'[day % 2]}\n" for month in range(1, 11) for day in range(1, 29)))
+    config = write("when.yaml", f"""
+        data:
+          train: {table}
+          target: label
+          pipeline: [{{type: dates}}, {{type: normalize}}]
+        model: {{layers: [{{type: dense, units: 4, activation: relu}}]}}
+        training: {{epochs: 1}}
+        output: {{dir: {tmp_path / 'run'}}}
+        """)
+    result = cli("fit", config, "--set", "data.memory_limit=1KB")
+    assert result.returncode == 2
+    assert "data.pipeline[0]: the dates step cannot learn from a table chunk by chunk yet" in result.stderr
+    assert "raise data.memory_limit above the table's size" in result.stderr
+    assert "prepare: pass 1" not in result.stderr
+    assert not table.with_name("when.prepared").exists()
+    assert cli("fit", config, "-q").returncode == 0  # in memory the same config trains
