@@ -95,10 +95,11 @@ class Setup(Blueprint):
         return tuple(dict.fromkeys(columns + [self.monitor, "lr"]))
 
 
-def plan(config: Config) -> Blueprint:
-    """Prepare the data and plan the model a config describes, refusing whatever does not fit together."""
+def plan(config: Config, progress=None) -> Blueprint:
+    """Prepare the data and plan the model a config describes, refusing whatever does not fit together;
+    `progress` (a `Reporter.task`) shows long passes over the data."""
     require_trackers(config.output.tracking)  # a missing extra is refused before the data is read
-    data = load_training_data(config)
+    data = load_training_data(config, progress)
     target = data.state["target"]
     task = target["task"]
     spec = loss_spec(config, task)
@@ -111,9 +112,9 @@ def plan(config: Config) -> Blueprint:
     return Blueprint(config, data, spec, specs, model_plan, monitor, mode)
 
 
-def build(config: Config, resuming: bool = False) -> Setup:
+def build(config: Config, resuming: bool = False, progress=None) -> Setup:
     """Plan the run, check that training it fits in memory, then allocate and initialise the model."""
-    blueprint = plan(config)
+    blueprint = plan(config, progress)
     needed = blueprint.training_memory(resuming)
     refuse_if_too_big(needed.total, f"training this model ({blueprint.model_plan.parameters:,} parameters, "
                                     f"batches of {config.training.batch_size})",

@@ -11,13 +11,15 @@ from nntrain.data.prepared import TrainingData
 from nntrain.data.readers import is_image_folder, read_table
 from nntrain.data.tabular import prepare_training
 from nntrain.errors import ConfigError
+from nntrain.run.directory import RUNS_ROOT
 from nntrain.seeds import rng_for
 
 
-def load_training_data(config: Config) -> TrainingData:
+def load_training_data(config: Config, progress=None) -> TrainingData:
+    """The prepared data of every split; `progress` (a `Reporter.task`) shows long passes such as decoding."""
     d = config.data
     if is_image_folder(d.train):
-        return _load_image_folders(config)
+        return _load_image_folders(config, progress)
     if d.target is None:
         raise ConfigError("data.target: required for CSV data; name the column to predict")
     for key in ("image", "augment"):  # compared with the defaults, so a resolved config passes
@@ -36,7 +38,7 @@ def load_training_data(config: Config) -> TrainingData:
         target_transform=d.target_transform, rng=split_rng(config), dtype=config.engine.dtype)
 
 
-def _load_image_folders(config: Config) -> TrainingData:
+def _load_image_folders(config: Config, progress) -> TrainingData:
     d = config.data
     misplaced = {"target": d.target is not None, "features": d.features is not None, "pipeline": bool(d.pipeline)}
     for key, present in misplaced.items():
@@ -56,7 +58,14 @@ def _load_image_folders(config: Config) -> TrainingData:
     return prepare_image_training(roots, spec, validation=d.split.validation, test=d.split.test,
                                   normalize=d.image.normalize, on_bad=d.image.on_bad_image,
                                   rng=split_rng(config), dtype=config.engine.dtype,
-                                  shift=d.augment.shift)
+                                  shift=d.augment.shift, cache_root=image_cache_root(config.output.dir),
+                                  progress=progress)
+
+
+def image_cache_root(output_dir: str | None) -> Path:
+    """Where image folders are cached: `.cache/` beside the run directory, so every run written to the
+    same folder (runs/ by default) shares it, whatever its own name."""
+    return (Path(output_dir).parent if output_dir else RUNS_ROOT) / ".cache"
 
 
 def split_rng(config: Config) -> np.random.Generator:

@@ -7,6 +7,7 @@ batch bars on a terminal. All write to stderr, never stdout.
 
 import sys
 import time
+from contextlib import contextmanager
 
 
 def format_record(record: dict, epochs: int, columns: list[str]) -> str:
@@ -29,6 +30,11 @@ class Reporter:
 
     def warn(self, message: str) -> None:
         """Something that may be wrong but does not stop the run."""
+
+    @contextmanager
+    def task(self, description: str, total: int):
+        """A long pass before training (decoding images): yields `advance(n)`, called as items are done."""
+        yield lambda done: None
 
     def start(self, epochs: int, steps_per_epoch: int, first_epoch: int, columns: list[str]) -> None:
         """Training begins; `columns` are the per-epoch values worth showing (the logs keep them all)."""
@@ -74,6 +80,15 @@ class RichReporter(PlainReporter):
 
     def warn(self, message):
         self.console.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
+
+    @contextmanager
+    def task(self, description, total):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=self.console, transient=True) as progress:
+            bar = progress.add_task(description, total=total)
+            yield lambda done: progress.advance(bar, done)
 
     def start(self, epochs, steps_per_epoch, first_epoch, columns):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
