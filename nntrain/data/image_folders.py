@@ -7,11 +7,13 @@ import numpy as np
 import pandas as pd
 
 from nntrain.data.augment import shift_note
-from nntrain.data.images import (ImageSpec, channel_statistics, class_folders, decoded_bytes, ignored_files_note,
-                                 keep_rows, list_files, load_images, normalise, problems_note, survey)
+from nntrain.data.image_cache import decoded_pixels
+from nntrain.data.image_rows import ImageRows
+from nntrain.data.images import (ImageSpec, class_folders, decoded_bytes, ignored_files_note, list_files, load_images,
+                                 normalise, pixel_statistics, problems_note, refuse_bad, survey)
 from nntrain.data.prepared import TrainingData
 from nntrain.data.report import class_balance
-from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, VALIDATION, split_rows
+from nntrain.data.split import SPLIT_NAMES, split_rows
 from nntrain.errors import ConfigError, DataError
 from nntrain.resources import refuse_if_too_big
 from nntrain.words import counted
@@ -19,11 +21,14 @@ from nntrain.words import counted
 
 def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validation: float, test: float,
                            normalize: bool, on_bad: str, rng: np.random.Generator, dtype,
-                           shift: int = 0) -> TrainingData:
+                           shift: int = 0, cache_root: Path | None = None, progress=None) -> TrainingData:
     """Images of `roots["train"]` (and explicit `roots["validation"]`/`["test"]` folders) as a TrainingData.
 
     With `spec.size` None, the most common size of a sample of the files is used (noted when sizes
     vary). `shift` is `data.augment.shift`, checked against the size before any image is decoded.
+    The pixels come from the image cache in `cache_root` (see `data.image_cache`; None: decoded
+    into memory), and each split is an `ImageRows` over them: the rows it takes, scaled per batch.
+    `progress` shows the decoding (see `image_cache.decoded_pixels`).
     """
     files = class_folders(roots["train"])
     classes = sorted(files)
@@ -42,70 +47,69 @@ def prepare_image_training(roots: dict[str, Path], spec: ImageSpec, *, validatio
         notes.append(note)
     paths = [path for name in classes for path in files[name]]
     labels = np.repeat(np.arange(len(classes)), [len(files[name]) for name in classes])
-    refuse_if_too_big(decoded_bytes(len(paths), size, spec.channels, dtype),
+    refuse_if_too_big(decoded_bytes(len(paths), size, spec.channels, np.uint8),
                       f"decoding {counted(len(paths), 'image')} at {size[0]}x{size[1]}x{spec.channels}",
                       "set a smaller data.image.size")
-    x_all, ok, problems = load_images(paths, spec, size, dtype, on_bad)
-    paths, labels = [p for p, keep in zip(paths, ok) if keep], labels[ok]
+    problems: list = []
+    read = len(paths)
+    pixels, rows, labels, paths = _readable(roots["train"], paths, labels, spec, size, on_bad, problems, notes,
+                                            cache_root, progress)
     unreadable = [name for index, name in enumerate(classes) if not np.any(labels == index)]
     if unreadable:
         raise DataError(f"no readable images in class folder {roots['train'] / unreadable[0]}")
     fractions = {"validation": 0.0 if "validation" in roots else validation, "test": 0.0 if "test" in roots else test}
     codes = split_rows(labels, fractions["validation"], fractions["test"], rng)
-    parts = {name: (x, labels[codes == code], [p for p, c in zip(paths, codes) if c == code])
-             for code, (name, x) in enumerate(zip(SPLIT_NAMES, split_in_place(x_all, codes)))}
+    parts = {name: (pixels, rows[codes == code], labels[codes == code], [p for p, c in zip(paths, codes) if c == code])
+             for code, name in enumerate(SPLIT_NAMES)}
     for name in ("validation", "test"):
         if name in roots:
-            parts[name] = labelled_images(roots[name], classes, spec, size, dtype, on_bad, problems)
+            folder_paths, folder_labels = labelled_files(roots[name], classes)
+            parts[name] = _readable(roots[name], folder_paths, folder_labels, spec, size, on_bad, problems, notes,
+                                    cache_root, progress)
     for name, fraction in (("train", 1), ("validation", validation), ("test", test)):
-        if (fraction or name in roots) and len(parts[name][0]) == 0:
+        if (fraction or name in roots) and len(parts[name][1]) == 0:
             raise DataError(f"the {name} split of {roots.get(name, roots['train'])} is empty; add images or set "
                             f"data.split.{name}: 0")
-    statistics = channel_statistics(parts["train"][0]) if normalize else None
-    if statistics:
-        for x, _, _ in parts.values():
-            normalise(x, *statistics)
+    statistics = pixel_statistics(*parts["train"][:2]) if normalize else (None, None)
+    x = {name: ImageRows(part[0], part[1], dtype, *statistics) for name, part in parts.items()}
     state = {
         "kind": "images",
         "image": {"color": spec.color, "size": list(size), "resize": spec.resize,
-                  "mean": statistics[0] if statistics else None, "std": statistics[1] if statistics else None},
+                  "mean": statistics[0], "std": statistics[1]},
         "target": {"task": "classification", "columns": ["class"], "classes": classes},
     }
-    test_paths, test_labels = parts["test"][2], parts["test"][1]
-    y = {name: part[1] for name, part in parts.items()}
+    test_paths, test_labels = parts["test"][3], parts["test"][2]
+    y = {name: part[2] for name, part in parts.items()}
     if note := problems_note(problems):
         notes.append(note)
     report = {"sources": {name: str(root) for name, root in roots.items()},
-              "rows_read": {"train": len(ok)}, "skipped": len(problems),
-              "rows_used": {name: len(part[0]) for name, part in parts.items()}, "task": "classification",
+              "rows_read": {"train": read},
+              "skipped": len(problems),
+              "rows_used": {name: len(part) for name, part in x.items()}, "task": "classification",
               "image_size": list(size), "channels": spec.channels, "class_balance": class_balance(y, classes),
               "dropped_by_step": [], "leaks": {}, "features": [], "columns": []}
     return TrainingData(
-        x={name: part[0] for name, part in parts.items()}, y=y,
+        x=x, y=y,
         test_rows=pd.DataFrame({"path": [str(p.resolve()) for p in test_paths],
                                 "class": [classes[i] for i in test_labels]}),
         state=state, lines={}, notes=notes, report=report)
 
 
-def split_in_place(x: np.ndarray, codes: np.ndarray) -> list[np.ndarray]:
-    """The rows of each split code (TRAIN, VALIDATION, TEST), in order, as consecutive slices of `x`.
-
-    Only the held-out rows are copied aside while the training rows close up at the front, so
-    memory peaks at `x` plus its held-out share, not twice `x`.
-    """
-    held = [x[codes == code] for code in (VALIDATION, TEST)]
-    parts = [keep_rows(x, codes == TRAIN)]
-    start = len(parts[0])
-    for rows in held:
-        x[start:start + len(rows)] = rows
-        parts.append(x[start:start + len(rows)])
-        start += len(rows)
-    return parts
+def _readable(root: Path, paths: list[Path], labels: np.ndarray, spec: ImageSpec, size, on_bad: str,
+              problems: list, notes: list, cache_root: Path | None, progress):
+    """The pixels of a folder's files, and the rows, labels and paths of the readable ones; the
+    unreadable ones are added to `problems` (or refused, with `on_bad_image: error`)."""
+    decoded = decoded_pixels(paths, root, spec, size, cache_root, progress)
+    notes.append(decoded.note)
+    found = [(path, reason) for path, reason in zip(paths, decoded.problems) if reason]
+    refuse_bad(found, on_bad)
+    problems += found
+    ok = np.array([reason is None for reason in decoded.problems], dtype=bool)
+    return decoded.pixels, np.flatnonzero(ok), labels[ok], [path for path, keep in zip(paths, ok) if keep]
 
 
-def labelled_images(root: Path, classes: list[str], spec: ImageSpec, size, dtype, on_bad: str,
-                    problems: list) -> tuple[np.ndarray, np.ndarray, list[Path]]:
-    """Images of a class-per-folder tree whose class names must be among `classes`."""
+def labelled_files(root: Path, classes: list[str]) -> tuple[list[Path], np.ndarray]:
+    """The files of a class-per-folder tree and their class indices; its class names must be among `classes`."""
     files = class_folders(root, key=str(root))
     unknown = sorted(set(files) - set(classes))
     if unknown:
@@ -113,6 +117,13 @@ def labelled_images(root: Path, classes: list[str], spec: ImageSpec, size, dtype
                         f"known classes: {', '.join(classes)}")
     paths = [path for name in sorted(files) for path in files[name]]
     labels = np.array([classes.index(name) for name in sorted(files) for _ in files[name]], dtype=np.int64)
+    return paths, labels
+
+
+def labelled_images(root: Path, classes: list[str], spec: ImageSpec, size, dtype, on_bad: str,
+                    problems: list) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+    """Images of a class-per-folder tree whose class names must be among `classes`, decoded into floats."""
+    paths, labels = labelled_files(root, classes)
     x, ok, found = load_images(paths, spec, size, dtype, on_bad)
     problems += found
     return x, labels[ok], [p for p, keep in zip(paths, ok) if keep]

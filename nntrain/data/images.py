@@ -1,4 +1,4 @@
-"""Image folders: one subfolder per class, decoded safely into NHWC float arrays in 0..1.
+"""Image folders: one subfolder per class, decoded safely into NHWC uint8 pixels (floats in 0..1 on request).
 
 Only an allow-list of formats is decoded, sizes are checked before any pixel is
 allocated (decompression bombs), and every image is fully decoded so truncated
@@ -10,6 +10,7 @@ import os
 import re
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,12 @@ def list_files(folder: Path) -> list[Path]:
 
 
 def read_image(path: Path, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray:
-    """One image as float32 (H, W, C) in 0..1; BadImage if it cannot be used."""
+    """One image as float32 (H, W, C) in 0..1 (see `unit_scaled`); BadImage if it cannot be used."""
+    return unit_scaled(read_pixels(path, spec, size))
+
+
+def read_pixels(path: Path, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray:
+    """One image as uint8 (H, W, C); BadImage if it cannot be used."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -105,6 +111,13 @@ def read_image(path: Path, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray
         raise BadImage(f"cannot be decoded ({exc})") from None
 
 
+def unit_scaled(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels as float32 in 0..1: every path from pixels to model input divides the same way."""
+    array = pixels.astype(np.float32)
+    array /= 255.0
+    return array
+
+
 def _too_large(pixels: int | None) -> str:
     declared = f"{pixels:,} pixels" if pixels else "too many pixels"
     return f"declares {declared}, over the limit of {MAX_PIXELS:,} (a decompression bomb?)"
@@ -113,22 +126,19 @@ def _too_large(pixels: int | None) -> str:
 def _to_array(image, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray:
     from PIL import Image
 
-    if image.mode in SIXTEEN_BIT:  # scale 16-bit values, which Pillow's 8-bit conversion would clip
-        image = Image.fromarray(np.asarray(image, dtype=np.float32) / 65535.0, mode="F")
+    if image.mode in SIXTEEN_BIT:  # round 16-bit values to 8 bits, which Pillow's own conversion would clip
+        deep = np.asarray(image, dtype=np.int64)
+        image = Image.fromarray(((np.clip(deep, 0, 65535) + 128) // 257).astype(np.uint8), mode="L")
+    elif image.mode == "F":  # floating-point pixels are read as 0..1
+        image = Image.fromarray(np.rint(np.clip(np.asarray(image), 0, 1) * 255).astype(np.uint8), mode="L")
     elif image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba).convert("RGB")
-    if image.mode == "F":
-        if (image.height, image.width) != size:
-            image = image.resize((size[1], size[0]), RESAMPLING[spec.resize])
-        gray = np.asarray(image, dtype=np.float32)[:, :, None]
-        return gray if spec.channels == 1 else np.repeat(gray, 3, axis=2)
     image = image.convert("L" if spec.channels == 1 else "RGB")
     if (image.height, image.width) != size:
         image = image.resize((size[1], size[0]), RESAMPLING[spec.resize])
-    array = np.asarray(image, dtype=np.float32)  # a new array: Pillow's bytes are cast from uint8
-    array /= 255.0
+    array = np.asarray(image, dtype=np.uint8)
     return array[:, :, None] if spec.channels == 1 else array
 
 
@@ -212,36 +222,55 @@ def _header(path: Path) -> tuple[tuple[int, int], str] | None:
 
 
 def decoded_bytes(files: int, size: tuple[int, int], channels: int, dtype, workers: int = DECODE_WORKERS) -> int:
-    """Bytes `load_images` needs at its peak, before any file is opened: the output array
-    (files × H × W × C × itemsize) plus, per decoding thread, the float32 image in flight
-    (H × W × C × 4). Pillow's own buffers, at the files' stored size, come on top."""
+    """Bytes decoding needs at its peak, before any file is opened: the output array
+    (files × H × W × C × itemsize: uint8 for the image cache, the model's dtype for predict) plus,
+    per decoding thread, the float32 image in flight (H × W × C × 4). Pillow's own buffers, at the
+    files' stored size, come on top."""
     pixels = size[0] * size[1] * channels
     return files * pixels * np.dtype(dtype).itemsize + workers * pixels * np.dtype(np.float32).itemsize
 
 
+def decode_into(store: np.ndarray, paths: list[Path], read: Callable[[Path], np.ndarray],
+                advance: Callable[[int], None] | None = None) -> list[str | None]:
+    """`store[i] = read(paths[i])` by a pool of threads (Pillow releases the GIL while it decodes);
+    returns each file's problem, None for the readable ones. `advance(1)` is called per file done."""
+
+    def attempt(index: int) -> str | None:
+        try:
+            store[index] = read(paths[index])
+        except BadImage as problem:
+            return str(problem)
+        return None
+
+    reasons = []
+    with ThreadPoolExecutor(max_workers=DECODE_WORKERS) as pool:
+        for reason in pool.map(attempt, range(len(paths))):
+            reasons.append(reason)
+            if advance:
+                advance(1)
+    return reasons
+
+
+def refuse_bad(problems: list[tuple[Path, str]], on_bad: str) -> None:
+    """DataError naming the first unreadable file, with `on_bad_image: error`."""
+    if problems and on_bad == "error":
+        path, reason = problems[0]
+        raise DataError(f"{path}: {reason}" + (f" (and {len(problems) - 1} more bad images)"
+                                               if len(problems) > 1 else ""))
+
+
 def load_images(paths: list[Path], spec: ImageSpec, size: tuple[int, int], dtype,
                 on_bad: str = "skip") -> tuple[np.ndarray, np.ndarray, list[tuple[Path, str]]]:
-    """Decode images in parallel; returns the array of readable ones, which were readable, and the problems.
+    """Decode images in parallel into floats in 0..1; returns the array of readable ones, which were
+    readable, and the problems.
 
     The threads decode straight into one array allocated up front, so memory peaks at about the
     size of the result (see `decoded_bytes`), not twice it as stacking a list of images would.
     """
     batch = np.empty((len(paths), *size, spec.channels), dtype=dtype)
-
-    def attempt(index: int) -> str | None:
-        try:
-            batch[index] = read_image(paths[index], spec, size)
-        except BadImage as problem:
-            return str(problem)
-        return None
-
-    with ThreadPoolExecutor(max_workers=DECODE_WORKERS) as pool:
-        reasons = list(pool.map(attempt, range(len(paths))))
+    reasons = decode_into(batch, paths, lambda path: read_image(path, spec, size))
     problems = [(path, reason) for path, reason in zip(paths, reasons) if reason]
-    if problems and on_bad == "error":
-        path, reason = problems[0]
-        raise DataError(f"{path}: {reason}" + (f" (and {len(problems) - 1} more bad images)"
-                                               if len(problems) > 1 else ""))
+    refuse_bad(problems, on_bad)
     ok = np.array([reason is None for reason in reasons], dtype=bool)
     return keep_rows(batch, ok), ok, problems
 
@@ -271,19 +300,24 @@ def problems_note(problems: list[tuple[Path, str]], shown: int = 3) -> str | Non
     return f"skipped {counted(len(problems), 'unreadable image file')}: {listed}{more}"
 
 
-def channel_statistics(x: np.ndarray) -> tuple[list[float], list[float]]:
-    """Per-channel mean and standard deviation of NHWC images (std 0 becomes 1).
+def pixel_statistics(pixels: np.ndarray, rows: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-channel mean and standard deviation of `pixels[rows]` read as 0..1 (`unit_scaled`); std 0 becomes 1.
 
-    Accumulated in float64 over chunks of images, so the deviations never need a float64 copy of
-    the whole set (which `x.std(dtype=float64)` would make: twice the size of float32 images).
+    Computed from how often each of the 256 values occurs per channel, so the sums have 256 terms in
+    float64 (exact to float64 rounding) and no float copy of the images is ever made.
     """
-    mean = x.mean(axis=(0, 1, 2), dtype=np.float64)
-    squares = np.zeros_like(mean)
-    step = max(1, CHUNK_BYTES // (x[0].size * 8)) if len(x) else 1
-    for start in range(0, len(x), step):  # a loop over chunks of images, not over images
-        deviation = x[start:start + step] - mean
-        squares += np.square(deviation, out=deviation).sum(axis=(0, 1, 2))
-    std = np.sqrt(squares / max(x.shape[0] * x.shape[1] * x.shape[2], 1))
+    channels = pixels.shape[-1]
+    counts = np.zeros((channels, 256), dtype=np.int64)
+    step = max(1, CHUNK_BYTES // 8 // max(pixels[0].size, 1))  # bincount widens each chunk to int64
+    for start in range(0, len(rows), step):  # a loop over chunks of images, not over images
+        chunk = pixels[rows[start:start + step]]
+        for channel in range(channels):
+            counts[channel] += np.bincount(chunk[..., channel].ravel(), minlength=256)
+    values = unit_scaled(np.arange(256, dtype=np.uint8)).astype(np.float64)
+    total = np.maximum(counts.sum(axis=1), 1)
+    mean = counts @ values / total
+    variance = (counts * np.square(values[None, :] - mean[:, None])).sum(axis=1) / total
+    std = np.sqrt(variance)
     return [float(v) for v in mean], [float(v) if v > 0 else 1.0 for v in std]
 
 

@@ -27,7 +27,7 @@ class Dense(WeightedLayer):
         return (self.units,)
 
     def forward(self, x, training):
-        self._x = x
+        self._x = x if training else None  # an evaluation batch (floats made from image pixels) is not kept
         z = x @ self.params["W"]
         z += self.params["b"]
         return self.act.forward(z)

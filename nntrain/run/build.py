@@ -96,10 +96,11 @@ class Setup(Blueprint):
         return tuple(dict.fromkeys(columns + [self.monitor, "lr"]))
 
 
-def plan(config: Config, progress: Callable[[str], None] = lambda message: None) -> Blueprint:
-    """Prepare the data and plan the model a config describes, refusing whatever does not fit together."""
+def plan(config: Config, progress: Callable[[str], None] = lambda message: None, task=None) -> Blueprint:
+    """Prepare the data and plan the model a config describes, refusing whatever does not fit together;
+    `progress` hears about each pass over a streamed table, `task` (a `Reporter.task`) shows decoding."""
     require_trackers(config.output.tracking)  # a missing extra is refused before the data is read
-    data = load_training_data(config, progress)
+    data = load_training_data(config, progress, task)
     target = data.state["target"]
     task = target["task"]
     spec = loss_spec(config, task)
@@ -112,9 +113,10 @@ def plan(config: Config, progress: Callable[[str], None] = lambda message: None)
     return Blueprint(config, data, spec, specs, model_plan, monitor, mode)
 
 
-def build(config: Config, resuming: bool = False, progress: Callable[[str], None] = lambda message: None) -> Setup:
+def build(config: Config, resuming: bool = False, progress: Callable[[str], None] = lambda message: None,
+          task=None) -> Setup:
     """Plan the run, check that training it fits in memory, then allocate and initialise the model."""
-    blueprint = plan(config, progress)
+    blueprint = plan(config, progress, task)
     needed = blueprint.training_memory(resuming)
     refuse_if_too_big(needed.total, f"training this model ({blueprint.model_plan.parameters:,} parameters, "
                                     f"batches of {config.training.batch_size})",

@@ -17,17 +17,20 @@ from nntrain.data.streaming import estimated_float32_bytes, prepare_streaming
 from nntrain.data.tabular import prepare_training
 from nntrain.errors import ConfigError
 from nntrain.resources import available_bytes, human_bytes, parse_size
+from nntrain.run.directory import RUNS_ROOT
 from nntrain.seeds import rng_for
 
 
-def load_training_data(config: Config, progress: Callable[[str], None] = lambda message: None) -> TrainingData:
+def load_training_data(config: Config, progress: Callable[[str], None] = lambda message: None,
+                       task=None) -> TrainingData:
     """The prepared training data: read and prepared in memory, or, for a table bigger than `data.memory_limit`,
-    prepared in streaming passes (or reused) and memory-mapped; `progress` hears about each pass."""
+    prepared in streaming passes (or reused) and memory-mapped; `progress` hears about each pass, `task`
+    (a `Reporter.task`) shows long passes such as decoding images."""
     d = config.data
     if is_prepared(d.train):
         return _open_prepared(config, d.train)
     if is_image_folder(d.train):
-        return _load_image_folders(config)
+        return _load_image_folders(config, task)
     if d.target is None:
         raise ConfigError("data.target: required for CSV data; name the column to predict")
     memory = memory_plan(config)
@@ -152,7 +155,7 @@ def source_fingerprint(config: Config) -> dict:
         "preparation": {**_preparation(config), "split_seed": source_fingerprint_seed(config)}}))
 
 
-def _load_image_folders(config: Config) -> TrainingData:
+def _load_image_folders(config: Config, task) -> TrainingData:
     d = config.data
     misplaced = {"target": d.target is not None, "features": d.features is not None, "pipeline": bool(d.pipeline)}
     for key, present in misplaced.items():
@@ -172,7 +175,14 @@ def _load_image_folders(config: Config) -> TrainingData:
     return prepare_image_training(roots, spec, validation=d.split.validation, test=d.split.test,
                                   normalize=d.image.normalize, on_bad=d.image.on_bad_image,
                                   rng=split_rng(config), dtype=config.engine.dtype,
-                                  shift=d.augment.shift)
+                                  shift=d.augment.shift, cache_root=image_cache_root(config.output.dir),
+                                  progress=task)
+
+
+def image_cache_root(output_dir: str | None) -> Path:
+    """Where image folders are cached: `.cache/` beside the run directory, so every run written to the
+    same folder (runs/ by default) shares it, whatever its own name."""
+    return (Path(output_dir).parent if output_dir else RUNS_ROOT) / ".cache"
 
 
 def split_rng(config: Config) -> np.random.Generator:

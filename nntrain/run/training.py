@@ -7,6 +7,7 @@
 
 import hashlib
 import json
+import math
 import shlex
 import shutil
 import time
@@ -52,7 +53,7 @@ def train(config: Config, config_path: str | None, *, resume: str | None = None,
     check_run_dir(plan, resume=bool(resume), overwrite=overwrite)
     if resume:
         _check_resumable(plan.path, fall_back=resume == "auto", force=force)
-    setup = build(config, resuming=bool(resume), progress=reporter.note)
+    setup = build(config, resuming=bool(resume), progress=reporter.note, task=reporter.task)
     for note in setup.data.notes:
         reporter.note(note)
     existed = plan.path.exists() and not plan.fresh_name
@@ -159,14 +160,19 @@ def _validation(setup: Setup) -> Callable[[], dict]:
     return evaluate
 
 
-def fingerprint(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> str:
-    """A SHA-256 of the prepared arrays of every split: a resumed run must train on the data it started with."""
+def fingerprint(x: dict, y: dict[str, np.ndarray], piece: int = 2**20) -> str:
+    """A SHA-256 of the prepared arrays of every split: a resumed run must train on the data it started with.
+
+    Fed about `piece` bytes of rows at a time, so image splits (`ImageRows`, scaled as they are
+    read) never need a float copy of the set; the digest is the same as of each whole array.
+    """
     digest = hashlib.sha256()
     for name in sorted(x):
         for array in (x[name], y[name]):
-            value = np.ascontiguousarray(array)
-            digest.update(f"{name}:{value.dtype}:{value.shape};".encode())
-            digest.update(value)
+            digest.update(f"{name}:{np.dtype(array.dtype)}:{tuple(array.shape)};".encode())
+            rows = max(1, piece // max(1, math.prod(array.shape[1:]) * np.dtype(array.dtype).itemsize))
+            for start in range(0, len(array), rows):  # a loop over chunks of rows, not over rows
+                digest.update(np.ascontiguousarray(array[start:start + rows]))
     return digest.hexdigest()
 
 

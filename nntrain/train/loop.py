@@ -173,8 +173,9 @@ class Trainer:
             else:
                 rows = order[start:stop]
                 # mode="clip": the rows are a permutation, always in range, and numpy's default
-                # mode="raise" would gather through a hidden temporary before filling `out`
-                xb = np.take(x, rows, axis=0, out=self._batch_buffer[:len(rows)], mode="clip")
+                # mode="raise" would gather through a hidden temporary before filling `out`;
+                # x.take, not np.take: image splits (data.image_rows.ImageRows) scale their pixels there
+                xb = x.take(rows, axis=0, out=self._batch_buffer[:len(rows)], mode="clip")
                 yb = y[rows]
             if self.augment is not None:
                 xb = self.augment(xb, self.augment_rng)

@@ -8,6 +8,7 @@ bars on a terminal, above a line for every epoch. All write to stderr, never std
 
 import sys
 import time
+from contextlib import contextmanager
 
 
 def format_record(record: dict, epochs: int, columns: list[str]) -> str:
@@ -30,6 +31,11 @@ class Reporter:
 
     def warn(self, message: str) -> None:
         """Something that may be wrong but does not stop the run."""
+
+    @contextmanager
+    def task(self, description: str, total: int):
+        """A long pass before training (decoding images): yields `advance(n)`, called as items are done."""
+        yield lambda done: None
 
     def start(self, epochs: int, steps_per_epoch: int, first_epoch: int, columns: list[str], every: int = 1) -> None:
         """Training begins after `first_epoch` completed epochs; `columns` are the per-epoch values worth
@@ -84,6 +90,15 @@ class RichReporter(PlainReporter):
 
     def warn(self, message):
         self.console.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
+
+    @contextmanager
+    def task(self, description, total):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=self.console, transient=True) as progress:
+            bar = progress.add_task(description, total=total)
+            yield lambda done: progress.advance(bar, done)
 
     def start(self, epochs, steps_per_epoch, first_epoch, columns, every=1):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn

@@ -10,9 +10,9 @@ from PIL import Image
 
 from nntrain.data import images
 from nntrain.data.augment import Augmenter, rotate, shift, shift_note
-from nntrain.data.image_folders import prepare_image_training, split_in_place
-from nntrain.data.images import (BadImage, ImageSpec, channel_statistics, class_folders, decoded_bytes, keep_rows,
-                                 load_images, read_image, sample_files)
+from nntrain.data.image_folders import prepare_image_training
+from nntrain.data.images import (BadImage, ImageSpec, class_folders, decoded_bytes, keep_rows, load_images,
+                                 pixel_statistics, read_image, read_pixels, sample_files)
 from nntrain.errors import ConfigError, DataError
 
 GRAY = ImageSpec("grayscale", (4, 4))
@@ -40,7 +40,7 @@ def test_cmyk_rgba_sixteen_bit_and_palette_are_converted(tmp_path):
     assert np.allclose(half, 127 / 255, atol=0.01)
     deep = np.full((4, 4), 65535 // 2, dtype=np.uint16)
     sixteen = read_image(save(tmp_path / "d.png", Image.fromarray(deep)), GRAY, (4, 4))
-    assert np.allclose(sixteen, 0.5, atol=1e-3)  # scaled, not clipped at 255
+    assert sixteen[0, 0, 0] == np.float32(127) / 255  # 32767 / 257 rounded to 8 bits, not clipped at 255
     assert read_image(tmp_path / "d.png", RGB, (4, 4)).shape == (4, 4, 3)
     palette = Image.new("P", (4, 4), 1)
     palette.putpalette([0, 0, 0, 0, 255, 0] + [0] * 762)
@@ -187,7 +187,7 @@ def test_load_images_decodes_into_one_array(colour_files, monkeypatch):
     assert wide.dtype == np.float64 and np.array_equal(wide, expected.astype(np.float64))
 
 
-def test_keep_rows_and_split_in_place_equal_boolean_indexing_without_a_copy(monkeypatch):
+def test_keep_rows_equals_boolean_indexing_without_a_copy(monkeypatch):
     monkeypatch.setattr(images, "CHUNK_BYTES", 3 * 4 * 4 * 2 * 4)  # three rows per chunk
     rng = np.random.default_rng(1)
     batch = rng.random((50, 4, 4, 2)).astype(np.float32)
@@ -195,36 +195,41 @@ def test_keep_rows_and_split_in_place_equal_boolean_indexing_without_a_copy(monk
     original = batch.copy()
     kept = keep_rows(batch, keep)
     assert np.array_equal(kept, original[keep]) and np.shares_memory(kept, batch)
-    codes = rng.integers(0, 3, 50).astype(np.int8)
-    batch = original.copy()
-    parts = split_in_place(batch, codes)
-    for code, part in enumerate(parts):
-        assert np.array_equal(part, original[codes == code]) and np.shares_memory(part, batch)
 
 
-def test_channel_statistics_in_chunks_match_numpy(monkeypatch):
+def test_pixel_statistics_from_value_counts_match_numpy_on_the_scaled_pixels(monkeypatch):
     monkeypatch.setattr(images, "CHUNK_BYTES", 7 * 5 * 5 * 3 * 8)  # seven images per pass
-    x = np.random.default_rng(2).random((50, 5, 5, 3)).astype(np.float32) * [1, 2, 0]
-    mean, std = channel_statistics(x)
-    wide = x.astype(np.float64)
-    assert np.allclose(mean, wide.mean(axis=(0, 1, 2)), rtol=1e-12)
-    assert np.allclose(std[:2], wide.std(axis=(0, 1, 2))[:2], rtol=1e-12) and std[2] == 1.0  # constant channel
+    pixels = np.random.default_rng(2).integers(0, 256, (50, 5, 5, 3), dtype=np.uint8)
+    pixels[..., 2] = 77  # a constant channel
+    rows = np.arange(3, 50, 2)
+    mean, std = pixel_statistics(pixels, rows)
+    wide = (pixels[rows].astype(np.float32) / np.float32(255)).astype(np.float64)
+    assert np.allclose(mean, wide.mean(axis=(0, 1, 2)), rtol=1e-13, atol=0)
+    assert np.allclose(std[:2], wide.std(axis=(0, 1, 2))[:2], rtol=1e-12, atol=0) and std[2] == 1.0
 
 
-def test_training_images_peak_at_the_data_plus_its_held_out_share(tmp_path, monkeypatch):
+def test_read_image_is_the_pixels_divided_by_255_in_float32(tmp_path):
+    path = save(tmp_path / "c.png", Image.fromarray(np.random.default_rng(0).integers(0, 256, (6, 5, 3), np.uint8)))
+    pixels = read_pixels(path, RGB, (4, 4))  # resized from 6x5: on the 8-bit image, as before
+    assert pixels.dtype == np.uint8 and pixels.shape == (4, 4, 3)
+    assert np.array_equal(read_image(path, RGB, (4, 4)), pixels.astype(np.float32) / np.float32(255.0))
+
+
+def test_training_images_peak_at_the_uint8_pixels(tmp_path, monkeypatch):
     monkeypatch.setattr(images, "CHUNK_BYTES", 2**16)
     rng = np.random.default_rng(0)
     for name in ("a", "b", "c"):
         (tmp_path / name).mkdir()
         for index in range(100):
-            Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(tmp_path / name / f"{index}.png")
+            Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / name / f"{index}.png")
+    read_pixels(tmp_path / "a" / "0.png", RGB, (64, 64))  # Pillow's PNG plugin is imported before measuring
     tracemalloc.start()
     try:
-        data = prepare_image_training({"train": tmp_path}, ImageSpec("rgb", (32, 32)), validation=0.2, test=0.1,
+        data = prepare_image_training({"train": tmp_path}, ImageSpec("rgb", (64, 64)), validation=0.2, test=0.1,
                                       normalize=True, on_bad="skip", rng=np.random.default_rng(0), dtype=np.float32)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    size = sum(x.nbytes for x in data.x.values())
     assert {name: len(x) for name, x in data.x.items()} == {"train": 210, "validation": 60, "test": 30}
-    assert peak < 1.45 * size  # 1 + 0.3 held out; copying the splits and float64 deviations made it 4.4
+    assert data.x["train"].shape == (210, 64, 64, 3) and data.x["train"].dtype == np.float32
+    assert peak < 1.3 * 300 * 64 * 64 * 3  # the uint8 pixels once, and Pillow's buffers; float32 took 4.4 times that

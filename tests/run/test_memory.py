@@ -22,9 +22,9 @@ def test_check_and_fit_refuse_a_model_that_cannot_fit_and_summary_still_shows_it
 
 
 def test_images_too_big_to_decode_are_refused_before_decoding(cli, image_config):
-    result = cli("check", image_config(), "--set", "data.image.size=[20000, 20000]")
+    result = cli("check", image_config(), "--set", "data.image.size=[60000, 60000]")
     assert result.returncode == 2, result.stderr
-    assert re.search(r"decoding 49 images at 20000x20000x1 needs about [\d.]+ GB, but only .* is available; "
+    assert re.search(r"decoding 49 images at 60000x60000x1 needs about [\d.]+ GB, but only .* is available; "
                      r"set a smaller data.image.size", result.stderr)
 
 
