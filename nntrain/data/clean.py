@@ -37,7 +37,8 @@ class Clean:
 
     def fit(self, frame, ctx):
         features = self._features(frame, ctx)
-        return self._state(((name, _HeldColumn(ctx.learn(frame, name), self.markers)) for name in features), ctx)
+        return self._state(((name, _HeldColumn(ctx.learn(frame, name), self.markers)) for name in features), ctx,
+                           frame)
 
     def fit_chunks(self, chunks, ctx):
         columns = None
@@ -61,8 +62,9 @@ class Clean:
                             f"the features are {', '.join(map(str, features))}")
         return features
 
-    def _state(self, columns, ctx) -> dict:
-        """The state from what each feature column's training rows hold (`_HeldColumn` or `_StreamedColumn`)."""
+    def _state(self, columns, ctx, frame=None) -> dict:
+        """The state from what each feature column's training rows hold (`_HeldColumn` or `_StreamedColumn`);
+        with the whole `frame` at hand, also a note naming text columns that hold dates."""
         state = {"kinds": {}, "markers": self.markers, "strategy": {}, "fill": {}, "indicators": [], "empty": []}
         for name, column in columns:
             kind = column.kind
@@ -76,7 +78,8 @@ class Clean:
                 state["fill"][name] = value if strategy == "constant" else column.statistic(kind, strategy)
             if self.indicator and strategy != "drop" and column.has_missing(kind):
                 state["indicators"].append(name)
-        self._note_dates([name for name, kind in state["kinds"].items() if kind == "categorical"], frame, ctx)
+        if frame is not None:
+            self._note_dates([name for name, kind in state["kinds"].items() if kind == "categorical"], frame, ctx)
         if state["empty"]:
             ctx.emptied.update(state["empty"])
             ctx.notes.append(f"clean: {names('column', state['empty'])} "
