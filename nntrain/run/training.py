@@ -83,7 +83,8 @@ def _train_rank(config: Config, plan: RunDirPlan, resume: str | None, callbacks,
                 group: Group) -> Path:
     """A rank other than 0: the same training, reading the run directory (to resume) but writing nothing."""
     setup = build(config, resuming=bool(resume))
-    trainer = _trainer(setup, callbacks, Reporter(), None, StopSignal(), DataParallel(group, setup.model))
+    trainer = _trainer(setup, callbacks, Reporter(), None, StopSignal(),
+                       DataParallel(group, setup.model, config.engine.sync_batchnorm))
     if resume:
         path, saved, arrays = resumable_checkpoint(plan.path, resume == "auto", lambda message: None)
         _recorder(setup, plan.path).restore(trainer, path, saved, arrays, truncate_logs=False)
@@ -143,7 +144,8 @@ def _train_locked(setup: Setup, run_dir: Path, plan: RunDirPlan, reporter: Repor
     tracking = Tracking(config.output.tracking, run_dir, reporter.warn)
     stop = StopSignal()
     trainer = _trainer(setup, callbacks, reporter, recorder, stop,
-                       None if group is None else DataParallel(group, model), observers=[tracking.epoch])
+                       None if group is None else DataParallel(group, model, config.engine.sync_batchnorm),
+                       observers=[tracking.epoch])
     if resume:
         _resume(trainer, recorder, run_dir, meta, force, resume == "auto", reporter)
     log = read_log(run_dir / "metrics.jsonl") if resume else []

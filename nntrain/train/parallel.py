@@ -8,7 +8,8 @@ optimizer step is then the same on every rank, and parameters stay identical (ch
 
 Dropout draws the global batch's mask on every rank and keeps its rows, so the masks, and the
 generator's state a checkpoint saves, do not depend on the number of ranks. Batchnorm uses each
-rank's rows for its statistics (running statistics are averaged across ranks every epoch).
+rank's rows for its statistics (running statistics are averaged across ranks every epoch), unless
+`engine.sync_batchnorm` has it reduce them over every rank's rows (see `nn.layers.BatchNorm`).
 
 mpi4py is imported only here, and only when the job runs under an MPI launcher.
 """
@@ -22,6 +23,7 @@ import numpy as np
 
 from nntrain.errors import DivergenceError, Interrupted, NNTrainError
 from nntrain.extras import require
+from nntrain.nn.layers import BatchNorm
 
 # set by every MPI launcher we know of (MPICH's hydra and srun with PMI, Open MPI, PMIx launchers)
 LAUNCHER_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK")
@@ -167,13 +169,15 @@ class ShardedNoise:
 class DataParallel:
     """The per-step work of data-parallel training, for a Trainer: shard, gradient, one Allreduce."""
 
-    def __init__(self, group: Group, model):
+    def __init__(self, group: Group, model, sync_batchnorm: bool = False):
         self.group, self.model = group, model
         self.scalars = np.zeros(1 + len(SIGNAL_CODES), dtype=np.float64)
         self.noise = ShardedNoise(model.noise_rng) if model.noise_rng is not None else None
         for layer in model.layers:
             if layer.stochastic:
                 layer.rng = self.noise
+            if sync_batchnorm and isinstance(layer, BatchNorm):
+                layer.reduce = group.sum
 
     def gradient(self, x, y, rows: np.ndarray, loss, class_weight, augment, augment_rng,
                  stop_code: int | None, buffer: np.ndarray) -> tuple[float, int | None]:

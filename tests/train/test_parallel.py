@@ -217,3 +217,35 @@ def test_sigkill_of_one_rank_ends_the_job_within_60_seconds_with_the_checkpoint_
     assert arrays(run / "last.npz")  # loads: written atomically, never half
     check = one_process("eval", run / "last.npz", "--json")
     assert check.returncode == 0, check.stderr
+
+
+@pytest.mark.slow
+def test_batchnorm_uses_each_ranks_rows_unless_synchronised_then_matches_one_process(write, image_folder, tmp_path):
+    config = write("cnn.yaml", f"""
+        seed: 0
+        data:
+          train: {image_folder}
+          image: {{color: grayscale, size: [8, 8]}}
+          split: {{validation: 0.2, test: 0.2}}
+        model:
+          layers:
+            - {{type: conv2d, filters: 4, kernel: 3}}
+            - {{type: batchnorm}}
+            - {{type: activation, activation: relu}}
+            - {{type: flatten}}
+        optimizer: {{type: sgd, lr: 0.05}}
+        training: {{epochs: 3, batch_size: 9}}
+        """)
+    runs = {name: tmp_path / name for name in ("one", "per-rank", "synced")}
+    assert one_process("fit", config, "--set", f"output.dir={runs['one']}", "-q").returncode == 0
+    per_rank = mpiexec("fit", config, "--set", f"output.dir={runs['per-rank']}", "-q")
+    assert per_rank.returncode == 0, per_rank.stderr
+    synced = mpiexec("fit", config, "--set", f"output.dir={runs['synced']}", "--set", "engine.sync_batchnorm=true",
+                     "-q")
+    assert synced.returncode == 0, synced.stderr
+    assert_same_run(runs["synced"], runs["one"])
+    # per-rank statistics (the default) normalise each half-batch by its own mean: another model
+    got, want = arrays(runs["per-rank"] / "last.npz"), arrays(runs["one"] / "last.npz")
+    assert not np.allclose(got["params/batchnorm_1.gamma"], want["params/batchnorm_1.gamma"], rtol=1e-3)
+    with np.load(runs["per-rank"] / "last.npz") as archive:  # running statistics: one set, averaged over ranks
+        assert np.all(np.isfinite(archive["buffers/batchnorm_1.running_var"]))
