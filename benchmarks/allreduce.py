@@ -1,7 +1,7 @@
 """The communication share of data-parallel training: one Allreduce of the flat gradient buffer of the
 `make bench` MLP (784-256-128-10) against one training step, on N ranks of this machine (mpiexec).
 
-    python benchmarks/allreduce.py [--ranks 1 2] [--steps 60]
+    python benchmarks/allreduce.py [--ranks 1 2] [--steps 60] [--threads T]
 
 Each rank times, with the global batch of 128 split across the ranks, its forward + backward on
 its rows, the Allreduce (in place, sum) of the gradient buffer, and Adam's step; rank 0 prints the
@@ -19,14 +19,14 @@ import numpy as np
 FEATURES, HIDDEN, CLASSES, BATCH = 784, (256, 128), 10, 128
 
 
-def worker(steps: int) -> None:
+def worker(steps: int, threads: int | None) -> None:
     from mpi4py import MPI
 
     from nntrain.train.threads import blas_threads, default_threads
 
     comm = MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()
-    with blas_threads(default_threads(size), asked=False):  # as nntrain fit does: cores ÷ ranks
+    with blas_threads(threads or default_threads(size), asked=False):  # as nntrain fit does: cores ÷ ranks
         _time_steps(comm, MPI, rank, size, steps)
 
 
@@ -68,15 +68,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--threads", type=int, help="BLAS threads per rank (default: as nntrain fit chooses)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.worker:
-        return worker(options.steps)
+        return worker(options.steps, options.threads)
     mpiexec = Path(sys.executable).parent / "mpiexec"
     print("ranks | gradient buffer | forward+backward | Allreduce | whole step | Allreduce share")
     for ranks in options.ranks:
         line = subprocess.run([str(mpiexec), "-n", str(ranks), sys.executable, __file__, "--worker",
-                               "--steps", str(options.steps)], capture_output=True, text=True, check=True).stdout
+                               "--steps", str(options.steps), *(["--threads", str(options.threads)] if options.threads else [])],
+                              capture_output=True, text=True, check=True).stdout
         size, nbytes, compute, reduce, step = line.split()
         print(f"{size} | {int(nbytes) / 1e6:.2f} MB | {float(compute) * 1e3:.2f} ms | {float(reduce) * 1e3:.3f} ms"
               f" | {float(step) * 1e3:.2f} ms | {float(reduce) / float(step):.0%}")
