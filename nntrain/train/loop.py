@@ -149,6 +149,8 @@ class Trainer:
             seconds = time.perf_counter() - started
             self.train_seconds += seconds
             self.elapsed = self.wall_seconds()
+            if self.parallel is not None:  # time-based rules must decide alike on every rank: rank 0's clock
+                self.elapsed = self.parallel.rank_zero(self.elapsed)
             record["seconds"] = seconds
             reason = next((r for rule in self.rules if (r := rule.check(self.epoch, record, self.elapsed))), None)
             if self.recorder:

@@ -214,6 +214,12 @@ class DataParallel:
         agreed = next((code for code, count in zip(SIGNAL_CODES[::-1], self.scalars[:0:-1]) if count), None)
         return float(self.scalars[0]), agreed
 
+    def rank_zero(self, value: float) -> float:
+        """Rank 0's `value` on every rank (one Bcast)."""
+        buffer = np.array([value], dtype=np.float64)
+        self.group.comm.Bcast(buffer, root=0)
+        return float(buffer[0])
+
     def epoch_end(self, epoch: int) -> None:
         """Average batchnorm's running statistics over ranks, and check that parameters are still identical."""
         buffers = self.model.buffers

@@ -249,3 +249,15 @@ def test_batchnorm_uses_each_ranks_rows_unless_synchronised_then_matches_one_pro
     assert not np.allclose(got["params/batchnorm_1.gamma"], want["params/batchnorm_1.gamma"], rtol=1e-3)
     with np.load(runs["per-rank"] / "last.npz") as archive:  # running statistics: one set, averaged over ranks
         assert np.all(np.isfinite(archive["buffers/batchnorm_1.running_var"]))
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_launcher_stops_every_rank_with_143_and_a_last_npz(mlp_config, tmp_path):
+    config = mlp_config("[{type: dense, units: 16, activation: relu}]", epochs=100000)
+    run = tmp_path / "run"
+    process = _start_and_wait_for_an_epoch(config, run)
+    process.send_signal(signal.SIGTERM)  # mpiexec forwards it to every rank
+    _, stderr = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 143, stderr
+    assert stderr.count("nntrain: error: interrupted by SIGTERM at epoch") == 1
+    assert arrays(run / "last.npz") and not (run / "summary.json").exists()
