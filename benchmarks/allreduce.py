@@ -74,10 +74,11 @@ def main() -> None:
     if options.worker:
         return worker(options.steps, options.threads)
     mpiexec = Path(sys.executable).parent / "mpiexec"
+    threads = ["--threads", str(options.threads)] if options.threads else []
     print("ranks | gradient buffer | forward+backward | Allreduce | whole step | Allreduce share")
     for ranks in options.ranks:
         line = subprocess.run([str(mpiexec), "-n", str(ranks), sys.executable, __file__, "--worker",
-                               "--steps", str(options.steps), *(["--threads", str(options.threads)] if options.threads else [])],
+                               "--steps", str(options.steps), *threads],
                               capture_output=True, text=True, check=True).stdout
         size, nbytes, compute, reduce, step = line.split()
         print(f"{size} | {int(nbytes) / 1e6:.2f} MB | {float(compute) * 1e3:.2f} ms | {float(reduce) * 1e3:.3f} ms"

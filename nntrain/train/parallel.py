@@ -97,7 +97,7 @@ def join() -> Group | None:
 def session(group: Group | None):
     """Make every rank end a command the same way, with one message.
 
-    Leaving it, a rank that is not rank 0 has written nothing and shown nothing. Before training starts, an error on any rank is agreed: all ranks exit with the largest exit
+    Before training starts, an error on any rank is agreed: all ranks exit with the largest exit
     code, and only the lowest failing rank reports it. While training, errors every rank meets at
     the same step (divergence, an agreed interrupt) are reported by rank 0 alone; any other error
     on one rank is reported by it and ends the whole job (MPI_Abort), so no rank waits for ever.
