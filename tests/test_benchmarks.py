@@ -19,3 +19,16 @@ def test_the_benchmark_training_epoch_runs_nntrains_own_loop():
     before = epoch.trainer.model.flat_params.copy()
     epoch()
     assert epoch.trainer.step == 4 and not np.array_equal(before, epoch.trainer.model.flat_params)
+
+
+def test_the_allreduce_benchmark_times_the_flat_gradient_buffer_of_the_bench_mlp():
+    import subprocess
+    import sys
+
+    import pytest
+
+    pytest.importorskip("mpi4py")
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "allreduce.py"), "--ranks", "1", "--steps", "6",
+                             "--threads", "1"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1].startswith("1 | 0.94 MB | ")  # 235,146 float32 parameters

@@ -777,6 +777,12 @@ class Engine(Spec):
 
     dtype: Literal["float32", "float64"] = "float32"
     """Floating-point type of weights and data; float64 is for gradient checks."""
+    threads: PositiveInt | None = None
+    """Threads for the matrix products (BLAS) of each process; default: the library's own choice (all cores)
+    for one process, cores ÷ ranks for MPI ranks sharing a machine. Needs threadpoolctl (`nntrain[threads]`)."""
+    sync_batchnorm: bool = False
+    """On several MPI ranks, batchnorm statistics over the whole global batch (one process's result, three small
+    reductions per layer and step) rather than over each rank's rows; no effect on one process."""
 
 
 class Config(Spec):
