@@ -20,6 +20,7 @@ from nntrain.data.drop import Drop
 from nntrain.data.encode import Encode
 from nntrain.data.normalize import Normalize
 from nntrain.data.step import Context, is_numeric, names
+from nntrain.data.text import Text
 from nntrain.errors import DataError
 
 STEPS = {
@@ -28,6 +29,7 @@ STEPS = {
     "encode": Encode,
     "normalize": Normalize,
     "drop": Drop,
+    "text": Text,
 }
 
 class Pipeline:

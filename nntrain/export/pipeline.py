@@ -139,12 +139,19 @@ def _training_only(graph: Graph, columns: dict, state: dict, spec: dict, onnx) -
     return [f"{spec['type']} only changes the rows of training data; left out of the model by design"]
 
 
+def _text(graph: Graph, columns: dict, state: dict, spec: dict, onnx) -> list[str]:
+    raise ConfigError(f"export: the text step (column {', '.join(map(repr, state['columns']))}) cannot be exported: "
+                      "ONNX's standard operators have no Unicode word tokeniser or stable string hash; use "
+                      "nntrain predict for this model")
+
+
 STEP_NODES = {
     "clean": _clean,
     "dedupe": _training_only,
     "encode": _encode,
     "normalize": _normalize,
     "drop": _drop,
+    "text": _text,
 }
 
 

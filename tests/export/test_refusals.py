@@ -59,3 +59,13 @@ def test_other_commands_do_not_import_onnx(repo):
     code = "import sys, nntrain, nntrain.cli, nntrain.commands.export; print('onnx' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo, timeout=600)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_the_text_step_is_refused_naming_it(cli, tmp_path):
+    """The changelogs example: ONNX has no Unicode word tokeniser or stable string hash, so exit 2, not a model."""
+    fitted = cli("fit", "configs/changelogs.yaml", "--set", "training.epochs=1", "--set", f"output.dir={tmp_path / 'run'}")
+    assert fitted.returncode == 0, fitted.stderr
+    result = cli("export", tmp_path / "run", "-o", tmp_path / "model.onnx")
+    assert result.returncode == 2
+    assert "export: the text step (column 'text') cannot be exported" in result.stderr
+    assert not (tmp_path / "model.onnx").exists()
