@@ -53,7 +53,8 @@ def profile_columns(raw: pd.DataFrame, markers: list[str], exact_limit: int = 20
 
 def add_outcomes(profiles: list[dict], prepared: pd.DataFrame, fates: dict[str, dict]) -> None:
     """Add what preparation made of each column: its `fate` ("kept", "encoded" with `encoded_into`
-    columns, "dropped" by a drop step, or "empty": dropped by clean for having no value in the training
+    columns, "tokenized" by a text step (with `vocabulary` or `hash_buckets` and `tokens_per_row`),
+    "dropped" by a drop step, or "empty": dropped by clean for having no value in the training
     rows), and its missing cells after preparation (None once it is one-hot encoded or gone)."""
     for profile in profiles:
         name = profile["column"]

@@ -87,7 +87,12 @@ class Text:
         return {"columns": state}
 
     def fates(self, state) -> dict[str, dict]:
-        return {name: {"fate": "tokenized", "encoded_into": spec["width"]} for name, spec in state["columns"].items()}
+        """Tokenized into `width` id columns, with the vocabulary's size (None when hashed) and the mean tokens
+        per training row, for the data report."""
+        return {name: {"fate": "tokenized", "encoded_into": spec["width"],
+                       "vocabulary": None if "buckets" in spec else len(spec["vocabulary"]),
+                       "hash_buckets": spec.get("buckets"), "tokens_per_row": spec["tokens_per_row"]}
+                for name, spec in state["columns"].items()}
 
     def transform(self, frame, state, ctx):
         for name, spec in state["columns"].items():
@@ -132,10 +137,11 @@ class Text:
 
 
 def token_blocks(state: dict) -> list[list[int]]:
-    """[start, width, size] of each text column's token block in the feature matrix of a prepared `state`."""
-    features = state["features"]
+    """[start, width, size] of each text column's token block in the feature matrix of a prepared `state`
+    (none for images, which have no pipeline)."""
+    features, pipeline = state.get("features", []), state.get("pipeline", {"steps": [], "states": []})
     blocks = []
-    for spec, step_state in zip(state["pipeline"]["steps"], state["pipeline"]["states"]):
+    for spec, step_state in zip(pipeline["steps"], pipeline["states"]):
         if spec["type"] != "text":
             continue
         for name, column in step_state["columns"].items():

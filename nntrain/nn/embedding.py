@@ -5,7 +5,8 @@ row's last token) are each replaced by one `dim`-vector; the other input columns
 first, then one bag per block. With E the embedding table, ids t₁..tₙ the row's tokens of a block:
 
   sum:  y = Σᵢ E[tᵢ]          mean:  y = (1/max(n, 1))·Σᵢ E[tᵢ]   (a row without tokens gives 0)
-  backward: dE[tᵢ] += dy (sum) or dy/max(n, 1) (mean), for every token of every row
+  backward: dE[tᵢ] += dy (sum) or dy/max(n, 1) (mean), for every token of every row (sorted by id and
+            summed with np.add.reduceat, faster than np.add.at's scattered adds)
 
 Mean mode is the first dense layer over l1-normalised bag-of-words counts (y = (c/n)·E), computed
 by gathering n rows of E per sample instead of multiplying a rows × vocabulary matrix: memory is
@@ -83,7 +84,13 @@ class EmbeddingBag(Layer):
         passed = len(self._passed)
         for index, (rows, flat, scale) in enumerate(self._blocks):
             grad_bag = grad_y[:, passed + index * self.dim:passed + (index + 1) * self.dim] * scale[:, None]
-            np.add.at(grad_E, flat, grad_bag[rows])
+            if not len(flat):
+                continue
+            order = np.argsort(flat, kind="stable")  # each id's contributions contiguous: reduceat, not add.at
+            ids = flat[order]
+            starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+            # blocks' ids are disjoint (offset), so assigning is adding
+            grad_E[ids[starts]] = np.add.reduceat(grad_bag[rows[order]], starts, axis=0)
         if not self.input_grad:
             return None
         grad_x = np.zeros(self._shape, dtype=grad_y.dtype)  # token ids have no gradient

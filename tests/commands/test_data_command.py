@@ -142,3 +142,18 @@ def test_a_pipeline_that_leaves_no_feature_is_refused(cli, write, tmp_path):
     assert result.returncode == 3
     assert ("data.pipeline leaves no feature column: its steps removed every one (column 'blank' had no value in "
             "the training rows); a model needs at least one feature") in result.stderr
+
+
+def test_data_report_shows_a_text_columns_vocabulary_and_tokens_per_row(cli, write):
+    """The changelogs example in vocabulary mode, then hashed: sizes as fitted on its training rows."""
+    result = cli("data", "configs/changelogs.yaml", "--json")
+    assert result.returncode == 0, result.stderr
+    text = next(p for p in json.loads(result.stdout)["columns"] if p["column"] == "text")
+    assert {k: text[k] for k in ("fate", "encoded_into", "vocabulary", "hash_buckets", "tokens_per_row")} == \
+        {"fate": "tokenized", "encoded_into": 112, "vocabulary": 1649, "hash_buckets": None, "tokens_per_row": 42.23}
+    shown = cli("data", "configs/changelogs.yaml", env={"COLUMNS": "200"})
+    assert "tokenized (vocabulary 1,649, 42.23 tokens per row)" in shown.stdout
+    hashed = cli("data", "configs/changelogs.yaml", "--set",
+                 "data.pipeline[2].hash_buckets=4096",
+                 env={"COLUMNS": "200"})
+    assert "tokenized (4,096 hash buckets, 42.23 tokens per row)" in hashed.stdout

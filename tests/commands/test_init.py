@@ -106,3 +106,18 @@ def test_init_sweep_takes_a_csv_to_a_tuned_model_with_no_hand_edits(cli, blobs_c
     again = cli("init", "--data", blobs_csv.name, "-o", "blobs.yaml", "--sweep", cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr
     assert cli("init", "--data", blobs_csv.name, "--sweep", cwd=tmp_path).returncode == 2  # no -o: nowhere beside
+
+
+def test_init_proposes_the_text_step_and_embedding_bag_for_free_text_but_not_for_dates_or_codes(cli, tmp_path, repo):
+    """The changelogs: `text` (many values of many words) is tokenised and read by an embedding_bag first layer;
+    `date` (many values, that parse as dates) is left for the dates step; the config trains as written."""
+    frame = pd.read_csv(repo / "datasets" / "changelogs.csv")
+    frame.insert(1, "code", [f"pkg-{i}" for i in range(len(frame))])  # the target stays last, where init looks
+    frame.to_csv(tmp_path / "logs.csv", index=False)
+    text, config = _init_and_fit(cli, tmp_path, "logs.csv")
+    assert [step["type"] for step in config["data"]["pipeline"]] == ["drop", "dedupe", "text", "normalize", "encode"]
+    assert config["data"]["pipeline"][0]["columns"] == ["date", "code"]  # code: one word each
+    assert config["data"]["pipeline"][2]["columns"] == ["text"]
+    assert config["model"]["layers"][0] == {"type": "embedding_bag", "dim": 64}
+    assert "# free text to word ids for the embedding_bag layer: text" in text
+    assert "one-hot encode the text columns: distribution, urgency" in text

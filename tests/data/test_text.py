@@ -56,3 +56,7 @@ def test_token_blocks_are_found_in_the_feature_order():
              "pipeline": {"steps": [{"type": "drop"}, {"type": "text"}],
                           "states": [{}, {"columns": {"t": {"width": 2, "size": 9}}}]}}
     assert token_blocks(state) == [[1, 2, 9]]
+
+
+def test_an_image_state_has_no_token_blocks():
+    assert token_blocks({"kind": "images", "target": {}}) == []
