@@ -9,6 +9,7 @@ import numpy as np
 
 from nntrain.nn.activations import make_activation
 from nntrain.nn.conv import AvgPool2D, Conv2D, GlobalAvgPool, MaxPool2D
+from nntrain.nn.embedding import EmbeddingBag
 from nntrain.nn.layer import Layer, WeightedLayer
 
 
@@ -183,4 +184,5 @@ LAYERS: dict[str, type[Layer]] = {
     "maxpool2d": MaxPool2D,
     "avgpool2d": AvgPool2D,
     "global_avgpool": GlobalAvgPool,
+    "embedding_bag": EmbeddingBag,
 }

@@ -274,7 +274,8 @@ def test_init_reads_every_row_and_sees_through_missing_markers(cli, tmp_path):
     config = tmp_path / "d.yaml"
     assert cli("init", "--data", tmp_path / "d.csv", "-o", config).returncode == 0
     steps = {step["type"]: step for step in yaml.safe_load(config.read_text())["data"]["pipeline"]}
-    assert steps["drop"]["columns"] == ["empty", "note"]
+    assert steps["drop"]["columns"] == ["empty"]
+    assert steps["text"]["columns"] == ["note"]  # three words per value, all distinct: free text, tokenised
     assert "clean" in steps and "encode" not in steps  # `a` is numbers with "?" markers, not categories
     assert cli("check", config, "-q").returncode == 0
 
