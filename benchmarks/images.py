@@ -42,7 +42,7 @@ def nntrain_load(paths: list[Path], size: tuple[int, int], color: str):
     from nntrain.data.images import ImageSpec, load_images
 
     def run():
-        load_images(paths, ImageSpec(color, size), size, np.float32)
+        return load_images(paths, ImageSpec(color, size), size, np.float32)[0]
     return run
 
 
@@ -63,6 +63,7 @@ def pillow_load(paths: list[Path], size: tuple[int, int], color: str):
 
         with ThreadPoolExecutor(max_workers=DECODE_WORKERS) as pool:
             list(pool.map(decode, range(len(paths))))
+        return batch
     return run
 
 
