@@ -95,6 +95,8 @@ def _train_rank(config: Config, plan: RunDirPlan, resume: str | None, callbacks,
     start(group)
     with stop_on_signals(trainer.stop, quiet=True):
         trainer.fit(setup.data.x["train"], setup.data.y["train"], started=started)
+    if len(setup.data.x["test"]):  # this rank's share of the test split, which rank 0 scores (see _finish)
+        trainer.parallel.predict(setup.data.x["test"])
     return plan.path
 
 
@@ -118,7 +120,7 @@ def _trainer(setup: Setup, callbacks, reporter: Reporter, recorder: RunRecorder 
     augment = Augmenter(**config.data.augment.model_dump())
     rows = len(setup.data.x["train"])
     return Trainer(model, setup.loss, setup.optimizer(), setup.schedule(steps_per_epoch(rows, t.batch_size)),
-                   settings, rules=rules, divergence=divergence, evaluate=_validation(setup),
+                   settings, rules=rules, divergence=divergence, evaluate=_validation(setup, parallel),
                    shuffle_rng=rng_for(config.seed, "shuffle"), class_weight=setup.class_weight,
                    augment=augment if augment.active else None, augment_rng=rng_for(config.seed, "augment"),
                    reporter=reporter, recorder=recorder, stop=stop, observers=observers, parallel=parallel)
@@ -194,13 +196,14 @@ def _warn_about_batches(setup: Setup, rows: int, reporter: Reporter) -> None:
                       "raise training.batch_size (or change it so the last batch has more rows)")
 
 
-def _validation(setup: Setup) -> Callable[[], dict]:
+def _validation(setup: Setup, parallel: DataParallel | None = None) -> Callable[[], dict]:
+    """The validation scores of an epoch; on MPI ranks each scores its share of the rows, and all get the same."""
     def evaluate() -> dict:
         if not setup.has_validation:
             return {}
         data = setup.data
         value, metrics, _ = evaluate_split(setup.model, setup.loss, data.x["validation"], data.y["validation"],
-                                           setup.target)
+                                           setup.target, parallel and parallel.predict)
         return {"val_loss": value, **{f"val_{name}": v for name, v in metrics.items()}}
 
     return evaluate
@@ -302,7 +305,8 @@ def _finish(run_dir: Path, setup: Setup, outcome: Outcome, trainer: Trainer, tim
                "best_epoch": outcome.best_epoch, "monitor": setup.monitor, "best_value": outcome.best_value,
                "final_checkpoint": final, **timing}
     if len(data.x["test"]):
-        value, metrics, _ = evaluate_split(setup.model, setup.loss, data.x["test"], data.y["test"], setup.target)
+        value, metrics, _ = evaluate_split(setup.model, setup.loss, data.x["test"], data.y["test"], setup.target,
+                                           trainer.parallel and trainer.parallel.predict)
         summary["test"] = {"loss": value, **metrics}
     summary.update(_times(trainer))
     _write_tracked_summary(run_dir, summary, "finished", tracking)

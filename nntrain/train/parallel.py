@@ -15,6 +15,7 @@ mpi4py is imported only here, and only when the job runs under an MPI launcher.
 """
 
 import hashlib
+import math
 import os
 from contextlib import contextmanager
 from functools import cache
@@ -219,6 +220,17 @@ class DataParallel:
         self.group.sum(self.scalars)
         agreed = next((code for code, count in zip(SIGNAL_CODES[::-1], self.scalars[:0:-1]) if count), None)
         return float(self.scalars[0]), agreed
+
+    def predict(self, x) -> np.ndarray:
+        """The model's outputs on every row of `x`, on every rank: each rank computes its contiguous share
+        (`Group.shard`) and one Allgatherv joins them, so evaluating a split costs each rank 1/N of it."""
+        group = self.group
+        mine = np.ascontiguousarray(self.model.predict(x, rows=group.shard(len(x))))
+        width = math.prod(mine.shape[1:])
+        counts = [(len(x) * (r + 1) // group.size - len(x) * r // group.size) * width for r in range(group.size)]
+        outputs = np.empty((len(x), *mine.shape[1:]), dtype=mine.dtype)
+        group.comm.Allgatherv(mine, [outputs, counts])
+        return outputs
 
     def rank_zero(self, value: float) -> float:
         """Rank 0's `value` on every rank (one Bcast)."""

@@ -123,6 +123,29 @@ def test_two_ranks_train_from_the_directory_rank_0_prepares_as_one_process_does(
     assert_same_run(tmp_path / "two", tmp_path / "one")
 
 
+SHARED_PREDICT = """
+import json, sys, numpy as np
+from nntrain.nn.model import build_model
+from nntrain.train.parallel import DataParallel, join
+model = build_model([{"type": "dense", "units": 3}], (4,), np.float32, np.random.default_rng(0))
+seen, predict = [], model.predict
+model.predict = lambda x, **options: seen.append(options["rows"]) or predict(x, **options)
+x = np.random.default_rng(1).normal(size=(7, 4)).astype(np.float32)
+group = join()
+outputs = DataParallel(group, model).predict(x)
+with open(f"{sys.argv[1]}/rank{group.rank}.json", "w") as report:
+    json.dump({"rows": [s.indices(7)[:2] for s in seen], "equal": bool(np.allclose(outputs, predict(x)))}, report)
+"""
+
+
+def test_each_rank_scores_its_share_of_a_split_and_every_rank_gets_all_outputs(tmp_path):
+    result = subprocess.run([str(MPIEXEC), "-n", "2", sys.executable, "-c", SHARED_PREDICT, str(tmp_path)],
+                            capture_output=True, text=True, cwd=REPO, timeout=TIMEOUT, env=_environment())
+    assert result.returncode == 0, result.stderr
+    reports = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert reports == [{"rows": [[0, 3]], "equal": True}, {"rows": [[3, 7]], "equal": True}]
+
+
 @pytest.mark.slow
 def test_a_config_error_under_two_ranks_is_reported_once_and_exits_2(mlp_config, tmp_path):
     config = mlp_config("[{type: dense, units: 16, activation: relu}]")
