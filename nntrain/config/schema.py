@@ -828,6 +828,10 @@ class Engine(Spec):
     sync_batchnorm: bool = False
     """On several MPI ranks, batchnorm statistics over the whole global batch (one process's result, three small
     reductions per layer and step) rather than over each rank's rows; no effect on one process."""
+    collective_timeout: PositiveFloat | None = 600.0
+    """On several MPI ranks, seconds a rank waits for the others in one exchange before it ends the job (a rank
+    that is alive but stuck); rank 0 writing a checkpoint counts as waiting for the others, so keep it above the
+    longest checkpoint write. `null` waits for ever."""
 
 
 class Config(Spec):

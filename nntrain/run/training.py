@@ -92,7 +92,7 @@ def _train_rank(config: Config, plan: RunDirPlan, resume: str | None, callbacks,
     if resume:
         path, saved, arrays = resumable_checkpoint(plan.path, resume == "auto", lambda message: None)
         _recorder(setup, plan.path).restore(trainer, path, saved, arrays, truncate_logs=False)
-    start(group)
+    start(group, config.engine.collective_timeout)
     with stop_on_signals(trainer.stop, quiet=True):
         trainer.fit(setup.data.x["train"], setup.data.y["train"], started=started)
     if len(setup.data.x["test"]):  # this rank's share of the test split, which rank 0 scores (see _finish)
@@ -158,7 +158,7 @@ def _train_locked(setup: Setup, run_dir: Path, plan: RunDirPlan, reporter: Repor
         _resume(trainer, recorder, run_dir, meta, force, resume == "auto", reporter)
     log = read_log(run_dir / "metrics.jsonl") if resume else []
     timing = {"started": (log[0].get("time") if log else None) or now_iso()}  # of the first session
-    start(group)
+    start(group, config.engine.collective_timeout)
     try:
         if not resume:
             _start_fresh(run_dir, meta["config"], data)
@@ -238,7 +238,7 @@ def _resume(trainer: Trainer, recorder: RunRecorder, run_dir: Path, meta: dict, 
             reporter: Reporter) -> None:
     path, saved, arrays = resumable_checkpoint(run_dir, fall_back, reporter.warn)
     changes = differences(_as_now(saved.get("config", {}), saved.get("nntrain"), path), meta["config"],
-                          ignore={"output", "training.log_every"})  # where the run goes, how much it prints
+                          ignore=RESUME_FREE)
     if changes and not force:
         listed = "\n".join(f"  {change}" for change in changes)
         renamed = "'gelu_tanh' -> 'gelu'" in listed
@@ -276,6 +276,10 @@ def _as_now(resolved: dict, written_by, path: Path) -> dict:
         return Config.model_validate(resolved).resolved()
     except ValueError:
         return resolved
+
+
+# where a run goes, how much it prints, how long ranks wait: none changes what a resumed run computes
+RESUME_FREE = frozenset({"output", "training.log_every", "engine.collective_timeout"})
 
 
 def differences(old, new, ignore=frozenset(), prefix="") -> list[str]:

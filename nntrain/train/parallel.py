@@ -17,6 +17,8 @@ mpi4py is imported only here, and only when the job runs under an MPI launcher.
 import hashlib
 import math
 import os
+import threading
+import time
 from contextlib import contextmanager
 from functools import cache
 
@@ -59,6 +61,7 @@ class Group:
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
         self.on_this_machine = comm.Split_type(mpi.COMM_TYPE_SHARED).Get_size()  # ranks sharing its cores
         self.started = False  # True once every rank has agreed to train: later failures abort the job
+        self.waiting_since: float | None = None  # when this rank began its current collective (for the watchdog)
 
     def shard(self, rows: int) -> slice:
         """This rank's rows of a batch of `rows`: contiguous, sizes differing by at most one."""
@@ -66,19 +69,42 @@ class Group:
 
     def sum(self, buffer: np.ndarray) -> None:
         """Replace `buffer` by its sum over every rank, in place (one Allreduce, no copy)."""
-        self.comm.Allreduce(self.mpi.IN_PLACE, buffer, op=self.mpi.SUM)
+        self._reduce(buffer, self.mpi.SUM)
+
+    def maximum(self, buffer: np.ndarray) -> None:
+        """Replace `buffer` by its largest value over every rank, in place."""
+        self._reduce(buffer, self.mpi.MAX)
+
+    def gather(self, mine: np.ndarray, into: np.ndarray, counts: list[int]) -> None:
+        """Fill `into` with every rank's `mine` in rank order, rank r's holding `counts[r]` values (Allgatherv)."""
+        self._collective(self.comm.Allgatherv, mine, [into, counts])
+
+    def broadcast(self, buffer: np.ndarray) -> None:
+        """Replace `buffer` by rank 0's, in place (Bcast)."""
+        self._collective(self.comm.Bcast, buffer, root=0)
 
     def agree(self, code: int) -> int:
         """Every rank's largest exit code (0 when all are well): the outcome all ranks then share."""
         value = np.array([code], dtype=np.int64)
-        self.comm.Allreduce(self.mpi.IN_PLACE, value, op=self.mpi.MAX)
+        self.maximum(value)
         return int(value[0])
 
     def lowest_rank(self, failing: bool) -> int:
         """The lowest rank for which `failing` holds: the one that reports an error all ranks share."""
         value = np.array([self.rank if failing else self.size], dtype=np.int64)
-        self.comm.Allreduce(self.mpi.IN_PLACE, value, op=self.mpi.MIN)
+        self._reduce(value, self.mpi.MIN)
         return int(value[0])
+
+    def _reduce(self, buffer: np.ndarray, op) -> None:
+        self._collective(self.comm.Allreduce, self.mpi.IN_PLACE, buffer, op=op)
+
+    def _collective(self, operation, *args, **options) -> None:
+        """Run one collective, marked as a wait the watchdog (`watch`) times."""
+        self.waiting_since = time.monotonic()
+        try:
+            operation(*args, **options)
+        finally:
+            self.waiting_since = None
 
     def abort(self, code: int) -> None:
         self.comm.Abort(code)
@@ -144,11 +170,30 @@ def meet(group: Group | None) -> None:
         raise Quiet(code)
 
 
-def start(group: Group | None) -> None:
-    """The point every rank reaches just before training; from here on, a failing rank ends the job."""
+def start(group: Group | None, timeout: float | None = None) -> None:
+    """The point every rank reaches just before training; from here on, a failing rank ends the job, and so
+    does a rank that waits in one collective for more than `timeout` seconds (another rank hangs)."""
     meet(group)
     if group is not None:
         group.started = True
+        if timeout is not None:
+            threading.Thread(target=watch, args=(group, timeout), name="nntrain-watchdog", daemon=True).start()
+
+
+def watch(group: Group, timeout: float) -> None:
+    """End the job (MPI_Abort) once this rank has waited `timeout` seconds in one collective: a rank that is
+    alive but stuck (deadlocked, stopped, swapping) would otherwise keep every other rank waiting for ever.
+    A rank that dies is noticed by the launcher at once; this is for the ones that do not die."""
+    import sys
+
+    while True:
+        time.sleep(min(1.0, timeout / 4))
+        since = group.waiting_since
+        if since is not None and time.monotonic() - since > timeout:
+            sys.stderr.write(f"nntrain: error on rank {group.rank}: waited over {timeout:g} s for the other ranks "
+                             f"(engine.collective_timeout), so one of them hangs; ending all {group.size} ranks\n")
+            sys.stderr.flush()
+            group.abort(1)
 
 
 def _report_and_abort(group: Group, exc: BaseException) -> None:
@@ -229,13 +274,13 @@ class DataParallel:
         width = math.prod(mine.shape[1:])
         counts = [(len(x) * (r + 1) // group.size - len(x) * r // group.size) * width for r in range(group.size)]
         outputs = np.empty((len(x), *mine.shape[1:]), dtype=mine.dtype)
-        group.comm.Allgatherv(mine, [outputs, counts])
+        group.gather(mine, outputs, counts)
         return outputs
 
     def rank_zero(self, value: float) -> float:
         """Rank 0's `value` on every rank (one Bcast)."""
         buffer = np.array([value], dtype=np.float64)
-        self.group.comm.Bcast(buffer, root=0)
+        self.group.broadcast(buffer)
         return float(buffer[0])
 
     def epoch_end(self, epoch: int) -> None:
@@ -246,7 +291,7 @@ class DataParallel:
             value /= value.dtype.type(self.group.size)
         digest = int.from_bytes(hashlib.blake2b(self.model.flat_params.tobytes(), digest_size=7).digest(), "big")
         spread = np.array([digest, -digest], dtype=np.int64)
-        self.group.comm.Allreduce(self.group.mpi.IN_PLACE, spread, op=self.group.mpi.MAX)
+        self.group.maximum(spread)
         if spread[0] != -spread[1]:
             raise Drift(f"the parameters of the {self.group.size} ranks drifted apart in epoch {epoch}: "
                         "this is a bug in nntrain; please report it")

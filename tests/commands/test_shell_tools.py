@@ -102,7 +102,8 @@ def test_config_prints_yaml_on_stdout_as_written_or_resolved(cli, blobs_config):
     written = yaml.safe_load(cli("config", config, "--set", "optimizer.lr=0.5").stdout)
     assert written["optimizer"]["lr"] == 0.5 and "engine" not in written
     resolved = yaml.safe_load(cli("config", config, "--resolved").stdout)
-    assert resolved["engine"] == {"dtype": "float32", "threads": None, "sync_batchnorm": False} and resolved["training"]["checkpoint"]["every"] == 1
+    assert resolved["engine"] == {"dtype": "float32", "threads": None, "sync_batchnorm": False,
+                                 "collective_timeout": 600.0} and resolved["training"]["checkpoint"]["every"] == 1
 
 
 def test_schema_validates_every_example_config_and_rejects_broken_ones(repo):

@@ -202,6 +202,14 @@ def _rank_pid(launcher: int, rank: int) -> int:
     raise AssertionError(f"no rank {rank} under process {launcher}")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _start_and_wait_for_an_epoch(config: Path, run: Path, *extra: str) -> subprocess.Popen:
     process = subprocess.Popen([str(MPIEXEC), "-n", "2", *NNTRAIN, "fit", str(config), "--set", f"output.dir={run}",
                                 "-q", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
@@ -256,6 +264,27 @@ def test_sigkill_of_one_rank_ends_the_job_within_60_seconds_with_the_checkpoint_
     assert arrays(run / "last.npz")  # loads: written atomically, never half
     check = one_process("eval", run / "last.npz", "--json")
     assert check.returncode == 0, check.stderr
+
+
+@pytest.mark.slow
+def test_a_rank_that_hangs_ends_the_job_after_the_collective_timeout_with_the_checkpoint_intact(mlp_config,
+                                                                                                  tmp_path):
+    config = mlp_config("[{type: dense, units: 16, activation: relu}]", epochs=100000)
+    run = tmp_path / "run"
+    process = _start_and_wait_for_an_epoch(config, run, "--set", "engine.collective_timeout=10")
+    hung = _rank_pid(process.pid, 1)
+    os.kill(hung, signal.SIGSTOP)  # alive but stuck: the launcher sees nothing wrong
+    stopped = time.monotonic()
+    try:
+        _, stderr = process.communicate(timeout=TIMEOUT)
+    finally:
+        if _alive(hung):
+            os.kill(hung, signal.SIGKILL)
+    assert time.monotonic() - stopped < 60 + 10
+    assert process.returncode != 0
+    assert "nntrain: error on rank 0: waited over 10 s for the other ranks (engine.collective_timeout)" in stderr
+    assert arrays(run / "last.npz")
+    assert one_process("eval", run / "last.npz", "--json").returncode == 0
 
 
 @pytest.mark.slow
