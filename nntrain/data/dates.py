@@ -17,7 +17,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 import pandas as pd
 
-from nntrain.data.step import first_line, is_numeric, place, replace_columns
+from nntrain.data.step import EachChunk, first_line, is_numeric, place, replace_columns
 from nntrain.errors import DataError
 from nntrain.words import counted
 
@@ -126,6 +126,42 @@ class Dates:
                            "reference": times.min().isoformat() if self.days_since else None}
         return {"columns": state}
 
+    def fit_chunks(self, chunks, ctx):
+        """`fit` over a table chunk by chunk: formats found on the first chunk's training values (a column is
+        taken for dates, or not, there), then the parse rate, times of day and earliest date over every chunk."""
+        seen, wanted = None, set(self.formats)
+        for frame in chunks:
+            if seen is None:
+                features = ctx.features(frame)
+                named = ctx.named(self.columns) if self.columns is not None else None
+                wanted |= set(named or ())
+                missing = [c for c in (named or []) + ctx.named(list(self.formats)) if c not in features]
+                if missing:
+                    raise DataError(f"dates: no feature column {', '.join(map(repr, dict.fromkeys(missing)))}")
+                seen = {}
+                for name in (named if named is not None else features):
+                    formats, share = self._formats(name, ctx.learn(frame, name))
+                    if formats and (share >= DATE_SHARE or name in wanted):
+                        seen[name] = _SeenDates(formats)
+                    elif name in wanted:
+                        raise DataError(self._not_dates(name, ctx.learn(frame, name), formats, share))
+            for name, dates in seen.items():
+                dates.add(ctx.learn(frame, name))
+        state = {}
+        for name, dates in (seen or {}).items():
+            share = dates.parsed / max(1, dates.present)
+            if share < DATE_SHARE:
+                if name not in wanted:
+                    continue
+                raise DataError(self._not_dates(name, dates.failing, dates.formats, share))
+            parts = [part for part in self.parts if part != "hour" or dates.has_time]
+            state[name] = {"formats": dates.formats, "parts": parts,
+                           "reference": dates.first.isoformat() if self.days_since else None}
+        return {"columns": state}
+
+    def chunk_transform(self, state, ctx):
+        return EachChunk(self, state, ctx)
+
     def _formats(self, name: str, column: pd.Series) -> tuple[list[str], float]:
         if name not in self.formats:
             return detect_formats(column)
@@ -162,6 +198,27 @@ class Dates:
                                  f"treated as missing (e.g. {frame[name][line]!r} on {place(frame.index, line)})")
             pieces[name] = pd.DataFrame(date_parts(name, times, spec), index=frame.index)
         return replace_columns(frame, pieces)
+
+
+class _SeenDates:
+    """What the training values of one date column show, added chunk by chunk."""
+
+    def __init__(self, formats: list[str]):
+        self.formats = formats
+        self.present = self.parsed = 0
+        self.has_time, self.first = False, None
+        self.failing: pd.Series | None = None  # a chunk holding a value that does not parse, for the message
+
+    def add(self, column: pd.Series) -> None:
+        times = parse_dates(column, self.formats)
+        present, parsed = int(column.notna().sum()), int(times.notna().sum())
+        self.present, self.parsed = self.present + present, self.parsed + parsed
+        if parsed < present and self.failing is None:
+            self.failing = column
+        self.has_time = self.has_time or _has_time(times)
+        earliest = times.min()
+        if pd.notna(earliest) and (self.first is None or earliest < self.first):
+            self.first = earliest
 
 
 def date_parts(name: str, times: pd.Series, spec: dict) -> dict[str, np.ndarray]:

@@ -3,7 +3,7 @@
 A step has `fit(frame, ctx) -> state`, `transform(frame, state, ctx) -> frame` and `fates(state)`
 (what it did to the columns it removed or replaced); see `nntrain.data.pipeline`.
 
-For tables too big to hold, a step also has `fit_chunks(chunks, ctx) -> state`, the same state
+For tables too big to hold, every step also has `fit_chunks(chunks, ctx) -> state`, the same state
 learnt from an iterable of frames (the table chunk by chunk, as the earlier steps left it; while
 each chunk is seen, `ctx.rows` marks its training rows, so `ctx.learn` works as in `fit`), and
 `chunk_transform(state, ctx)`: a callable that transforms consecutive chunks of one pass, with a

@@ -32,7 +32,7 @@ from nntrain.data.summaries import Moments
 from nntrain.data.tables import empty_rows
 from nntrain.data.tabular import check_columns, no_labelled_rows, refuse_unrepresentable, to_matrix
 from nntrain.data.targets import MAX_INFERRED_CLASSES, encode_target, fit_target, infer_task, label_strings
-from nntrain.errors import ConfigError, DataError
+from nntrain.errors import DataError
 from nntrain.words import counted
 
 MAX_CLASSES = 100_000  # distinct target labels tracked while the task is not yet known
@@ -47,16 +47,6 @@ class Prepared:
     report: dict
 
 
-def _refuse_steps_without_chunks(steps: Pipeline) -> None:
-    """A step that can only learn from the whole table at once cannot be prepared chunk by chunk."""
-    for index, (step, spec) in enumerate(zip(steps.steps, steps.specs)):
-        if not hasattr(step, "fit_chunks"):
-            raise ConfigError(f"data.pipeline[{index}]: the {spec['type']} step cannot learn from a table chunk by "
-                              "chunk yet, so this table cannot be prepared in streaming passes; raise "
-                              "data.memory_limit above the table's size (`nntrain check` shows both) to prepare "
-                              "it in memory, or leave the step out")
-
-
 def prepare_streaming(source: str, out: Path, *, target: str | list[str], features: list[str] | None, task: str,
                       loss: str | None, validation: float, test: float, stratify: bool, pipeline: list[dict],
                       target_transform: str, rng: np.random.Generator, dtype,
@@ -65,7 +55,6 @@ def prepare_streaming(source: str, out: Path, *, target: str | list[str], featur
     `test.csv` (the raw rows of the test split, for `nntrain eval RUN`)."""
     targets = [target] if isinstance(target, str) else list(target)
     steps = Pipeline(pipeline)
-    _refuse_steps_without_chunks(steps)
     progress(f"prepare: pass 1, reading the column types of {source}")
     table = ChunkedTable(source, key="data.train", narrow=np.dtype(dtype) == np.float32, keep=tuple(targets))
     header = pd.DataFrame(columns=table.columns)

@@ -16,6 +16,7 @@ bytes with its fixed key, not Python's salted `hash()`) modulo the buckets, and 
 import numpy as np
 import pandas as pd
 
+from nntrain.data.step import EachChunk
 from nntrain.errors import DataError
 from nntrain.words import counted
 
@@ -62,29 +63,41 @@ class Text:
         self.max_length = max_length
 
     def fit(self, frame, ctx):
-        columns = ctx.named(self.columns)
-        missing = [c for c in columns if c not in ctx.features(frame)]
-        if missing:
-            raise DataError(f"text: no feature column {', '.join(map(repr, missing))}; the columns are "
-                            f"{', '.join(map(str, frame.columns))}")
-        state = {}
-        for name in columns:
-            values = ctx.learn(frame, name)
-            rows, tokens = tokenize(values, self.char_ngrams)
-            per_row = np.bincount(rows, minlength=len(values))
-            spec = {"char_ngrams": self.char_ngrams, "width": int(max(1, min(self.max_length, per_row.max(initial=0)))),
-                    "tokens_per_row": round(float(per_row.mean()) if len(per_row) else 0.0, 2)}
-            if self.hash_buckets:
-                spec.update(buckets=self.hash_buckets, size=self.hash_buckets)
-            else:
-                counts = pd.Series(tokens, dtype=object).value_counts()
-                counts = counts[counts >= self.min_count]
-                ranked = pd.DataFrame({"token": counts.index.astype(str), "count": counts.to_numpy()})
-                ranked = ranked.sort_values(["count", "token"], ascending=[False, True], kind="stable")
-                vocabulary = ranked["token"].head(self.max_tokens).tolist()
-                spec.update(vocabulary=vocabulary, size=len(vocabulary) + 1)
-            state[name] = spec
-        return {"columns": state}
+        return self.fit_chunks([frame], ctx)
+
+    def fit_chunks(self, chunks, ctx):
+        """The state from the training rows of one frame or of a table chunk by chunk (the same either way:
+        token counts, the longest row and the rows are summed over chunks)."""
+        seen = None
+        for frame in chunks:
+            if seen is None:
+                columns = ctx.named(self.columns)
+                missing = [c for c in columns if c not in ctx.features(frame)]
+                if missing:
+                    raise DataError(f"text: no feature column {', '.join(map(repr, missing))}; the columns are "
+                                    f"{', '.join(map(str, frame.columns))}")
+                seen = {name: _SeenText() for name in columns}
+            for name, text in seen.items():
+                values = ctx.learn(frame, name)
+                rows, tokens = tokenize(values, self.char_ngrams)
+                text.add(np.bincount(rows, minlength=len(values)), None if self.hash_buckets else tokens)
+        return {"columns": {name: self._spec(text) for name, text in (seen or {}).items()}}
+
+    def chunk_transform(self, state, ctx):
+        return EachChunk(self, state, ctx)
+
+    def _spec(self, text: "_SeenText") -> dict:
+        spec = {"char_ngrams": self.char_ngrams, "width": int(max(1, min(self.max_length, text.longest))),
+                "tokens_per_row": round(text.tokens / text.rows if text.rows else 0.0, 2)}
+        if self.hash_buckets:
+            spec.update(buckets=self.hash_buckets, size=self.hash_buckets)
+            return spec
+        counts = text.counts[text.counts >= self.min_count]
+        ranked = pd.DataFrame({"token": counts.index.astype(str), "count": counts.to_numpy()})
+        ranked = ranked.sort_values(["count", "token"], ascending=[False, True], kind="stable")
+        vocabulary = ranked["token"].head(self.max_tokens).tolist()
+        spec.update(vocabulary=vocabulary, size=len(vocabulary) + 1)
+        return spec
 
     def fates(self, state) -> dict[str, dict]:
         """Tokenized into `width` id columns, with the vocabulary's size (None when hashed) and the mean tokens
@@ -134,6 +147,21 @@ class Text:
             count = int(unseen.sum())
             ctx.notes.append(f"text: {counted(count, 'token')} of {name!r} {'is' if count == 1 else 'are'} not in "
                              f"the training vocabulary (e.g. {tokens[unseen][0]!r}); read as out-of-vocabulary")
+
+
+class _SeenText:
+    """What the training rows of one text column hold, added chunk by chunk: token counts (unless hashed),
+    the longest row, and the tokens and rows for the mean per row."""
+
+    def __init__(self):
+        self.counts = pd.Series(dtype="int64")
+        self.longest = self.tokens = self.rows = 0
+
+    def add(self, per_row: np.ndarray, tokens: np.ndarray | None) -> None:
+        self.longest = max(self.longest, int(per_row.max(initial=0)))
+        self.tokens, self.rows = self.tokens + int(per_row.sum()), self.rows + len(per_row)
+        if tokens is not None:
+            self.counts = self.counts.add(pd.Series(tokens, dtype=object).value_counts(), fill_value=0).astype("int64")
 
 
 def token_blocks(state: dict) -> list[list[int]]:

@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from nntrain.train.checkpoint import read_checkpoint_meta
+
 
 def _prepare(cli, config, out):
     result = cli("prepare", config, "-o", out)
@@ -145,7 +147,7 @@ def test_check_shows_the_memory_limit_and_refuses_a_bad_one(cli, blobs_config, b
     assert "data.memory_limit (from --set): expected a size such as 512MB or 2GB, got 'lots'" in result.stderr
 
 
-def test_a_step_that_cannot_learn_chunk_by_chunk_is_refused_before_any_pass(cli, write, tmp_path):
+def test_a_table_with_dates_streams_and_trains_as_it_does_in_memory(cli, write, tmp_path):
     table = write("when.csv", "when,x,label\n" + "".join(
         f"2024-{month:02d}-{day:02d},{day},{'ab'[day % 2]}\n" for month in range(1, 11) for day in range(1, 29)))
     config = write("when.yaml", f"""
@@ -155,12 +157,12 @@ def test_a_step_that_cannot_learn_chunk_by_chunk_is_refused_before_any_pass(cli,
           pipeline: [{{type: dates}}, {{type: normalize}}]
         model: {{layers: [{{type: dense, units: 4, activation: relu}}]}}
         training: {{epochs: 1}}
-        output: {{dir: {tmp_path / 'run'}}}
         """)
-    result = cli("fit", config, "--set", "data.memory_limit=1KB")
-    assert result.returncode == 2
-    assert "data.pipeline[0]: the dates step cannot learn from a table chunk by chunk yet" in result.stderr
-    assert "raise data.memory_limit above the table's size" in result.stderr
-    assert "prepare: pass 1" not in result.stderr
-    assert not table.with_name("when.prepared").exists()
-    assert cli("fit", config, "-q").returncode == 0  # in memory the same config trains
+    streamed = cli("fit", config, "--set", "data.memory_limit=1KB", "--set", f"output.dir={tmp_path / 'streamed'}")
+    assert streamed.returncode == 0, streamed.stderr
+    assert "prepare: pass 1" in streamed.stderr and table.with_name("when.prepared").is_dir()
+    held = cli("fit", config, "-q", "--set", f"output.dir={tmp_path / 'held'}")
+    assert held.returncode == 0, held.stderr
+    states = [read_checkpoint_meta(tmp_path / name / "last.npz")["data"] for name in ("streamed", "held")]
+    assert states[0]["features"] == states[1]["features"] and "when_weekday_sin" in states[0]["features"]
+    assert states[0]["pipeline"]["states"][0] == states[1]["pipeline"]["states"][0]  # the dates step's state

@@ -98,3 +98,36 @@ def test_dedupe_and_leak_counts_equal_in_memory(mixed_csv, tmp_path, monkeypatch
     streamed = open_prepared(prepare_directory(_config(mixed_csv, without), tmp_path / "prepared"))
     assert streamed.report["leaks"] == held.report["leaks"]
     assert streamed.report["leaks"]["train-test"] > 0
+
+
+@pytest.mark.parametrize("ids", ["vocabulary", "hashed"])
+def test_dates_and_text_learn_chunk_by_chunk_what_they_learn_from_the_whole_table(ids, tmp_path, monkeypatch):
+    """Formats from the first chunk; parse rate, times of day, earliest date, token counts and longest row over all."""
+    monkeypatch.setattr(chunks, "CHUNK_ROWS", 400)
+    rng = np.random.default_rng(5)
+    n = 2000
+    words = np.array(["fix", "crash", "update", "docs", "build", "arm64", "tests", "typo", "über", "release"])
+    when = pd.Timestamp("2021-03-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")
+    frame = pd.DataFrame({"when": when.strftime("%d/%m/%Y").to_numpy(dtype=object),
+                          "note": [" ".join(rng.choice(words, rng.integers(0, 9))) for _ in range(n)],
+                          "x": rng.normal(size=n).round(3)})
+    frame.loc[0:9, "when"] = "05/05/2021 10:15"  # times of day, in the first chunk (where formats are found)
+    frame.loc[1500:1509, "when"] = "31/12/2019 22:30"  # the earliest dates, in a late chunk
+    frame.loc[1700, "when"] = "soon"  # unparsable: missing, for clean
+    frame.loc[1900:1909, "note"] = " ".join(["rare"] * 30)  # the longest rows, in the last chunk
+    frame["label"] = np.where(frame.note.str.contains("crash"), "bug", "other")
+    path = tmp_path / "notes.csv"
+    frame.to_csv(path, index=False)
+    text = {"type": "text", "columns": ["note"], "min_count": 1, **({"hash_buckets": 64} if ids == "hashed" else {})}
+    config = _config(path, [{"type": "dates", "columns": ["when"], "days_since": True}, text,
+                            {"type": "clean", "missing": "median"}, {"type": "normalize"}])
+    held = load_training_data(config)
+    streamed = open_prepared(prepare_directory(config, tmp_path / "prepared"))
+    assert_same(json.loads(json.dumps(held.state)), streamed.state)
+    steps = streamed.state["pipeline"]["states"]
+    assert steps[0]["columns"]["when"]["formats"] == ["%d/%m/%Y", "%d/%m/%Y %H:%M"]
+    assert "hour" in steps[0]["columns"]["when"]["parts"]
+    assert steps[0]["columns"]["when"]["reference"] == "2019-12-31T22:30:00"
+    assert steps[1]["columns"]["note"]["width"] == 30
+    for split in ("train", "validation", "test"):
+        np.testing.assert_allclose(streamed.x[split], held.x[split], rtol=1e-6, atol=1e-6)
