@@ -32,19 +32,41 @@ def shell_command() -> str:
     return " ".join(_entry_point())
 
 
+def nntrain(*args, input: str | bytes | None = None, cwd: Path | None = None, env: dict | None = None,
+            timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    """Run `nntrain ARGS...` as a subprocess (from the repo root unless `cwd` is given)."""
+    environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    environment.pop("NNTRAIN_DEBUG", None)
+    return subprocess.run([*_entry_point(), *map(str, args)], input=input, capture_output=True,
+                          text=not isinstance(input, bytes), cwd=cwd or REPO, env=environment, timeout=timeout)
+
+
 @pytest.fixture
 def cli():
     """Run `nntrain ARGS...` as a subprocess (from the repo root unless `cwd` is given)."""
+    return nntrain
 
-    def run(*args, input: str | bytes | None = None, cwd: Path | None = None, env: dict | None = None,
-            timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
-        environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
-        environment.pop("NNTRAIN_DEBUG", None)
-        return subprocess.run([*_entry_point(), *map(str, args)], input=input, capture_output=True,
-                              text=not isinstance(input, bytes), cwd=cwd or REPO, env=environment,
-                              timeout=timeout)
 
-    return run
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory):
+    """`example_run(NAME)`: the run of `nntrain fit configs/NAME --set training.epochs=2`, trained once and shared.
+
+    Shared because training the examples is among the slowest things the suite does, and the examples' own test,
+    the ONNX export tests, the README's serving example and `nntrain data`'s no-skew check only read the run.
+    Tests using it are marked `xdist_group("examples")` so that under `--dist loadgroup` one worker trains each
+    example once. Read only: copy a run before changing it.
+    """
+    runs: dict[str, Path] = {}
+
+    def run_of(name: str) -> Path:
+        if name not in runs:
+            run = tmp_path_factory.mktemp(name.removesuffix(".yaml")) / "run"
+            fitted = nntrain("fit", f"configs/{name}", "--set", "training.epochs=2", "--set", f"output.dir={run}")
+            assert fitted.returncode == 0, fitted.stderr
+            runs[name] = run
+        return runs[name]
+
+    return run_of
 
 
 @pytest.fixture
