@@ -47,6 +47,32 @@ def cli():
     return nntrain
 
 
+@pytest.fixture
+def cli_in_process(monkeypatch):
+    """Run `nntrain ARGS...` inside the test process (Typer's CliRunner): the same commands, exit codes, stdout
+    and stderr as `cli`, returned the same way, without a new interpreter importing NumPy, pandas and the config
+    schema again (about a second of CPU a call, most of the suite's time).
+
+    For tests about what a command says, writes and returns. Tests about the process itself (signals, pipes, the
+    environment, terminals, locks held by another process) use `cli`, and every command and exit code keeps
+    tests through `cli` (tests/test_faults.py, tests/commands/test_cli.py).
+    """
+    from typer.testing import CliRunner
+
+    from nntrain.cli import app
+
+    def run(*args, input: str | None = None, cwd: Path | None = None, env: dict | None = None,
+            timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+        monkeypatch.chdir(cwd or REPO)
+        environment = {"NO_COLOR": "1", "NNTRAIN_DEBUG": None, **(env or {})}
+        result = CliRunner().invoke(app, [str(arg) for arg in args], input=input, env=environment,
+                                    prog_name="nntrain", catch_exceptions=False)
+        return subprocess.CompletedProcess(["nntrain", *map(str, args)], result.exit_code, result.stdout,
+                                           result.stderr)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def example_run(tmp_path_factory):
     """`example_run(NAME)`: the run of `nntrain fit configs/NAME --set training.epochs=2`, trained once and shared.

@@ -16,6 +16,12 @@ from nntrain.data.tabular import prepare_inference
 from nntrain.nn.losses import output_transform
 
 
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what nntrain data reports (see `cli_in_process`)."""
+    return cli_in_process
+
+
 def test_data_report_on_penguins(cli):
     result = cli("data", "configs/penguins.yaml")
     assert result.returncode == 0, result.stderr

@@ -8,6 +8,13 @@ import pandas as pd
 import pytest
 import yaml
 
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what the commands print and exit with (see `cli_in_process`)."""
+    return cli_in_process
+
+
 COMMANDS = ["fit", "eval", "predict", "summary", "data", "plot", "init", "check", "config", "schema", "runs", "sweep",
             "sweep status", "export", "prepare"]
 

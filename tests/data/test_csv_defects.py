@@ -10,6 +10,12 @@ import numpy as np
 import pytest
 
 
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what the CSV reader reports (see `cli_in_process`)."""
+    return cli_in_process
+
+
 def numeric_rows(rows: int = 40, seed: int = 0) -> list[str]:
     """Data lines of a small numeric table with columns a, b and a 0/1 target y."""
     rng = np.random.default_rng(seed)
