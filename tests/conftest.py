@@ -55,7 +55,8 @@ def cli_in_process(monkeypatch):
 
     For tests about what a command says, writes and returns. Tests about the process itself (signals, pipes, the
     environment, terminals, locks held by another process) use `cli`, and every command and exit code keeps
-    tests through `cli` (tests/test_faults.py, tests/commands/test_cli.py).
+    tests through `cli` (tests/test_faults.py, tests/commands/test_cli.py). A call whose `env` sets a PYTHON*
+    variable (PYTHONPATH hiding or adding a package) runs as a subprocess: only a new interpreter reads those.
     """
     from typer.testing import CliRunner
 
@@ -63,6 +64,8 @@ def cli_in_process(monkeypatch):
 
     def run(*args, input: str | None = None, cwd: Path | None = None, env: dict | None = None,
             timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+        if any(key.startswith("PYTHON") for key in env or {}):
+            return nntrain(*args, input=input, cwd=cwd, env=env, timeout=timeout)
         monkeypatch.chdir(cwd or REPO)
         environment = {"NO_COLOR": "1", "NNTRAIN_DEBUG": None, **(env or {})}
         result = CliRunner().invoke(app, [str(arg) for arg in args], input=input, env=environment,

@@ -18,6 +18,12 @@ from nntrain.data.readers import read_table
 from nntrain.errors import ConfigError, DataError
 
 
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what the commands do with Parquet tables (see `cli_in_process`)."""
+    return cli_in_process
+
+
 def mixed_frame(rows: int = 90) -> pd.DataFrame:
     """Numbers with gaps, whole numbers, a category with gaps, a boolean, and a three-class label."""
     rng = np.random.default_rng(0)
