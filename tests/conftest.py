@@ -47,33 +47,39 @@ def cli():
     return nntrain
 
 
-@pytest.fixture
-def cli_in_process(monkeypatch):
-    """Run `nntrain ARGS...` inside the test process (Typer's CliRunner): the same commands, exit codes, stdout
-    and stderr as `cli`, returned the same way, without a new interpreter importing NumPy, pandas and the config
-    schema again (about a second of CPU a call, most of the suite's time).
-
-    For tests about what a command says, writes and returns. Tests about the process itself (signals, pipes, the
-    environment, terminals, locks held by another process) use `cli`, and every command and exit code keeps
-    tests through `cli` (tests/test_faults.py, tests/commands/test_cli.py). A call whose `env` sets a PYTHON*
-    variable (PYTHONPATH hiding or adding a package) runs as a subprocess: only a new interpreter reads those.
-    """
+def nntrain_in_process(*args, input: str | None = None, cwd: Path | None = None, env: dict | None = None,
+                       timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    """`nntrain ARGS...` in this process (Typer's CliRunner), in `cwd` (default the repo root) and back; returned
+    as `nntrain` returns it. A call whose `env` sets a PYTHON* variable (PYTHONPATH hiding or adding a package)
+    runs as a subprocess: only a new interpreter reads those."""
     from typer.testing import CliRunner
 
     from nntrain.cli import app
 
-    def run(*args, input: str | None = None, cwd: Path | None = None, env: dict | None = None,
-            timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
-        if any(key.startswith("PYTHON") for key in env or {}):
-            return nntrain(*args, input=input, cwd=cwd, env=env, timeout=timeout)
-        monkeypatch.chdir(cwd or REPO)
-        environment = {"NO_COLOR": "1", "NNTRAIN_DEBUG": None, **(env or {})}
-        result = CliRunner().invoke(app, [str(arg) for arg in args], input=input, env=environment,
-                                    prog_name="nntrain", catch_exceptions=False)
-        return subprocess.CompletedProcess(["nntrain", *map(str, args)], result.exit_code, result.stdout,
-                                           result.stderr)
+    if any(key.startswith("PYTHON") for key in env or {}):
+        return nntrain(*args, input=input, cwd=cwd, env=env, timeout=timeout)
+    here = os.getcwd()
+    os.chdir(cwd or REPO)
+    try:
+        result = CliRunner().invoke(app, [str(arg) for arg in args], input=input, prog_name="nntrain",
+                                    env={"NO_COLOR": "1", "NNTRAIN_DEBUG": None, **(env or {})},
+                                    catch_exceptions=False)
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(["nntrain", *map(str, args)], result.exit_code, result.stdout, result.stderr)
 
-    return run
+
+@pytest.fixture(scope="session")
+def cli_in_process():
+    """Run `nntrain ARGS...` inside the test process: the same commands, exit codes, stdout and stderr as `cli`,
+    returned the same way, without a new interpreter importing NumPy, pandas and the config schema again (about a
+    second of CPU a call, most of the suite's time).
+
+    For tests about what a command says, writes and returns. Tests about the process itself (signals, pipes, the
+    environment, terminals, locks held by another process) use `cli`, and every command and exit code keeps
+    tests through `cli` (tests/test_faults.py, tests/commands/test_cli.py and others).
+    """
+    return nntrain_in_process
 
 
 @pytest.fixture(scope="session")

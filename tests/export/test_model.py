@@ -12,13 +12,13 @@ DATA = {"iris": "datasets/iris.csv", "diabetes": "datasets/diabetes.csv", "pengu
 def fit_and_export(tools, config, folder, *overrides):
     run, model = folder / "run", folder / "model.onnx"
     sets = [arg for key in overrides for arg in ("--set", key)]
-    fitted = tools.nntrain("fit", config, "--set", f"output.dir={run}", *sets)
+    fitted = tools.in_process("fit", config, "--set", f"output.dir={run}", *sets)
     assert fitted.returncode == 0, fitted.stderr
     return run, model, export(tools, run, model)
 
 
 def export(tools, run, model):
-    exported = tools.nntrain("export", run, "-o", model)
+    exported = tools.in_process("export", run, "-o", model)
     assert exported.returncode == 0, exported.stderr
     return exported
 
