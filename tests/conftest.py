@@ -47,6 +47,13 @@ def cli():
     return nntrain
 
 
+@pytest.fixture
+def real_cli():
+    """`cli` under a name that modules running `cli` in process (see `cli_in_process`) can still reach: their tests
+    that keep a command's exit code through the real entry point."""
+    return nntrain
+
+
 def nntrain_in_process(*args, input: str | None = None, cwd: Path | None = None, env: dict | None = None,
                        timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
     """`nntrain ARGS...` in this process (Typer's CliRunner), in `cwd` (default the repo root) and back; returned

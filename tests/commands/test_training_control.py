@@ -220,9 +220,9 @@ def test_divergence_after_good_epochs_keeps_the_best_checkpoint(cli_in_process, 
     assert len((run / "metrics.jsonl").read_text().splitlines()) == epoch - 1
 
 
-def test_plot_writes_a_png_of_the_curves(cli_in_process, blobs_config, tmp_path):
-    assert cli_in_process("fit", blobs_config(), "--set", "training.epochs=5").returncode == 0
-    result = cli_in_process("plot", tmp_path / "run")
+def test_plot_writes_a_png_of_the_curves(cli, blobs_config, tmp_path):
+    assert cli("fit", blobs_config(), "--set", "training.epochs=5").returncode == 0
+    result = cli("plot", tmp_path / "run")
     assert result.returncode == 0, result.stderr
     png = (tmp_path / "run" / "curves.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
