@@ -1,5 +1,7 @@
 """Scoring and using a model on prepared rows: loss and metrics of a split, and the predictions table."""
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -9,10 +11,11 @@ from nntrain.nn.model import Model
 from nntrain.train.metrics import compute_metrics, predicted_classes
 
 
-def evaluate_split(model: Model, loss: Loss, x: np.ndarray, y: np.ndarray,
-                   target: dict) -> tuple[float, dict, np.ndarray | None]:
-    """Loss, metrics and confusion matrix of the model on prepared rows."""
-    outputs = model.predict(x)
+def evaluate_split(model: Model, loss: Loss, x: np.ndarray, y: np.ndarray, target: dict,
+                   predict: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[float, dict, np.ndarray | None]:
+    """Loss, metrics and confusion matrix of the model on prepared rows; `predict` computes the outputs
+    (default `model.predict`; on MPI ranks, each rank's share gathered: `DataParallel.predict`)."""
+    outputs = (predict or model.predict)(x)
     metrics, confusion = compute_metrics(outputs, y, target["task"], len(target.get("classes", ())),
                                          lambda values: decode_regression(values, target))
     return loss.value(outputs, y), metrics, confusion
