@@ -11,8 +11,9 @@ demo: $(VENV)/.installed
 	$(BIN)/nntrain fit configs/iris.yaml --overwrite
 	$(BIN)/nntrain eval runs/iris
 
+# --dist loadgroup: the tests sharing a session fixture (marked xdist_group) run on one worker, which builds it once.
 test: $(VENV)/.installed-dev postgres
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 # The sweep tests start a throw-away PostgreSQL server of their own: they need its programs (initdb, pg_ctl),
 # which Debian's postgresql package brings.

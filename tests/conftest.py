@@ -32,19 +32,83 @@ def shell_command() -> str:
     return " ".join(_entry_point())
 
 
+def nntrain(*args, input: str | bytes | None = None, cwd: Path | None = None, env: dict | None = None,
+            timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    """Run `nntrain ARGS...` as a subprocess (from the repo root unless `cwd` is given)."""
+    environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    environment.pop("NNTRAIN_DEBUG", None)
+    return subprocess.run([*_entry_point(), *map(str, args)], input=input, capture_output=True,
+                          text=not isinstance(input, bytes), cwd=cwd or REPO, env=environment, timeout=timeout)
+
+
 @pytest.fixture
 def cli():
     """Run `nntrain ARGS...` as a subprocess (from the repo root unless `cwd` is given)."""
+    return nntrain
 
-    def run(*args, input: str | bytes | None = None, cwd: Path | None = None, env: dict | None = None,
-            timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
-        environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
-        environment.pop("NNTRAIN_DEBUG", None)
-        return subprocess.run([*_entry_point(), *map(str, args)], input=input, capture_output=True,
-                              text=not isinstance(input, bytes), cwd=cwd or REPO, env=environment,
-                              timeout=timeout)
 
-    return run
+@pytest.fixture
+def real_cli():
+    """`cli` under a name that modules running `cli` in process (see `cli_in_process`) can still reach: their tests
+    that keep a command's exit code through the real entry point."""
+    return nntrain
+
+
+def nntrain_in_process(*args, input: str | None = None, cwd: Path | None = None, env: dict | None = None,
+                       timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    """`nntrain ARGS...` in this process (Typer's CliRunner), in `cwd` (default the repo root) and back; returned
+    as `nntrain` returns it. A call whose `env` sets a PYTHON* variable (PYTHONPATH hiding or adding a package)
+    runs as a subprocess: only a new interpreter reads those."""
+    from typer.testing import CliRunner
+
+    from nntrain.cli import app
+
+    if any(key.startswith("PYTHON") for key in env or {}):
+        return nntrain(*args, input=input, cwd=cwd, env=env, timeout=timeout)
+    here = os.getcwd()
+    os.chdir(cwd or REPO)
+    try:
+        result = CliRunner().invoke(app, [str(arg) for arg in args], input=input, prog_name="nntrain",
+                                    env={"NO_COLOR": "1", "NNTRAIN_DEBUG": None, **(env or {})},
+                                    catch_exceptions=False)
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(["nntrain", *map(str, args)], result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture(scope="session")
+def cli_in_process():
+    """Run `nntrain ARGS...` inside the test process: the same commands, exit codes, stdout and stderr as `cli`,
+    returned the same way, without a new interpreter importing NumPy, pandas and the config schema again (about a
+    second of CPU a call, most of the suite's time).
+
+    For tests about what a command says, writes and returns. Tests about the process itself (signals, pipes, the
+    environment, terminals, locks held by another process) use `cli`, and every command and exit code keeps
+    tests through `cli` (tests/test_faults.py, tests/commands/test_cli.py and others).
+    """
+    return nntrain_in_process
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory):
+    """`example_run(NAME)`: the run of `nntrain fit configs/NAME --set training.epochs=2`, trained once and shared.
+
+    Shared because training the examples is among the slowest things the suite does, and the examples' own test,
+    the ONNX export tests, the README's serving example and `nntrain data`'s no-skew check only read the run.
+    Tests using it are marked `xdist_group("examples")` so that under `--dist loadgroup` one worker trains each
+    example once. Read only: copy a run before changing it.
+    """
+    runs: dict[str, Path] = {}
+
+    def run_of(name: str) -> Path:
+        if name not in runs:
+            run = tmp_path_factory.mktemp(name.removesuffix(".yaml")) / "run"
+            fitted = nntrain("fit", f"configs/{name}", "--set", "training.epochs=2", "--set", f"output.dir={run}")
+            assert fitted.returncode == 0, fitted.stderr
+            runs[name] = run
+        return runs[name]
+
+    return run_of
 
 
 @pytest.fixture

@@ -11,11 +11,10 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p.name for p in (REPO / "configs").glob("*.yaml"))
 
 
+@pytest.mark.xdist_group("examples")
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_example_config_trains_briefly(cli, tmp_path, name):
-    result = cli("fit", f"configs/{name}", "--set", "training.epochs=2", "--set", f"output.dir={tmp_path}")
-    assert result.returncode == 0, result.stderr
-    summary = json.loads((tmp_path / "summary.json").read_text())
+def test_example_config_trains_briefly(example_run, name):
+    summary = json.loads((example_run(name) / "summary.json").read_text())  # fit with training.epochs=2
     assert summary["epochs_run"] == 2
 
 

@@ -16,6 +16,12 @@ from nntrain.data.tabular import prepare_inference
 from nntrain.nn.losses import output_transform
 
 
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what nntrain data reports (see `cli_in_process`)."""
+    return cli_in_process
+
+
 def test_data_report_on_penguins(cli):
     result = cli("data", "configs/penguins.yaml")
     assert result.returncode == 0, result.stderr
@@ -34,9 +40,9 @@ def test_data_report_on_penguins(cli):
     assert sum(as_json["class_balance"]["train"].values()) == 206
 
 
-def test_predict_on_raw_training_rows_equals_the_model_on_the_training_matrix(cli, tmp_path, repo):
-    assert cli("fit", "configs/penguins.yaml", "--set", f"output.dir={tmp_path}",
-               "--set", "training.epochs=5").returncode == 0
+@pytest.mark.xdist_group("examples")
+def test_predict_on_raw_training_rows_equals_the_model_on_the_training_matrix(cli, example_run, tmp_path, repo):
+    run = example_run("penguins.yaml")
     config, _ = load_config(str(repo / "configs/penguins.yaml"), [f"output.dir={tmp_path}"])
     session = build_session(config)  # the same seed gives the same split and the same fitted pipeline
     raw = read_csv(str(repo / "datasets/penguins.csv"), narrow=session.data.state["float32_inputs"])
@@ -46,10 +52,10 @@ def test_predict_on_raw_training_rows_equals_the_model_on_the_training_matrix(cl
     assert np.array_equal(x, session.data.x["train"])  # the replayed pipeline gives the identical matrix
 
     raw_train.to_csv(tmp_path / "raw_train.csv", index=False)
-    result = cli("predict", tmp_path, tmp_path / "raw_train.csv", "--proba")
+    result = cli("predict", run, tmp_path / "raw_train.csv", "--proba")
     assert result.returncode == 0, result.stderr
     predicted = pd.read_csv(io.StringIO(result.stdout))
-    saved = open_run(str(tmp_path))
+    saved = open_run(str(run))
     expected = output_transform("softmax", saved.model.predict(session.data.x["train"]))
     probabilities = predicted[[f"proba_{c}" for c in session.target["classes"]]].to_numpy()
     assert np.allclose(probabilities, expected, rtol=1e-6, atol=1e-7)

@@ -13,6 +13,13 @@ from nntrain.config import load_config
 from nntrain.nn.model import build_model
 from nntrain.train.checkpoint import load_checkpoint
 
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what engine configs train and report (see `cli_in_process`)."""
+    return cli_in_process
+
+
 EVERY_LAYER = ("model.layers=[{type: flatten}, {type: dense, units: 8, activation: relu}, {type: batchnorm}, "
                "{type: activation, activation: tanh}, {type: dropout, rate: 0.2}, "
                "{type: dense, units: 4, activation: leaky_relu, alpha: 0.1}]")

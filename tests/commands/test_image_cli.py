@@ -5,9 +5,16 @@ import json
 import subprocess
 
 import pandas as pd
+import pytest
 import yaml
 
 from nntrain.train.checkpoint import load_checkpoint
+
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what commands do with image folders (see `cli_in_process`)."""
+    return cli_in_process
 
 
 def test_fit_on_an_image_folder_skips_and_reports_bad_files(cli, image_config, tmp_path):

@@ -8,6 +8,12 @@ import pytest
 import yaml
 
 
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what init writes and says (see `cli_in_process`)."""
+    return cli_in_process
+
+
 def _init_and_fit(cli, tmp_path, data: str) -> tuple[str, dict]:
     """Write a config for `data` (relative to tmp_path) with init, check that it trains, return its text and YAML."""
     result = cli("init", "--data", data, "-o", "init.yaml", cwd=tmp_path)

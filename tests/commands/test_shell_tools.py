@@ -8,6 +8,13 @@ import pandas as pd
 import pytest
 import yaml
 
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what the commands print and exit with (see `cli_in_process`)."""
+    return cli_in_process
+
+
 COMMANDS = ["fit", "eval", "predict", "summary", "data", "plot", "init", "check", "config", "schema", "runs", "sweep",
             "sweep status", "export", "prepare"]
 
@@ -70,11 +77,11 @@ def test_init_on_an_image_folder_writes_a_cnn_config_that_checks(cli, tmp_path, 
     assert cli("check", config, "-q").returncode == 0
 
 
-def test_init_without_data_prints_a_template_on_stdout(cli):
-    result = cli("init", "--task", "regression")
+def test_init_without_data_prints_a_template_on_stdout(real_cli):
+    result = real_cli("init", "--task", "regression")
     assert result.returncode == 0
     assert yaml.safe_load(result.stdout)["loss"] == "mse"
-    assert cli("init", "--task", "poetry").returncode == 2
+    assert real_cli("init", "--task", "poetry").returncode == 2
 
 
 def test_check_shows_the_resolved_config_data_and_model_and_fails_like_fit(cli, blobs_config, tmp_path):
@@ -130,8 +137,8 @@ def test_schema_validates_every_example_config_and_rejects_broken_ones(repo):
     assert validator.is_valid(shorthand)
 
 
-def test_schema_describes_every_field_and_the_committed_copy_is_current(cli, repo):
-    result = cli("schema")
+def test_schema_describes_every_field_and_the_committed_copy_is_current(real_cli, repo):
+    result = real_cli("schema")
     assert result.returncode == 0
     schema = json.loads(result.stdout)
     assert json.loads((repo / "nntrain.schema.json").read_text()) == schema, "run `make docs`"
@@ -141,12 +148,12 @@ def test_schema_describes_every_field_and_the_committed_copy_is_current(cli, rep
     assert schema["$defs"]["Training"]["properties"]["checkpoint"]["default"] == {"every": 1, "keep": 0}
 
 
-def test_runs_lists_two_runs_with_their_best_metrics(cli, blobs_config, tmp_path):
+def test_runs_lists_two_runs_with_their_best_metrics(real_cli, blobs_config, tmp_path):
     config = blobs_config(epochs=3)
     for name, lr in (("first", 0.05), ("second", 0.001)):
-        assert cli("fit", config, "-q", "--set", f"output.dir={tmp_path / 'all' / name}",
+        assert real_cli("fit", config, "-q", "--set", f"output.dir={tmp_path / 'all' / name}",
                    "--set", f"optimizer.lr={lr}").returncode == 0
-    listed = cli("runs", tmp_path / "all", "--json")
+    listed = real_cli("runs", tmp_path / "all", "--json")
     assert listed.returncode == 0, listed.stderr
     runs = json.loads(listed.stdout)
     assert [run["run"].rsplit("/", 1)[-1] for run in runs] == ["first", "second"]
@@ -155,9 +162,9 @@ def test_runs_lists_two_runs_with_their_best_metrics(cli, blobs_config, tmp_path
         assert run["best_value"] == summary["best_value"] and run["monitor"] == "val_loss"
         assert run["epochs"] == 3 and run["stop_reason"].startswith("reached the epoch limit")
     assert runs[0]["best_value"] != runs[1]["best_value"]
-    table = cli("runs", tmp_path / "all")
+    table = real_cli("runs", tmp_path / "all")
     assert "first" in table.stdout and f"val_loss {runs[0]['best_value']:.4g} @" in table.stdout
-    assert cli("runs", tmp_path / "nowhere").returncode == 2
+    assert real_cli("runs", tmp_path / "nowhere").returncode == 2
 
 
 def test_logs_carry_iso_timestamps(cli, blobs_config, tmp_path):
@@ -296,16 +303,16 @@ def test_init_on_tiny_images_adds_only_pooling_that_fits(cli, tmp_path):
     assert cli("check", config, "-q").returncode == 0
 
 
-def test_a_single_class_image_folder_is_a_data_error(cli, tmp_path, write):
+def test_a_single_class_image_folder_is_a_data_error(real_cli, tmp_path, write):
     from PIL import Image
 
     (tmp_path / "img" / "only").mkdir(parents=True)
     for index in range(5):
         Image.new("L", (4, 4)).save(tmp_path / "img" / "only" / f"{index}.png")
     config = write("c.yaml", f"data: {{train: {tmp_path / 'img'}}}\noutput: {{dir: {tmp_path / 'run'}}}\n")
-    result = cli("check", config)
+    result = real_cli("check", config)
     assert result.returncode == 3 and "single class folder" in result.stderr
-    assert cli("init", "--data", tmp_path / "img").returncode == 3
+    assert real_cli("init", "--data", tmp_path / "img").returncode == 3
 
 
 @pytest.mark.parametrize("override", [{"seed": True}, {"training": {"epochs": "10"}},

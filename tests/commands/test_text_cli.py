@@ -7,6 +7,13 @@ import json
 
 import pytest
 
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what the commands do with free text (see `cli_in_process`)."""
+    return cli_in_process
+
+
 CONFIG = "configs/changelogs.yaml"
 
 

@@ -25,8 +25,8 @@ def summary_of(run):
     ("{type: target, monitor: val_accuracy, value: 0.9}", "val_accuracy reached the target: "),
     ("{type: max_time, limit: 0.001}", "time budget of 0.001 used"),
 ])
-def test_each_stopping_rule_fires_and_logs_its_reason(cli, blobs_config, tmp_path, rule, reason):
-    result = cli("fit", blobs_config(epochs=200), "--set", f"training.stopping={rule}")
+def test_each_stopping_rule_fires_and_logs_its_reason(cli_in_process, blobs_config, tmp_path, rule, reason):
+    result = cli_in_process("fit", blobs_config(epochs=200), "--set", f"training.stopping={rule}")
     assert result.returncode == 0, result.stderr
     summary = summary_of(tmp_path / "run")
     assert summary["stop_reason"].startswith(reason)
@@ -34,9 +34,9 @@ def test_each_stopping_rule_fires_and_logs_its_reason(cli, blobs_config, tmp_pat
     assert reason in result.stderr
 
 
-def test_first_rule_to_fire_wins(cli, blobs_config, tmp_path):
+def test_first_rule_to_fire_wins(cli_in_process, blobs_config, tmp_path):
     rules = "[{type: max_time, limit: 1h}, {type: target, monitor: val_accuracy, value: 0.5}]"
-    assert cli("fit", blobs_config(epochs=50), "--set", f"training.stopping={rules}").returncode == 0
+    assert cli_in_process("fit", blobs_config(epochs=50), "--set", f"training.stopping={rules}").returncode == 0
     assert summary_of(tmp_path / "run")["stop_reason"].startswith("val_accuracy reached the target")
 
 
@@ -120,21 +120,22 @@ def test_interrupted_then_resumed_run_equals_an_uninterrupted_one(cli, long_conf
     assert summary_of(stopped)["test"] == summary_of(straight)["test"]
 
 
-def test_resume_refuses_a_changed_config_a_missing_run_and_a_finished_run(cli, blobs_config, tmp_path):
+def test_resume_refuses_a_changed_config_a_missing_run_and_a_finished_run(cli_in_process, blobs_config, tmp_path):
     config = blobs_config()
-    assert cli("fit", config, "--set", "training.epochs=3").returncode == 0
+    assert cli_in_process("fit", config, "--set", "training.epochs=3").returncode == 0
     run = tmp_path / "run"
-    finished = cli("fit", config, "--set", "training.epochs=3", "--resume", "auto")
+    finished = cli_in_process("fit", config, "--set", "training.epochs=3", "--resume", "auto")
     assert finished.returncode == 2 and "already finished (reached the epoch limit" in finished.stderr
     (run / "summary.json").unlink()
-    changed = cli("fit", config, "--set", "training.epochs=5", "--set", "optimizer.lr=0.1", "--resume", "auto")
+    changed = cli_in_process("fit", config, "--set", "training.epochs=5", "--set", "optimizer.lr=0.1",
+                             "--resume", "auto")
     assert changed.returncode == 2
     assert "training.epochs: 3 -> 5" in changed.stderr and "optimizer.lr: 0.05 -> 0.1" in changed.stderr
-    forced = cli("fit", config, "--set", "training.epochs=5", "--resume", "auto", "--force")
+    forced = cli_in_process("fit", config, "--set", "training.epochs=5", "--resume", "auto", "--force")
     assert forced.returncode == 0, forced.stderr
     assert summary_of(run)["epochs_run"] == 5
     assert [json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3, 4, 5]
-    missing = cli("fit", config, "--resume", tmp_path / "nowhere")
+    missing = cli_in_process("fit", config, "--resume", tmp_path / "nowhere")
     assert missing.returncode == 2 and "has no last.npz to resume from (the directory does not exist)" in missing.stderr
 
 
@@ -194,7 +195,7 @@ def test_sigkill_at_random_moments_always_leaves_loadable_checkpoints(cli, write
     assert not list(run.glob(".tmp-*"))  # leftovers from killed writes are cleaned up
 
 
-def test_divergence_after_good_epochs_keeps_the_best_checkpoint(cli, write, tmp_path):
+def test_divergence_after_good_epochs_keeps_the_best_checkpoint(cli_in_process, write, tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 2))
     pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "y": 2 * x[:, 0] - x[:, 1] + 0.1 * rng.normal(size=200)}).to_csv(
@@ -206,7 +207,7 @@ def test_divergence_after_good_epochs_keeps_the_best_checkpoint(cli, write, tmp_
         training: {{epochs: 40, batch_size: 20}}
         output: {{dir: {tmp_path / 'run'}}}
         """)
-    result = cli("fit", config)
+    result = cli_in_process("fit", config)
     assert result.returncode == 4, result.stderr
     assert "exceeds 100 × the first step's" in result.stderr
     epoch = int(result.stderr.split("diverged at epoch ")[1].split(",")[0])

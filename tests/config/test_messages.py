@@ -1,5 +1,14 @@
 """Validation messages through the real CLI: the right type named, the right key suggested, the value as written."""
 
+import pytest
+
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what config errors say (see `cli_in_process`)."""
+    return cli_in_process
+
+
 MINIMAL = "data: {train: d.csv, target: y}\n"
 
 

@@ -1,6 +1,14 @@
 """`--set` through the real CLI: YAML values, text kept as written for keys that take text, errors `(from --set)`."""
 
+import pytest
 import yaml
+
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what --set does and says (see `cli_in_process`)."""
+    return cli_in_process
+
 
 MINIMAL = "data: {train: d.csv, target: y}\n"
 

@@ -1,6 +1,13 @@
 """Cross-key rules of the schema, through the real CLI."""
 
+import pytest
 import yaml
+
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what the schema command and validation say (see `cli_in_process`)."""
+    return cli_in_process
 
 
 def _config(write, blobs_csv, tmp_path):

@@ -10,6 +10,12 @@ import numpy as np
 import pytest
 
 
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what the CSV reader reports (see `cli_in_process`)."""
+    return cli_in_process
+
+
 def numeric_rows(rows: int = 40, seed: int = 0) -> list[str]:
     """Data lines of a small numeric table with columns a, b and a 0/1 target y."""
     rng = np.random.default_rng(seed)
@@ -71,13 +77,13 @@ def test_text_in_a_numeric_column_is_named_whichever_split_its_row_lands_in(cli,
 
 # defect 6 ----------------------------------------------------------------------------------------------
 
-def test_a_target_missing_in_every_row_is_no_labelled_rows_at_check_and_eval(cli, write, tmp_path, runs):
+def test_a_target_missing_in_every_row_is_no_labelled_rows_at_check_and_eval(real_cli, write, tmp_path, runs):
     data = write("unlabelled.csv", "a,b,y\n" + "\n".join(row.rsplit(",", 1)[0] + "," for row in numeric_rows()))
-    checked = cli("check", table_config(write, data, tmp_path))
+    checked = real_cli("check", table_config(write, data, tmp_path))
     assert_clean_stderr(checked)
     assert checked.returncode == 3
     assert f"{data}: no labelled rows: the target column 'y' is missing in all 40 rows" in checked.stderr
-    evaluated = cli("eval", runs["plain"], data)
+    evaluated = real_cli("eval", runs["plain"], data)
     assert_clean_stderr(evaluated)
     assert evaluated.returncode == 3 and evaluated.stdout == ""
     assert (f"{data}: no labelled rows: the target column 'y' is missing in all 40 rows; fill in the target, "

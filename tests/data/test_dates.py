@@ -13,6 +13,12 @@ from nntrain.data.step import Context
 from nntrain.errors import DataError
 
 
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what the commands do with dates (see `cli_in_process`)."""
+    return cli_in_process
+
+
 def _prepared(train: list[str], later: list[str] | None = None, **options) -> tuple[pd.DataFrame, dict, Context]:
     """Fit a dates step on column `when` of `train`; transform `later` (default `train`)."""
     frame = pd.DataFrame({"when": train, "y": np.arange(len(train))})

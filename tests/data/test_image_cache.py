@@ -16,6 +16,12 @@ from nntrain.train.checkpoint import load_checkpoint
 
 
 @pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what fit says about the cache (see `cli_in_process`)."""
+    return cli_in_process
+
+
+@pytest.fixture
 def decodes(monkeypatch):
     """How many images the cache has decoded, counted in this process."""
     count = {"images": 0}

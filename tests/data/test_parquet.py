@@ -18,6 +18,12 @@ from nntrain.data.readers import read_table
 from nntrain.errors import ConfigError, DataError
 
 
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what the commands do with Parquet tables (see `cli_in_process`)."""
+    return cli_in_process
+
+
 def mixed_frame(rows: int = 90) -> pd.DataFrame:
     """Numbers with gaps, whole numbers, a category with gaps, a boolean, and a three-class label."""
     rng = np.random.default_rng(0)
@@ -261,10 +267,10 @@ def test_init_data_and_check_accept_parquet(cli, tables, tmp_path):
     assert "read " + str(tables / "mixed.parquet") + ": 90 rows" in checked.stdout
 
 
-def test_parquet_defects_are_exit_3_naming_the_file(cli, write, tables, tmp_path):
+def test_parquet_defects_are_exit_3_naming_the_file(real_cli, write, tables, tmp_path):
     damaged = tmp_path / "damaged.parquet"
     damaged.write_bytes(b"a,b\n1,2\n")
-    result = cli("fit", mixed_config(write, tmp_path, damaged, "damaged"))
+    result = real_cli("fit", mixed_config(write, tmp_path, damaged, "damaged"))
     assert result.returncode == 3
     assert f"cannot read {damaged}: not a Parquet file, or damaged" in result.stderr
     assert "Traceback" not in result.stderr
@@ -275,18 +281,18 @@ def test_parquet_defects_are_exit_3_naming_the_file(cli, write, tables, tmp_path
     pq.write_table(pa.Table.from_pandas(frame[:45], preserve_index=False), odd / "a.parquet")
     changed = frame[45:].assign(x2=frame["x2"][45:].astype(float))
     pq.write_table(pa.Table.from_pandas(changed, preserve_index=False), odd / "b.parquet")
-    result = cli("fit", mixed_config(write, tmp_path, odd, "odd"))
+    result = real_cli("fit", mixed_config(write, tmp_path, odd, "odd"))
     assert result.returncode == 3
     assert (f"{odd / 'b.parquet'}: column 'x2' is double here but int64 in a.parquet; every Parquet file of {odd} "
             "must have the same columns and types") in result.stderr
 
     pq.write_table(pa.Table.from_pandas(frame[45:].drop(columns=["flag"]), preserve_index=False), odd / "b.parquet")
-    result = cli("data", mixed_config(write, tmp_path, odd, "odd"))
+    result = real_cli("data", mixed_config(write, tmp_path, odd, "odd"))
     assert result.returncode == 3 and f"{odd / 'b.parquet'}: has no column 'flag', which a.parquet has" in result.stderr
 
     pq.write_table(pa.table({"x": [1.0, 2.0], "when": pa.array([0, 1], pa.timestamp("ms")), "label": ["a", "b"]}),
                    tmp_path / "dated.parquet")
-    result = cli("data", mixed_config(write, tmp_path, tmp_path / "dated.parquet", "dated"))
+    result = real_cli("data", mixed_config(write, tmp_path, tmp_path / "dated.parquet", "dated"))
     assert result.returncode == 3
     assert f"{tmp_path / 'dated.parquet'}: column 'when' has the Parquet type timestamp[ms]" in result.stderr
 

@@ -15,6 +15,13 @@ from nntrain.data.tables import read_csv
 from nntrain.data.tabular import prepare_inference, prepare_training
 from nntrain.errors import DataError
 
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what pipeline steps do and report (see `cli_in_process`)."""
+    return cli_in_process
+
+
 # line:   2: plain row          3: empty age          4: '?' age            5: text in numeric weight
 #         6: '?' colour         7,8: exact duplicates  9,10: same features, conflicting labels
 MESSY = """\

@@ -122,10 +122,12 @@ def mixed_tables(folder: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="session")
-def tools():
-    """The helpers above, for test modules (conftest.py cannot be imported under --import-mode=importlib)."""
+def tools(cli_in_process):
+    """The helpers above, for test modules (conftest.py cannot be imported under --import-mode=importlib);
+    `in_process` fits and exports in the test process, for the tests about the model, not the process."""
     from types import SimpleNamespace
 
     return SimpleNamespace(raw_rows=raw_rows, onnx_feed=onnx_feed, run_onnx=run_onnx, run_onnx_images=run_onnx_images, nntrain=nntrain,
+                           in_process=cli_in_process,
                            cli_predictions=cli_predictions, assert_same_predictions=assert_same_predictions,
                            mixed_tables=mixed_tables)

@@ -9,20 +9,26 @@ EXAMPLES = ["iris.yaml", "iris-deep.yaml", "diabetes.yaml", "penguins.yaml", "pe
 DATA = {"iris": "datasets/iris.csv", "diabetes": "datasets/diabetes.csv", "penguins": "datasets/penguins.csv"}
 
 
-def fit_and_export(tools, config, folder, *overrides, cwd=None):
+def fit_and_export(tools, config, folder, *overrides):
     run, model = folder / "run", folder / "model.onnx"
     sets = [arg for key in overrides for arg in ("--set", key)]
-    fitted = tools.nntrain("fit", config, "--set", f"output.dir={run}", *sets, cwd=cwd)
+    fitted = tools.in_process("fit", config, "--set", f"output.dir={run}", *sets)
     assert fitted.returncode == 0, fitted.stderr
-    exported = tools.nntrain("export", run, "-o", model, cwd=cwd)
+    return run, model, export(tools, run, model)
+
+
+def export(tools, run, model):
+    exported = tools.in_process("export", run, "-o", model)
     assert exported.returncode == 0, exported.stderr
-    return run, model, exported
+    return exported
 
 
+@pytest.mark.xdist_group("examples")
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_example_configs_predict_in_onnxruntime_as_nntrain_predict(tools, repo, tmp_path, name):
+def test_example_configs_predict_in_onnxruntime_as_nntrain_predict(tools, repo, example_run, tmp_path, name):
     """Each example, trained briefly: the same classes (or values) and probabilities within 1e-5."""
-    run, model, exported = fit_and_export(tools, repo / "configs" / name, tmp_path, "training.epochs=3", cwd=repo)
+    run, model = example_run(name), tmp_path / "model.onnx"
+    exported = export(tools, run, model)
     data = repo / DATA[name.split("-")[0].removesuffix(".yaml")]
     regression = name == "diabetes.yaml"
     predicted = tools.cli_predictions(run, data, proba=not regression)
@@ -123,8 +129,10 @@ def test_image_models_predict_in_onnxruntime_as_nntrain_predict(tools, image_fol
     tools.assert_same_predictions(tools.run_onnx_images(model, read_pixels(predicted["path"])), predicted)
 
 
-def test_digits_example_predicts_in_onnxruntime_as_nntrain_predict(tools, repo, tmp_path):
-    run, model, _ = fit_and_export(tools, repo / "configs/digits.yaml", tmp_path, "training.epochs=1", cwd=repo)
+@pytest.mark.xdist_group("examples")
+def test_digits_example_predicts_in_onnxruntime_as_nntrain_predict(tools, repo, example_run, tmp_path):
+    run, model = example_run("digits.yaml"), tmp_path / "model.onnx"
+    export(tools, run, model)
     predicted = tools.cli_predictions(run, repo / "datasets/digits/3")
     onnx = tools.run_onnx_images(model, read_pixels(repo / path for path in predicted["path"]))
     tools.assert_same_predictions(onnx, predicted)

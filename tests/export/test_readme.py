@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import onnx
+import pytest
 
 from nntrain.export.graph import IR_VERSION, ML_OPSET, OPSET
 
@@ -16,13 +17,11 @@ def section(readme: str, heading: str) -> str:
     return readme[start:end]
 
 
-def test_readme_example_runs_on_an_exported_penguins_model(tools, repo, tmp_path):
+@pytest.mark.xdist_group("examples")
+def test_readme_example_runs_on_an_exported_penguins_model(tools, repo, example_run, tmp_path):
     text = section((repo / "README.md").read_text(), "## Export and serve")
     code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
-    run = tmp_path / "run"
-    assert tools.nntrain("fit", "configs/penguins.yaml", "--set", f"output.dir={run}", "--set", "training.epochs=3",
-                         cwd=repo).returncode == 0
-    assert tools.nntrain("export", run, "-o", tmp_path / "penguins.onnx").returncode == 0
+    assert tools.nntrain("export", example_run("penguins.yaml"), "-o", tmp_path / "penguins.onnx").returncode == 0
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr
     labels = re.findall(r"'(\w+)'", result.stdout.split("]")[0])

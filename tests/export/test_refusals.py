@@ -4,11 +4,19 @@ otherwise than `nntrain predict`; and the optional extra."""
 import subprocess
 import sys
 
+import pytest
+
 from nntrain.data.pipeline import STEPS
 from nntrain.export.layers import ACTIVATION_NODES, LAYER_NODES
 from nntrain.export.pipeline import STEP_NODES
 from nntrain.nn.activations import ACTIVATIONS
 from nntrain.nn.layers import LAYERS
+
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what export refuses and says (see `cli_in_process`)."""
+    return cli_in_process
 
 
 def test_every_layer_activation_and_step_has_an_onnx_form():

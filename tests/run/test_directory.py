@@ -11,6 +11,12 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: what the later fit or check says (see `cli_in_process`); a lock's holder is a real process."""
+    return cli_in_process
+
+
 def _start(args, cwd=None):
     script = Path(sys.executable).parent / "nntrain"
     return subprocess.Popen([str(script), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -3,6 +3,15 @@
 import json
 import re
 
+import pytest
+
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what check and fit say about memory (see `cli_in_process`)."""
+    return cli_in_process
+
+
 HUGE = "model.layers=[{type: dense, units: 50000000000}]"  # 1e11 weights on two features: terabytes
 
 

@@ -6,9 +6,16 @@ import subprocess
 
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from nntrain.cli import app
+
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what fit says and writes (see `cli_in_process`)."""
+    return cli_in_process
 
 
 def summary_of(run):

@@ -5,6 +5,13 @@ import pytest
 from nntrain.sweep.plan import plan_sweep
 from nntrain.sweep.worker import create_study, work
 
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what plot draws (see `cli_in_process`)."""
+    return cli_in_process
+
+
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

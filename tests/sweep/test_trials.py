@@ -6,6 +6,12 @@ import re
 import pytest
 
 
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what a sweep says and records (see `cli_in_process`)."""
+    return cli_in_process
+
+
 @pytest.mark.slow
 def test_hopeless_rates_are_pruned_and_diverging_ones_fail_without_stopping_the_sweep(cli, base_config, sweep_file,
                                                                                       tmp_path):

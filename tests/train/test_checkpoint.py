@@ -20,6 +20,13 @@ import pytest
 from nntrain.errors import CheckpointError
 from nntrain.train.checkpoint import load_checkpoint, save_checkpoint
 
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: the fit whose checkpoint is turned into a bomb (see `cli_in_process`)."""
+    return cli_in_process
+
+
 ARRAYS = {"params/dense_1.W": np.arange(6, dtype=np.float32).reshape(2, 3), "params/dense_1.b": np.ones(3)}
 
 

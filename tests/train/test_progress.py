@@ -3,6 +3,14 @@
 import json
 import re
 
+import pytest
+
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what fit prints and saves (see `cli_in_process`)."""
+    return cli_in_process
+
 
 def _config(write, blobs_csv, tmp_path, training: str = ""):
     """Blobs with a high learning rate: val_loss improves over the first few epochs only, so the improving

@@ -6,6 +6,12 @@ from nntrain.errors import CheckpointError
 from nntrain.train.saved import upgraded_layer_specs
 
 
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what old checkpoints predict and say (see `cli_in_process`)."""
+    return cli_in_process
+
+
 def _as_written_by(version: str):
     """What nntrain `version` wrote for today's gelu_tanh layers: `gelu`, and its own version."""
     def change(meta):

@@ -4,7 +4,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+
+@pytest.fixture
+def cli(cli_in_process):
+    """In the test process: these tests are about what fit writes to the event files (see `cli_in_process`)."""
+    return cli_in_process
 
 
 def _scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
