@@ -198,3 +198,15 @@ def test_a_parquet_table_predicts_in_chunks_across_row_groups(cli, trained):
     chunked = cli("predict", trained / "run", trained / "many.parquet", "--keep", "id", "--proba", env=CHUNKS)
     assert whole.returncode == chunked.returncode == 0, chunked.stderr
     assert chunked.stdout == whole.stdout and len(chunked.stdout.splitlines()) == 31
+
+
+def test_text_in_one_row_leaves_the_other_rows_predictions_as_they_are(cli, trained):
+    """x1 was float32 in training; a word in one row made the whole column text, and its numbers float64."""
+    clean = _rows(6)
+    (trained / "clean.csv").write_text(clean)
+    (trained / "one_word.csv").write_text(clean + "099,oops,1.0,n\n")
+    alone = cli("predict", trained / "run", trained / "clean.csv", "--proba")
+    beside = cli("predict", trained / "run", trained / "one_word.csv", "--proba", "--on-error", "skip")
+    assert alone.returncode == beside.returncode == 0, beside.stderr
+    assert len(alone.stdout.splitlines()) == len(beside.stdout.splitlines()) == 7
+    assert [row.split(",", 1)[1] for row in beside.stdout.splitlines()[1:]] == alone.stdout.splitlines()[1:]
