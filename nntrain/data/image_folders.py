@@ -121,29 +121,23 @@ def labelled_files(root: Path, classes: list[str]) -> tuple[list[Path], np.ndarr
     return paths, labels
 
 
-def labelled_images(root: Path, classes: list[str], spec: ImageSpec, size, dtype, on_bad: str,
-                    problems: list) -> tuple[np.ndarray, np.ndarray, list[Path]]:
-    """Images of a class-per-folder tree whose class names must be among `classes`, decoded into floats."""
-    paths, labels = labelled_files(root, classes)
-    x, ok, found = load_images(paths, spec, size, dtype, on_bad)
-    problems += found
-    return x, labels[ok], [p for p, keep in zip(paths, ok) if keep]
-
-
 def image_spec(state: dict) -> tuple[ImageSpec, tuple[int, int]]:
     image = state["image"]
     return ImageSpec(image["color"], tuple(image["size"]), image["resize"]), tuple(image["size"])
 
 
-def prepare_labelled_images(source: str, state: dict, dtype, on_bad: str = "skip"):
-    """Images and class indices for eval: a class-per-folder tree, or a CSV with `path` and `class` columns;
-    DataError when no image is readable."""
+def labelled_image_chunks(source: str, state: dict, dtype, problems: list,
+                          on_bad: str = "skip") -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Images and class indices for eval, decoded a chunk of paths at a time (as `unlabelled_image_chunks`):
+    a class-per-folder tree, or a CSV with `path` and `class` columns. The unreadable are added to
+    `problems`; DataError when no image is readable once every chunk has been read."""
+    from nntrain.data.readers import chunk_rows
+
     spec, size = image_spec(state)
     classes = state["target"]["classes"]
-    problems: list = []
     location = Path(source)
     if location.is_dir():
-        x, y, _ = labelled_images(location, classes, spec, size, dtype, on_bad, problems)
+        paths, labels = labelled_files(location, classes)
     else:
         from nntrain.data.readers import read_table
         from nntrain.data.tabular import check_columns
@@ -153,12 +147,19 @@ def prepare_labelled_images(source: str, state: dict, dtype, on_bad: str = "skip
         unknown = sorted(set(table["class"].astype(str)) - set(classes))
         if unknown:
             raise DataError(f"{source}: classes the model was not trained on: {', '.join(unknown)}")
-        x, ok, problems = load_images([Path(p) for p in table["path"]], spec, size, dtype, on_bad)
-        y = np.array([classes.index(c) for c in table["class"].astype(str)], dtype=np.int64)[ok]
-    if len(x) == 0:
+        paths = [Path(p) for p in table["path"]]
+        labels = np.array([classes.index(c) for c in table["class"].astype(str)], dtype=np.int64)
+    step = chunk_rows(size[0] * size[1] * spec.channels)
+    readable = 0
+    for start in range(0, len(paths), step):
+        x, ok, found = load_images(paths[start:start + step], spec, size, dtype, on_bad)
+        problems += found
+        readable += len(x)
+        if len(x):
+            _apply_statistics(x, state)
+            yield x, labels[start:start + step][ok]
+    if not readable:
         raise DataError(f"{source}: no readable image, nothing to evaluate; {problems_note(problems)}")
-    _apply_statistics(x, state)
-    return x, y, [note] if (note := problems_note(problems)) else []
 
 
 def unlabelled_image_chunks(source: str | list[Path], state: dict, dtype, model: str, problems: list,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from nntrain.data.image_folders import prepare_labelled_images, unlabelled_image_chunks
+from nntrain.data.image_folders import labelled_image_chunks, unlabelled_image_chunks
 from nntrain.data.images import problems_note
 from nntrain.data.readers import table_chunks
 from nntrain.data.tables import check_kept_columns
@@ -66,8 +66,9 @@ class Run:
         """Loss and metrics on labelled data: a CSV path (`-` for stdin), a DataFrame, an image folder,
         or by default the run's held-out test split.
 
-        A table is read, prepared and scored a chunk of rows at a time (see `readers.table_chunks`), the
-        metrics added up over the chunks as `evaluation.Scores` says, so any length runs in flat memory."""
+        A table is read, prepared and scored a chunk of rows at a time (see `readers.table_chunks`; images a
+        chunk of paths at a time), the metrics added up over the chunks as `evaluation.Scores` says, so any
+        length runs in flat memory."""
         saved = self.saved
         if data is None:
             held_out = saved.path.parent / "test.csv"
@@ -81,8 +82,10 @@ class Run:
             if isinstance(data, pd.DataFrame):
                 raise ConfigError("an image model evaluates an image folder or a CSV of path and class, "
                                   "not a DataFrame")
-            x, y, notes = prepare_labelled_images(str(data), saved.data, saved.model.dtype)
-            scores.add(x, y)
+            problems: list = []
+            for x, y in labelled_image_chunks(str(data), saved.data, saved.model.dtype, problems):
+                scores.add(x, y)
+            notes = [note] if (note := problems_note(problems)) else []
         else:
             notes, tally = _Notes(), Tally()
             for frame in self._frames(data):

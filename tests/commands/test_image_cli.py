@@ -5,6 +5,7 @@ import json
 import subprocess
 
 import pandas as pd
+import pytest
 import yaml
 
 from nntrain.train.checkpoint import load_checkpoint
@@ -32,6 +33,10 @@ def test_eval_on_a_class_per_subfolder_folder(cli, image_config, image_folder, t
     assert cli("fit", image_config()).returncode == 0
     report = json.loads(cli("eval", tmp_path / "run", image_folder, "--json").stdout)
     assert report["rows"] == 45
+    chunked = json.loads(cli("eval", tmp_path / "run", image_folder, "--json", env={"NNTRAIN_CHUNK_ROWS": "4"}).stdout)
+    assert {key: chunked[key] for key in ("rows", "metrics", "confusion_matrix")} == \
+        {key: report[key] for key in ("rows", "metrics", "confusion_matrix")}  # counts: exactly
+    assert chunked["loss"] == pytest.approx(report["loss"], rel=1e-6)  # a mean of chunk means: to rounding
     assert report["confusion_matrix"]["labels"] == ["diagonal", "horizontal", "vertical"]
     assert sum(map(sum, report["confusion_matrix"]["matrix"])) == 45
     assert report["metrics"]["accuracy"] >= 0.9
