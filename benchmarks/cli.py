@@ -2,7 +2,7 @@
 
   predict throughput  `nntrain predict` on a 1,000,000-row CSV, against pandas.read_csv alone (the floor)
   start-up            `nntrain --help` and `nntrain predict` on a one-row CSV, against `import numpy, pandas`
-  fit memory          peak resident memory of `nntrain fit` on a float32 dataset of S bytes, against 3·S + 200 MB
+  fit memory          peak resident memory of `nntrain fit` on a float32 dataset of S bytes, against 2.5·S + 150 MB
 
     python benchmarks/cli.py [--rows 1000000] [--repeats 3]
 """
@@ -103,12 +103,12 @@ def fit_memory(folder: Path, rows: int) -> tuple[int, int]:
 
 
 def memory_budget(size: int) -> int:
-    return 3 * size + 200 * 2**20
+    return int(2.5 * size) + 150 * 2**20
 
 
 def memory_report(size: int, peak: int) -> list[tuple]:
     return [("dataset S (float32)", f"{size / 2**20:.0f} MB"), ("peak RSS of fit", f"{peak / 2**20:.0f} MB"),
-            ("budget 3·S + 200 MB", f"{memory_budget(size) / 2**20:.0f} MB"),
+            ("budget 2.5·S + 150 MB", f"{memory_budget(size) / 2**20:.0f} MB"),
             ("within budget", str(peak <= memory_budget(size)))]
 
 

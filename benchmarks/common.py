@@ -14,7 +14,8 @@ import numpy as np
 
 
 def alternate(contenders: dict[str, Callable[[], float | None]], repeats: int, warmup: int = 1) -> dict[str, float]:
-    """Median seconds per contender. A contender returns its own measured seconds, or None to be timed whole."""
+    """Median seconds per contender. A contender returns its own measured seconds (a float), or anything else
+    (None, its result) to be timed whole."""
     times = {name: [] for name in contenders}
     for round_ in range(warmup + repeats):
         order = list(contenders)
@@ -23,7 +24,7 @@ def alternate(contenders: dict[str, Callable[[], float | None]], repeats: int, w
             started = time.perf_counter()
             measured = contenders[name]()
             if round_ >= warmup:
-                times[name].append(measured if measured is not None else time.perf_counter() - started)
+                times[name].append(measured if isinstance(measured, float) else time.perf_counter() - started)
     return {name: statistics.median(values) for name, values in times.items()}
 
 

@@ -53,7 +53,7 @@ def _main(version: Annotated[Optional[bool], typer.Option("--version", callback=
     """Train neural networks from a YAML file, on a NumPy engine."""
 
 
-@app.command(epilog="\b\nExamples:\n  nntrain fit configs/iris.yaml\n  nntrain fit configs/iris.yaml --set optimizer.lr=0.01 --set training.epochs=50\n  nntrain fit configs/iris.yaml --resume auto\n")
+@app.command(epilog="\b\nExamples:\n  nntrain fit configs/iris.yaml\n  nntrain fit configs/iris.yaml --set optimizer.lr=0.01 --set training.epochs=50\n  nntrain fit configs/iris.yaml --resume auto\n  nntrain fit configs/iris.yaml --processes 2\n  mpiexec -n 8 nntrain fit configs/iris.yaml\n")
 def fit(
     config: Annotated[str, typer.Argument(help="YAML config file describing the run.")],
     set_: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE",
@@ -66,12 +66,18 @@ def fit(
                                                      help="When progress is plain text (piped), print every Nth "
                                                           "epoch plus the improving ones and the last "
                                                           "(sets training.log_every).")] = None,
+    processes: Annotated[Optional[int], typer.Option("--processes", min=1, metavar="N",
+                                                     help="Train on N processes of this machine, through "
+                                                          "the bundled mpiexec (needs nntrain[mpi]).")] = None,
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
     """Train a model from a config file; checkpoints and logs go to the run directory."""
     started = time.monotonic()  # before the engine loads: a fit's `seconds` count the whole command
     with _exit_codes(debug):
-        from nntrain.commands.fit import fit as run_fit
+        from nntrain.commands.fit import fit as run_fit, launch
+
+        if processes is not None:
+            launch(processes, sys.argv[1:])
 
         run_fit(config, set_, _display(quiet, verbose), overwrite=overwrite, resume=resume, force=force,
                 log_every=log_every, started=started)
@@ -356,7 +362,8 @@ def _exit_codes(debug: bool):
     except NNTrainError as exc:
         if debug:
             traceback.print_exc()
-        _say(f"nntrain: error: {exc}")
+        if str(exc):  # empty when another rank of an MPI job reports the error
+            _say(f"nntrain: error: {exc}")
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         _say("\ninterrupted")

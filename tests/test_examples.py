@@ -46,3 +46,12 @@ def test_digits_cnn_reaches_97_percent_on_held_out_images(cli, tmp_path):
     assert result.returncode == 0, result.stderr
     result = cli("eval", tmp_path, "--json")
     assert json.loads(result.stdout)["metrics"]["accuracy"] >= 0.97
+
+
+@pytest.mark.slow
+def test_changelogs_text_classifier_reaches_the_documented_test_accuracy(cli, tmp_path):
+    """Six Debian packages from their changelog text: TF-IDF + scikit-learn's MLP scores 0.892 on average over
+    three such splits, this config 0.887 (benchmarks/text.py trains both on the same rows); 0.906 on this one."""
+    assert cli("fit", "configs/changelogs.yaml", "--set", f"output.dir={tmp_path}").returncode == 0
+    result = cli("eval", tmp_path, "--json")
+    assert json.loads(result.stdout)["metrics"]["accuracy"] >= 0.88

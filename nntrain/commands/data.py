@@ -75,7 +75,12 @@ def _show_rest(report: dict, display: Display) -> None:
 
 
 def _fate(profile: dict) -> str:
-    """kept, dropped (by a drop step), empty (dropped by clean), or encoded into how many columns."""
+    """kept, dropped (by a drop step), empty (dropped by clean), encoded into how many columns, or tokenized:
+    the vocabulary's size (or hash buckets) and the mean tokens per training row."""
+    if profile["fate"] == "tokenized":
+        ids = f"{profile['hash_buckets']:,} hash buckets" if profile["hash_buckets"] else \
+            f"vocabulary {profile['vocabulary']:,}"
+        return f"tokenized ({ids}, {profile['tokens_per_row']:g} tokens per row)"
     return f"encoded ({profile['encoded_into']})" if profile["fate"] == "encoded" else profile["fate"]
 
 

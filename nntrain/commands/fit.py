@@ -1,9 +1,14 @@
 """`nntrain fit`: train the run a config describes, with progress on stderr, and sum it up."""
 
+import os
+import sys
 from pathlib import Path
 
 from nntrain.commands.display import Display, Table, human_duration
+from nntrain.errors import ConfigError
+from nntrain.extras import require
 from nntrain.run.api import Run, fit as fit_run
+from nntrain.train.parallel import join, launched_by_mpi
 from nntrain.train.recorder import read_log
 
 
@@ -12,10 +17,40 @@ def fit(config_path: str, overrides: list[str], display: Display, *, overwrite: 
         started: float | None = None) -> Path:
     if log_every is not None:  # after any --set, so the option wins
         overrides = [*overrides, f"training.log_every={log_every}"]
+    group = join()
     run = fit_run(config_path, overrides=overrides, resume=resume, overwrite=overwrite, force=force,
                   progress=display.reporter(), started=started)
-    display.info(summary_table(run))
+    if group is None or group.rank == 0:
+        display.info(summary_table(run))
     return run.dir
+
+
+def launch(processes: int, arguments: list[str]) -> None:
+    """Become `mpiexec -n N` running this same `nntrain fit` command (without --processes) on N ranks."""
+    if launched_by_mpi():
+        raise ConfigError("--processes: this is already one rank of an MPI job; "
+                          "leave out --processes under mpiexec or srun")
+    require("mpi4py", "mpi", "--processes", "mpi4py")
+    mpiexec = Path(sys.executable).parent / "mpiexec"  # the mpich wheel's, beside this Python
+    if not mpiexec.is_file():
+        raise ConfigError(f"--processes needs {mpiexec}, which the mpich wheel installs; install it with:\n"
+                          "pip install 'nntrain[mpi]'")
+    command = [str(mpiexec), "-n", str(processes), sys.executable, "-m", "nntrain", *_without_processes(arguments)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(command[0], command)
+
+
+def _without_processes(arguments: list[str]) -> list[str]:
+    kept, skip = [], False
+    for argument in arguments:
+        if skip:
+            skip = False
+        elif argument == "--processes":
+            skip = True
+        elif not argument.startswith("--processes="):
+            kept.append(argument)
+    return kept
 
 
 def summary_table(run: Run) -> Table:

@@ -4,6 +4,7 @@ import json
 import shlex
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -15,13 +16,15 @@ from nntrain.data.dedupe import duplicated
 from nntrain.data.report import profile_columns
 from nntrain.data.readers import is_image_folder, read_table
 from nntrain.data.targets import infer_task
+from nntrain.data.text import WORD
 from nntrain.errors import ConfigError, DataError
 from nntrain.words import counted
 
 TASKS = ("classification", "regression", "images")
 TARGET_NAMES = ("target", "label", "labels", "class", "y", "outcome", "species")
 ID_NAMES = ("id", "index", "uuid", "row", "row_id")
-MAX_CATEGORIES = 50     # text columns with more distinct values are left out (one-hot would explode)
+MAX_CATEGORIES = 50     # text columns with more distinct values are left out (one-hot would explode)...
+TEXT_WORDS = 3          # ... unless their values average this many words: free text, for the text step
 MIN_ROWS = 20
 LARGEST_SIDE = 64       # larger images are resized: a NumPy CNN on big images is slow
 LINE = 120              # longest line of a written config: long lists are wrapped or summarised
@@ -108,28 +111,45 @@ def _table_config(path: str, task: str | None, target: str | None) -> tuple[str,
         raise DataError(f"column {target!r} of {path} holds a single value ({labels.iloc[0]!r}); a classifier "
                         "needs two classes or more (pass --target to predict another column)")
     profiles = {p["column"]: p for p in profile_columns(frame.drop(columns=[target]), DEFAULT_MARKERS)}
-    unused = {name: reason for name in profiles if (reason := _unusable(frame[name], profiles[name], len(frame)))}
+    free_text = [name for name in profiles if _free_text(frame[name], profiles[name])]
+    unused = {name: reason for name in profiles
+              if name not in free_text and (reason := _unusable(frame[name], profiles[name], len(frame)))}
     features = [name for name in profiles if name not in unused]
     if not features:
         raise DataError(f"{path}: no column is usable as a feature ({_listed(unused)})")
-    steps = _steps(profiles, unused, features, duplicated(frame, features + [target]).mean())
+    steps = _steps(profiles, unused, features, duplicated(frame, features + [target]).mean(), free_text)
     classes = labels.nunique() if task == "classification" else None
     what = (f"{classes} classes" if classes else "a number") + f" in column {target!r}"
     facts = f"{counted(len(features), 'feature')}, target {target!r} ({task}" + (f", {classes} classes)" if classes else ")")
     text = _compose(f"Predicts {what} of {path}", _TABLE.format(
         train=_flow(path), target=_flow(target), steps="\n".join(steps), features=counted(len(features), "feature"),
-        **_task_fields(bool(classes))))
+        first=_EMBEDDING if free_text else "", **_task_fields(bool(classes))))
     return text, facts, len(labels)
 
 
-def _steps(profiles: dict[str, dict], unused: dict[str, str], features: list[str], repeated: float) -> list[str]:
+def _free_text(column: pd.Series, profile: dict) -> bool:
+    """Many distinct values of a few words or more, that are not dates (the dates step reads those)."""
+    if profile["kind"] != "categorical" or profile["distinct"] <= MAX_CATEGORIES:
+        return False
+    present = column.dropna().astype(str)
+    sample = present.sample(min(len(present), 1000), random_state=0)
+    if sample.str.count(WORD).mean() < TEXT_WORDS:
+        return False
+    with warnings.catch_warnings():  # pandas warns when it guesses formats value by value
+        warnings.simplefilter("ignore")
+        dates = pd.to_datetime(sample, errors="coerce", format="mixed", utc=True)
+    return dates.notna().mean() < 0.95
+
+
+def _steps(profiles: dict[str, dict], unused: dict[str, str], features: list[str], repeated: float,
+           free_text: list[str] = ()) -> list[str]:
     """The pipeline's lines: drop what cannot be a feature, dates to numbers, clean gaps and text in numbers (and
-    dates that do not parse), dedupe, then normalize before encode (so one-hot columns stay 0/1)."""
+    dates that do not parse), dedupe, tokenise free text, then normalize before encode (so one-hot columns stay 0/1)."""
     dates = [name for name in features if profiles[name]["kind"] == "date"]
     gaps = [name for name in features if profiles[name]["missing"] or profiles[name].get("text_values")
             or profiles[name].get("unparsable")]
     text = [name for name in features if profiles[name].get("text_values")]
-    categorical = [name for name in features if profiles[name]["kind"] == "categorical"]
+    categorical = [name for name in features if profiles[name]["kind"] == "categorical" and name not in free_text]
     lines = []
     if unused:
         lines += _commented(_flow_lines("    - {type: drop, columns: ", list(unused), "}"), _reasons(unused))
@@ -151,6 +171,9 @@ def _steps(profiles: dict[str, dict], unused: dict[str, str], features: list[str
         lines.append("    # - {type: clean, missing: median}   # no missing values now; add this if new data has gaps")
     lines += _commented(["    - {type: dedupe}"], "drop exact duplicate rows") if repeated < 0.5 else \
         [f"    # - {{type: dedupe}}   # off: {repeated:.0%} of the rows repeat another, dedupe would drop them"]
+    if free_text:
+        lines += _commented(_flow_lines("    - {type: text, columns: ", list(free_text), "}"),
+                            f"free text to word ids for the embedding_bag layer: {_some(free_text)}")
     lines += _commented(["    - {type: normalize, method: zscore}"], "scale every number to mean 0, deviation 1")
     if categorical:
         lines += _commented(["    - {type: encode}"], f"one-hot encode the text columns: {_some(categorical)}")
@@ -262,7 +285,7 @@ def _template(task: str) -> str:
         train='"data/train.csv"   # your CSV file', target='"label"   # the column to predict',
         steps="\n".join(["    - {type: clean, missing: median}", "    - {type: dedupe}",
                          "    - {type: encode}", "    - {type: normalize, method: zscore}"]),
-        features="your features", **_task_fields(task == "classification")))
+        features="your features", first="", **_task_fields(task == "classification")))
 
 
 def _compose(what: str, body: str) -> str:
@@ -303,7 +326,7 @@ data:
 {steps}
 model:
   layers:                    # hidden layers for {features}; the output layer is added from the task
-    - {{type: dense, units: 64, activation: relu}}
+{first}    - {{type: dense, units: 64, activation: relu}}
     - {{type: dropout, rate: 0.1}}
     - {{type: dense, units: 32, activation: relu}}
 loss: {loss}          # {loss_note}
@@ -313,6 +336,8 @@ training:
   stopping:
     - {{type: plateau, monitor: val_loss, patience: 15}}   # stop when validation loss stops improving
 """
+
+_EMBEDDING = "    - {type: embedding_bag, dim: 64}   # mean of the text's word embeddings; other features pass through\n"
 
 _IMAGES = """\
 data:

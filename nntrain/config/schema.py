@@ -176,8 +176,24 @@ class GlobalAvgPoolLayer(Spec):
     type: Literal["global_avgpool"]
 
 
+class EmbeddingBagLayer(Spec):
+    """Mean (or sum) of learned embeddings of each row's tokens from the `text` step; must be the first layer.
+
+    The other features pass through, followed by one `dim`-vector per text column (as fastText does)."""
+
+    type: Literal["embedding_bag"]
+    dim: PositiveInt
+    """Size of each token's embedding (in mean mode, the units of a linear first layer over word frequencies)."""
+    mode: Literal["mean", "sum"] = "mean"
+    """`mean`: average of the row's token embeddings; `sum`: their sum (grows with the text's length)."""
+    l1: NonNegativeFloat | None = None
+    """L1 penalty on the embeddings; default `regularization.l1`."""
+    l2: NonNegativeFloat | None = None
+    """L2 penalty on the embeddings; default `regularization.l2`."""
+
+
 Layer = Annotated[Union[DenseLayer, DropoutLayer, BatchNormLayer, ActivationLayer, FlattenLayer, Conv2DLayer,
-                        MaxPool2DLayer, AvgPool2DLayer, GlobalAvgPoolLayer],
+                        MaxPool2DLayer, AvgPool2DLayer, GlobalAvgPoolLayer, EmbeddingBagLayer],
                   Field(discriminator="type")]
 
 
@@ -572,7 +588,36 @@ class DatesStep(Spec):
         return {column: check_format(fmt) for column, fmt in value.items()}
 
 
-PipelineStep = Annotated[Union[CleanStep, DedupeStep, EncodeStep, NormalizeStep, DropStep, DatesStep],
+class TextStep(Spec):
+    """Free-text columns to token ids for an `embedding_bag` layer, from a vocabulary or a stable hash.
+
+    Text is lower-cased and split into runs of Unicode letters, digits and underscores (`\\w+`), optionally with
+    character n-grams; a token outside the vocabulary fitted on the training rows gets the out-of-vocabulary id."""
+
+    type: Literal["text"]
+    columns: Annotated[list[str], Field(min_length=1)]
+    """Text columns to tokenise; each becomes `width` id columns (the longest training row, at most `max_length`)."""
+    max_tokens: PositiveInt = 20000
+    """Vocabulary size: the most frequent training tokens kept (ties alphabetical)."""
+    min_count: PositiveInt = 2
+    """Tokens seen fewer times than this in the training rows are out of vocabulary."""
+    hash_buckets: Annotated[int, Field(gt=0, le=2**24)] | None = None
+    """Hash tokens into this many ids instead of fitting a vocabulary (nothing stored, unseen tokens spread over
+    buckets); at most 2^24, the ids float32 carries exactly."""
+    char_ngrams: tuple[PositiveInt, PositiveInt] | None = Field(None, strict=False)  # YAML gives a list
+    """`[a, b]`: add every character n-gram of length a..b of each word wrapped in `<` `>`, e.g. `[3, 5]`."""
+    max_length: PositiveInt = 256
+    """Most tokens (words, then n-grams) read per row; the rest are cut, with a note."""
+
+    @field_validator("char_ngrams")
+    @classmethod
+    def _ordered(cls, value):
+        if value is not None and value[0] > value[1]:
+            raise ValueError(f"char_ngrams must be [shortest, longest], got {list(value)}")
+        return value
+
+
+PipelineStep = Annotated[Union[CleanStep, DedupeStep, EncodeStep, NormalizeStep, DropStep, DatesStep, TextStep],
                          Field(discriminator="type")]
 
 
@@ -777,6 +822,16 @@ class Engine(Spec):
 
     dtype: Literal["float32", "float64"] = "float32"
     """Floating-point type of weights and data; float64 is for gradient checks."""
+    threads: PositiveInt | None = None
+    """Threads for the matrix products (BLAS) of each process; default: the library's own choice (all cores)
+    for one process, cores ÷ ranks for MPI ranks sharing a machine. Needs threadpoolctl (`nntrain[threads]`)."""
+    sync_batchnorm: bool = False
+    """On several MPI ranks, batchnorm statistics over the whole global batch (one process's result, three small
+    reductions per layer and step) rather than over each rank's rows; no effect on one process."""
+    collective_timeout: PositiveFloat | None = 600.0
+    """On several MPI ranks, seconds a rank waits for the others in one exchange before it ends the job (a rank
+    that is alive but stuck); rank 0 writing a checkpoint counts as waiting for the others, so keep it above the
+    longest checkpoint write. `null` waits for ever."""
 
 
 class Config(Spec):

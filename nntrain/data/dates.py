@@ -25,10 +25,13 @@ DATE_SHARE = 0.95  # a text column holds dates if at least this share of its pre
 SAMPLE = 1000      # formats are tried on this many present values, spread over the column; the best is checked on all
 
 # Day and month order: the first listed wins a tie (01/02/2024 is January 2nd, as pandas reads it);
-# `formats` in the step's config settles it. ISO8601 is pandas' parser for every ISO 8601 form.
-LAYOUTS = ["ISO8601", "%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%d-%m-%Y", "%m/%d/%y",
-           "%d/%m/%y", "%d %b %Y", "%d %B %Y", "%b %d %Y", "%b %d, %Y", "%B %d, %Y"]
-TIMES = ["", " %H:%M", " %H:%M:%S"]  # a layout other than ISO8601 is tried with each; a column may mix them
+# `formats` in the step's config settles it. ISO8601 is pandas' parser for every ISO 8601 form;
+# RFC 5322's form ("Tue, 20 Sep 2022 11:27:27 -0400") is how emails and Debian changelogs date things.
+RFC5322 = "%a, %d %b %Y %H:%M:%S %z"
+WHOLE = ("ISO8601", RFC5322)  # layouts that carry their own time
+LAYOUTS = ["ISO8601", RFC5322, "%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%d-%m-%Y",
+           "%m/%d/%y", "%d/%m/%y", "%d %b %Y", "%d %B %Y", "%b %d %Y", "%b %d, %Y", "%B %d, %Y"]
+TIMES = ["", " %H:%M", " %H:%M:%S"]  # every other layout is tried with each; a column may mix them
 
 
 class Part(NamedTuple):
@@ -79,7 +82,7 @@ def detect_formats(values: pd.Series) -> tuple[list[str], float]:
         return [], 0.0
     best, share = [], 0.0
     for layout in LAYOUTS:
-        formats = [layout] if layout == "ISO8601" else [layout + time for time in TIMES]
+        formats = [layout] if layout in WHOLE else [layout + time for time in TIMES]
         parsed = [parse_dates(sample, [fmt]).notna() for fmt in formats]
         rate = np.logical_or.reduce(parsed).mean()
         if rate > share:

@@ -45,7 +45,7 @@ class Normalize:
     def _columns(self, frame, ctx) -> list[str]:
         features = ctx.features(frame)
         columns = ctx.named(self.columns) if self.columns is not None else \
-            [c for c in features if is_numeric(frame[c])]
+            [c for c in features if is_numeric(frame[c]) and c not in ctx.tokens]
         missing = [c for c in columns if c not in features]
         if missing:
             raise DataError(f"normalize: no feature column {', '.join(map(repr, missing))}")

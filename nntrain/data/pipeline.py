@@ -21,6 +21,7 @@ from nntrain.data.drop import Drop
 from nntrain.data.encode import Encode
 from nntrain.data.normalize import Normalize
 from nntrain.data.step import Context, is_numeric, names
+from nntrain.data.text import Text
 from nntrain.errors import DataError
 
 STEPS = {
@@ -30,6 +31,7 @@ STEPS = {
     "normalize": Normalize,
     "drop": Drop,
     "dates": Dates,
+    "text": Text,
 }
 
 class Pipeline:
@@ -68,8 +70,8 @@ class Pipeline:
 
     def fates(self, states: list[dict]) -> dict[str, dict]:
         """What the fitted steps did to the columns they removed or replaced: {"fate": "dropped"} (a drop
-        step), {"fate": "empty"} (clean: no value in the training rows) or {"fate": "encoded",
-        "encoded_into": n}. The last step to touch a column decides (an ordinal code can be dropped)."""
+        step), {"fate": "empty"} (clean: no value in the training rows), {"fate": "encoded",
+        "encoded_into": n} or {"fate": "tokenized", ...} (a text step). The last step to touch a column decides (an ordinal code can be dropped)."""
         fates = {}
         for step, state in zip(self.steps, states):
             fates.update(step.fates(state))

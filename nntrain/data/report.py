@@ -67,7 +67,8 @@ def _date_range(present: pd.Series, formats: list[str], share: float) -> dict:
 
 def add_outcomes(profiles: list[dict], prepared: pd.DataFrame, fates: dict[str, dict]) -> None:
     """Add what preparation made of each column: its `fate` ("kept", "encoded" with `encoded_into`
-    columns, "dropped" by a drop step, or "empty": dropped by clean for having no value in the training
+    columns, "tokenized" by a text step (with `vocabulary` or `hash_buckets` and `tokens_per_row`),
+    "dropped" by a drop step, or "empty": dropped by clean for having no value in the training
     rows), and its missing cells after preparation (None once it is one-hot encoded or gone)."""
     for profile in profiles:
         name = profile["column"]

@@ -26,6 +26,7 @@ class Context:
     notes: list[str] = field(default_factory=list)
     rows: np.ndarray | None = None  # while fitting: which rows of the frame are training rows
     emptied: set[str] = field(default_factory=set)  # columns clean removed as empty in the training rows
+    tokens: set[str] = field(default_factory=set)  # token-id columns a text step made: ids, not numbers to scale
 
     def features(self, frame: pd.DataFrame) -> list[str]:
         return [c for c in frame.columns if c not in self.target]

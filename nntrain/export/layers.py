@@ -11,6 +11,7 @@ from nntrain.errors import ConfigError
 from nntrain.export.graph import Graph
 from nntrain.nn.activations import ALPHA_DEFAULTS
 from nntrain.nn.conv import AvgPool2D, Conv2D, GlobalAvgPool, MaxPool2D
+from nntrain.nn.embedding import EmbeddingBag
 from nntrain.nn.layers import ActivationLayer, BatchNorm, Dense, Dropout, Flatten
 from nntrain.nn.model import Model
 from nntrain.nn.windows import padding_amounts
@@ -90,6 +91,12 @@ def _batchnorm(graph: Graph, x: str, layer: BatchNorm, dtype, shape) -> str:
                              graph.constant(shift, "shift", dtype)])
 
 
+def _embedding_bag(graph: Graph, x: str, layer, dtype, shape) -> str:
+    """Unreachable after the text step's refusal (nntrain.export.pipeline), stated here so the registry is whole."""
+    raise ConfigError("export: embedding_bag reads the text step's token ids, which have no ONNX form; "
+                      "it cannot be exported")
+
+
 LAYER_NODES = {
     Dense: _dense,
     Dropout: lambda graph, x, layer, dtype, shape: x,
@@ -100,6 +107,7 @@ LAYER_NODES = {
     MaxPool2D: _pool("MaxPool"),
     AvgPool2D: _pool("AveragePool"),
     GlobalAvgPool: lambda graph, x, layer, dtype, shape: graph.add("ReduceMean", [x], axes=[1, 2], keepdims=0),
+    EmbeddingBag: _embedding_bag,
 }
 
 def network_nodes(graph: Graph, x: str, model: Model) -> str:

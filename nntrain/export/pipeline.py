@@ -145,6 +145,12 @@ def _training_only(graph: Graph, columns: dict, state: dict, spec: dict, onnx) -
     return [f"{spec['type']} only changes the rows of training data; left out of the model by design"]
 
 
+def _text(graph: Graph, columns: dict, state: dict, spec: dict, onnx) -> list[str]:
+    raise ConfigError(f"export: the text step (column {', '.join(map(repr, state['columns']))}) cannot be exported: "
+                      "ONNX's standard operators have no Unicode word tokeniser or stable string hash; use "
+                      "nntrain predict for this model")
+
+
 STEP_NODES = {
     "clean": _clean,
     "dedupe": _training_only,
@@ -152,6 +158,7 @@ STEP_NODES = {
     "normalize": _normalize,
     "drop": _drop,
     "dates": _dates,
+    "text": _text,
 }
 
 

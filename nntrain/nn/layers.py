@@ -9,6 +9,7 @@ import numpy as np
 
 from nntrain.nn.activations import make_activation
 from nntrain.nn.conv import AvgPool2D, Conv2D, GlobalAvgPool, MaxPool2D
+from nntrain.nn.embedding import EmbeddingBag
 from nntrain.nn.layer import Layer, WeightedLayer
 
 
@@ -68,12 +69,16 @@ class BatchNorm(Layer):
     Evaluation uses the running statistics. Backward, with x̂ = (x − μ)/σ and dx̂ = dy·γ:
       training:   dx = (1/σ)·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂))   (means over the batch, per channel)
       evaluation: dx = dx̂/σ                                        (statistics are constants)
+    `reduce`, when set, sums an array over the ranks of a data-parallel job in place: the batch
+    means above are then those of the global batch (three more small reductions per step: the sums,
+    the squared deviations, and backward's two means), so the result is the one-process one.
     """
 
     def __init__(self, momentum: float = 0.9, epsilon: float = 1e-5):
         super().__init__()
         self.momentum = momentum
         self.epsilon = epsilon
+        self.reduce = None
 
     def plan(self, input_shape):
         channels = (input_shape[-1],)
@@ -90,8 +95,7 @@ class BatchNorm(Layer):
     def forward(self, x, training):
         axes = tuple(range(x.ndim - 1))
         if training:
-            mean = x.mean(axis=axes)
-            var = x.var(axis=axes)
+            mean, var = (x.mean(axis=axes), x.var(axis=axes)) if self.reduce is None else self._moments(x, axes)
             m = self.momentum
             running_mean, running_var = self.buffers["running_mean"], self.buffers["running_var"]
             running_mean *= m
@@ -115,7 +119,23 @@ class BatchNorm(Layer):
         dxhat = grad_y * self.params["gamma"]
         if not self._training:
             return dxhat * self._inv_std
-        return self._inv_std * (dxhat - dxhat.mean(axis=axes) - xhat * (dxhat * xhat).mean(axis=axes))
+        if self.reduce is None:
+            return self._inv_std * (dxhat - dxhat.mean(axis=axes) - xhat * (dxhat * xhat).mean(axis=axes))
+        channels = dxhat.shape[-1]
+        sums = np.concatenate([dxhat.sum(axis=axes, dtype=np.float64), (dxhat * xhat).sum(axis=axes, dtype=np.float64)])
+        self.reduce(sums)
+        means = (sums / self._count).astype(dxhat.dtype)
+        return self._inv_std * (dxhat - means[:channels] - xhat * means[channels:])
+
+    def _moments(self, x, axes):
+        """Mean and variance over every rank's rows (two passes, as `x.var` takes, in float64)."""
+        totals = np.append(x.sum(axis=axes, dtype=np.float64), x.size // x.shape[-1])
+        self.reduce(totals)
+        self._count = totals[-1]
+        mean = totals[:-1] / self._count
+        squares = ((x - mean.astype(x.dtype)) ** 2).sum(axis=axes, dtype=np.float64)
+        self.reduce(squares)
+        return mean.astype(x.dtype), (squares / self._count).astype(x.dtype)
 
 
 class ActivationLayer(Layer):
@@ -164,4 +184,5 @@ LAYERS: dict[str, type[Layer]] = {
     "maxpool2d": MaxPool2D,
     "avgpool2d": AvgPool2D,
     "global_avgpool": GlobalAvgPool,
+    "embedding_bag": EmbeddingBag,
 }

@@ -7,7 +7,8 @@ before a single array of it exists (a 1.7-billion-parameter dense layer plans in
 The estimate, in bytes, with b the dtype's size, P parameters, B buffer values (batchnorm
 running statistics), S the optimizer's state arrays (len(Optimizer.state_names): 2 for adam),
 and per sample I input values, O = Σ layer output values, X = Σ layer scratch values
-(conv's im2col rows Ho·Wo·kh·kw·C_in, gelu's temporaries; see Layer.scratch_size):
+(conv's im2col rows Ho·Wo·kh·kw·C_in, gelu's temporaries, embedding_bag's gathered rows width·(dim + 2),
+never the vocabulary; see Layer.scratch_size):
 
   training   = b·P·(4 + S) + P + 2·b·B                       parameters, gradients, the best-epoch
                                                              copy, the optimizer's scratch buffer, its

@@ -109,9 +109,11 @@ class Model:
     def has_penalty(self) -> bool:
         return any((layer.l1 or layer.l2) and layer.penalized for layer in self.layers)
 
-    def predict(self, x: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
-        """Raw outputs in evaluation mode, computed in batches to bound memory."""
-        outputs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
+    def predict(self, x: np.ndarray, batch_size: int = PREDICT_BATCH, rows: slice = slice(None)) -> np.ndarray:
+        """Raw outputs in evaluation mode for `x[rows]` (a step-1 slice), computed in batches to bound memory:
+        only a batch of `x` at a time is read (image rows are scaled to floats as read)."""
+        start, stop, _ = rows.indices(len(x))
+        outputs = [self.forward(x[i:min(i + batch_size, stop)], training=False) for i in range(start, stop, batch_size)]
         return np.concatenate(outputs) if outputs else np.empty((0, *self.output_shape), dtype=self.dtype)
 
     def parameter_count(self) -> int:

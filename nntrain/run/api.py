@@ -275,14 +275,20 @@ def fit(config: ConfigSource, *, overrides: Overrides = None, run_dir: str | Pat
     `progress` receives notes and per-epoch progress (silent by default); each callback gets the
     record of every epoch and stops training by returning a reason (or True). `started` is the
     `time.monotonic()` moment the caller began, when earlier than this call (the CLI passes its own
-    start, so `seconds` and `max_time` count the whole command).
+    start, so `seconds` and `max_time` count the whole command). Under `mpiexec -n N` every rank calls
+    this and they train one model together (see `train.parallel`); rank 0 alone writes the run.
     """
     from nntrain.run.training import train
+    from nntrain.train.parallel import join, session
 
     started = time.monotonic() if started is None else started
-    loaded, path = resolve_config(config, overrides, run_dir)
-    directory = train(loaded, path, resume=None if resume is None else str(resume), overwrite=overwrite,
-                      force=force, reporter=progress, callbacks=callbacks, started=started)
+    group = join()  # None unless this is one of several ranks under mpiexec
+    if group is not None and group.rank:
+        progress = None  # rank 0 alone shows progress
+    with session(group):
+        loaded, path = resolve_config(config, overrides, run_dir)
+        directory = train(loaded, path, resume=None if resume is None else str(resume), overwrite=overwrite,
+                          force=force, reporter=progress, callbacks=callbacks, started=started, group=group)
     return Run(directory, progress)
 
 

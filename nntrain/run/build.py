@@ -14,6 +14,7 @@ import numpy as np
 from nntrain.config import Config
 from nntrain.data.prepared import TrainingData
 from nntrain.data.targets import output_units
+from nntrain.data.text import token_blocks
 from nntrain.errors import ConfigError
 from nntrain.monitor import resolve_mode
 from nntrain.nn.losses import LOSSES, Loss, make_loss
@@ -105,7 +106,7 @@ def plan(config: Config, progress: Callable[[str], None] = lambda message: None,
     task = target["task"]
     spec = loss_spec(config, task)
     monitor, mode = resolve_monitor(config, task, len(data.x["validation"]) > 0)
-    specs = layer_specs(config, output_units(target, spec["type"]))
+    specs = _bind_tokens(layer_specs(config, output_units(target, spec["type"])), data.state)
     try:
         model_plan = plan_model(specs, data.x["train"].shape[1:])
     except ValueError as exc:
@@ -164,6 +165,20 @@ def layer_specs(config: Config, output_units: int) -> list[dict]:
     specs.append({"type": "dense", "name": "output", "units": output_units, "activation": "linear",
                   "l1": penalties.l1, "l2": penalties.l2})
     return specs
+
+
+def _bind_tokens(specs: list[dict], state: dict) -> list[dict]:
+    """Tell the embedding_bag layer where the text steps' token blocks are in the feature matrix; token ids
+    are read only by it, as the first layer (a dense layer would take them for numbers)."""
+    blocks = token_blocks(state)
+    bags = [index for index, spec in enumerate(specs) if spec["type"] == "embedding_bag"]
+    if blocks and bags != [0]:
+        raise ConfigError("model.layers: the text step's token ids are read by an embedding_bag layer, which must "
+                          "be the first layer and only once, e.g. layers: [{type: embedding_bag, dim: 32}, ...]")
+    if bags and not blocks:
+        raise ConfigError("model.layers: embedding_bag reads token ids; add a text step to data.pipeline, e.g. "
+                          "{type: text, columns: [description]}")
+    return [{**spec, "tokens": blocks} if spec["type"] == "embedding_bag" else spec for spec in specs]
 
 
 def make_schedule(config: Config, steps_per_epoch: int, monitor: str, mode: str) -> Schedule:

@@ -1,5 +1,7 @@
 """Scoring and using a model on prepared rows: loss and metrics of a split, and the predictions table."""
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -9,10 +11,11 @@ from nntrain.nn.model import Model
 from nntrain.train.metrics import MetricSums, predicted_classes
 
 
-def evaluate_split(model: Model, loss: Loss, x: np.ndarray, y: np.ndarray,
-                   target: dict) -> tuple[float, dict, np.ndarray | None]:
-    """Loss, metrics and confusion matrix of the model on prepared rows."""
-    scores = Scores(model, loss, target)
+def evaluate_split(model: Model, loss: Loss, x: np.ndarray, y: np.ndarray, target: dict,
+                   predict: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[float, dict, np.ndarray | None]:
+    """Loss, metrics and confusion matrix of the model on prepared rows; `predict` computes the outputs
+    (default `model.predict`; on MPI ranks, each rank's share gathered: `DataParallel.predict`)."""
+    scores = Scores(model, loss, target, predict)
     scores.add(x, y)
     return scores.result()
 
@@ -22,8 +25,9 @@ class Scores:
     loss as the row-weighted mean of the chunks' mean losses (to float rounding when there are several),
     the metrics as `MetricSums` adds them up."""
 
-    def __init__(self, model: Model, loss: Loss, target: dict):
-        self.model, self.loss = model, loss
+    def __init__(self, model: Model, loss: Loss, target: dict,
+                 predict: Callable[[np.ndarray], np.ndarray] | None = None):
+        self.predict, self.loss = predict or model.predict, loss
         self.metrics = MetricSums(target["task"], len(target.get("classes", ())),
                                   lambda values: decode_regression(values, target))
         self.losses: list[tuple[float, int]] = []
@@ -33,7 +37,7 @@ class Scores:
         return self.metrics.rows
 
     def add(self, x: np.ndarray, y: np.ndarray) -> None:
-        outputs = self.model.predict(x)
+        outputs = self.predict(x)
         self.losses.append((self.loss.value(outputs, y), len(y)))
         self.metrics.add(outputs, y)
 

@@ -29,31 +29,45 @@ from nntrain.run.evaluation import evaluate_split
 from nntrain.seeds import rng_for
 from nntrain.train.interrupts import stop_on_signals
 from nntrain.train.loop import Outcome, Settings, StopSignal, Trainer, steps_per_epoch
+from nntrain.train.parallel import DataParallel, Group, meet, start
 from nntrain.train.progress import Reporter
 from nntrain.train.recorder import (RunRecorder, kept_checkpoints, now_iso, read_log, resumable_checkpoint,
                                     write_file)
 from nntrain.train.saved import model_meta, upgraded_layer_specs
 from nntrain.train.stopping import Callback
+from nntrain.train.threads import blas_threads, default_threads
 from nntrain.train.tracking import Tracking
 from nntrain.words import counted
 
 
 def train(config: Config, config_path: str | None, *, resume: str | None = None, overwrite: bool = False,
           force: bool = False, reporter: Reporter | None = None,
-          callbacks: Sequence[Callable[[dict], object]] = (), started: float | None = None) -> Path:
+          callbacks: Sequence[Callable[[dict], object]] = (), started: float | None = None,
+          group: Group | None = None) -> Path:
     """Train the run a config describes and return its directory.
 
     `started` is the `time.monotonic()` moment the caller began (so time spent loading the
     config counts); `callbacks` get each epoch's record and may stop training by returning
-    a reason (see `train.stopping.Callback`).
+    a reason (see `train.stopping.Callback`). `group` is the MPI job this is one rank of, if any.
     """
     started = time.monotonic() if started is None else started
+    threads = config.engine.threads or default_threads(group.on_this_machine if group else 1)
+    with blas_threads(threads, asked=config.engine.threads is not None):
+        return _train(config, config_path, resume=resume, overwrite=overwrite, force=force, reporter=reporter,
+                      callbacks=callbacks, started=started, group=group)
+
+
+def _train(config: Config, config_path: str | None, *, resume, overwrite, force, reporter, callbacks, started,
+           group) -> Path:
     reporter = reporter or Reporter()
     plan = plan_run_dir(config.output.dir, config_path, resume)
+    if group is not None and group.rank:
+        return _train_rank(config, plan, resume, callbacks, started, group)
     check_run_dir(plan, resume=bool(resume), overwrite=overwrite)
     if resume:
         _check_resumable(plan.path, fall_back=resume == "auto", force=force)
     setup = build(config, resuming=bool(resume), progress=reporter.note, task=reporter.task)
+    meet(group)  # the other ranks build now, reusing the prepared directory or image cache this one wrote
     for note in setup.data.notes:
         reporter.note(note)
     existed = plan.path.exists() and not plan.fresh_name
@@ -62,10 +76,54 @@ def train(config: Config, config_path: str | None, *, resume: str | None = None,
     try:
         with lock:
             return _train_locked(setup, run_dir, plan, reporter, callbacks, started,
-                                 resume=resume, overwrite=overwrite, force=force)
+                                 resume=resume, overwrite=overwrite, force=force, group=group)
     finally:
         if not existed and run_dir.is_dir() and not any(run_dir.iterdir()):
             run_dir.rmdir()  # a run that failed before writing anything leaves no folder behind
+
+
+def _train_rank(config: Config, plan: RunDirPlan, resume: str | None, callbacks, started: float,
+                group: Group) -> Path:
+    """A rank other than 0: the same training, reading the run directory (to resume) but writing nothing."""
+    meet(group)  # after rank 0 has built: what it prepares on disk for the data, this rank reads
+    setup = build(config, resuming=bool(resume))
+    trainer = _trainer(setup, callbacks, Reporter(), None, StopSignal(),
+                       DataParallel(group, setup.model, config.engine.sync_batchnorm))
+    if resume:
+        path, saved, arrays = resumable_checkpoint(plan.path, resume == "auto", lambda message: None)
+        _recorder(setup, plan.path).restore(trainer, path, saved, arrays, truncate_logs=False)
+    start(group, config.engine.collective_timeout)
+    with stop_on_signals(trainer.stop, quiet=True):
+        trainer.fit(setup.data.x["train"], setup.data.y["train"], started=started)
+    if len(setup.data.x["test"]):  # this rank's share of the test split, which rank 0 scores (see _finish)
+        trainer.parallel.predict(setup.data.x["test"])
+    return plan.path
+
+
+def _recorder(setup: Setup, run_dir: Path, meta: dict | None = None) -> RunRecorder:
+    checkpoint = setup.config.training.checkpoint
+    return RunRecorder(run_dir, meta or {}, checkpoint.every, checkpoint.keep)
+
+
+def _trainer(setup: Setup, callbacks, reporter: Reporter, recorder: RunRecorder | None, stop: StopSignal,
+             parallel: DataParallel | None, observers=()) -> Trainer:
+    """The Trainer a run's setup implies: the same on every rank of a job but for what it writes."""
+    config, model = setup.config, setup.model
+    rules, divergence = setup.rules()
+    rules += [Callback(function) for function in callbacks]
+    t = config.training
+    settings = Settings(epochs=t.epochs, batch_size=t.batch_size, shuffle=t.shuffle, monitor=setup.monitor,
+                        mode=setup.mode, restore_best=t.restore_best, clip_norm=config.optimizer.clip_norm,
+                        clip_value=config.optimizer.clip_value, shown=setup.shown_columns(),
+                        log_every=t.log_every, shuffle_buffer=config.data.shuffle_buffer
+                        if isinstance(setup.data.x["train"], np.memmap) else None)
+    augment = Augmenter(**config.data.augment.model_dump())
+    rows = len(setup.data.x["train"])
+    return Trainer(model, setup.loss, setup.optimizer(), setup.schedule(steps_per_epoch(rows, t.batch_size)),
+                   settings, rules=rules, divergence=divergence, evaluate=_validation(setup, parallel),
+                   shuffle_rng=rng_for(config.seed, "shuffle"), class_weight=setup.class_weight,
+                   augment=augment if augment.active else None, augment_rng=rng_for(config.seed, "augment"),
+                   reporter=reporter, recorder=recorder, stop=stop, observers=observers, parallel=parallel)
 
 
 def _check_resumable(run_dir: Path, fall_back: bool, force: bool) -> None:
@@ -78,7 +136,7 @@ def _check_resumable(run_dir: Path, fall_back: bool, force: bool) -> None:
 
 
 def _train_locked(setup: Setup, run_dir: Path, plan: RunDirPlan, reporter: Reporter, callbacks, started: float,
-                  *, resume: str | None, overwrite: bool, force: bool) -> Path:
+                  *, resume: str | None, overwrite: bool, force: bool, group: Group | None) -> Path:
     config, data, model = setup.config, setup.data, setup.model
     if not resume:
         if overwrite:
@@ -87,30 +145,20 @@ def _train_locked(setup: Setup, run_dir: Path, plan: RunDirPlan, reporter: Repor
             refuse_existing_run(run_dir)  # again, now that the directory is ours
     x_train, y_train = data.x["train"], data.y["train"]
     _warn_about_batches(setup, len(x_train), reporter)
-    rules, divergence = setup.rules()
-    rules += [Callback(function) for function in callbacks]
     meta = {"nntrain": __version__, "model": model_meta(model, setup.layer_specs), "loss": setup.loss_spec,
             "data": data.state, "data_fingerprint": data.fingerprint or fingerprint(data.x, data.y), "config": config.resolved(),
             "monitor": setup.monitor, "mode": setup.mode}
-    t = config.training
-    settings = Settings(epochs=t.epochs, batch_size=t.batch_size, shuffle=t.shuffle, monitor=setup.monitor,
-                        mode=setup.mode, restore_best=t.restore_best, clip_norm=config.optimizer.clip_norm,
-                        clip_value=config.optimizer.clip_value, shown=setup.shown_columns(),
-                        log_every=t.log_every,
-                        shuffle_buffer=config.data.shuffle_buffer if isinstance(x_train, np.memmap) else None)
-    recorder = RunRecorder(run_dir, meta, t.checkpoint.every, t.checkpoint.keep)
+    recorder = _recorder(setup, run_dir, meta)
     tracking = Tracking(config.output.tracking, run_dir, reporter.warn)
-    augment = Augmenter(**config.data.augment.model_dump())
     stop = StopSignal()
-    trainer = Trainer(model, setup.loss, setup.optimizer(), setup.schedule(steps_per_epoch(len(x_train), t.batch_size)),
-                      settings, rules=rules, divergence=divergence, evaluate=_validation(setup),
-                      shuffle_rng=rng_for(config.seed, "shuffle"), class_weight=setup.class_weight,
-                      augment=augment if augment.active else None, augment_rng=rng_for(config.seed, "augment"),
-                      reporter=reporter, recorder=recorder, stop=stop, observers=[tracking.epoch])
+    trainer = _trainer(setup, callbacks, reporter, recorder, stop,
+                       None if group is None else DataParallel(group, model, config.engine.sync_batchnorm),
+                       observers=[tracking.epoch])
     if resume:
         _resume(trainer, recorder, run_dir, meta, force, resume == "auto", reporter)
     log = read_log(run_dir / "metrics.jsonl") if resume else []
     timing = {"started": (log[0].get("time") if log else None) or now_iso()}  # of the first session
+    start(group, config.engine.collective_timeout)
     try:
         if not resume:
             _start_fresh(run_dir, meta["config"], data)
@@ -148,13 +196,14 @@ def _warn_about_batches(setup: Setup, rows: int, reporter: Reporter) -> None:
                       "raise training.batch_size (or change it so the last batch has more rows)")
 
 
-def _validation(setup: Setup) -> Callable[[], dict]:
+def _validation(setup: Setup, parallel: DataParallel | None = None) -> Callable[[], dict]:
+    """The validation scores of an epoch; on MPI ranks each scores its share of the rows, and all get the same."""
     def evaluate() -> dict:
         if not setup.has_validation:
             return {}
         data = setup.data
         value, metrics, _ = evaluate_split(setup.model, setup.loss, data.x["validation"], data.y["validation"],
-                                           setup.target)
+                                           setup.target, parallel and parallel.predict)
         return {"val_loss": value, **{f"val_{name}": v for name, v in metrics.items()}}
 
     return evaluate
@@ -171,8 +220,8 @@ def fingerprint(x: dict, y: dict[str, np.ndarray], piece: int = 2**20) -> str:
         for array in (x[name], y[name]):
             digest.update(f"{name}:{np.dtype(array.dtype)}:{tuple(array.shape)};".encode())
             rows = max(1, piece // max(1, math.prod(array.shape[1:]) * np.dtype(array.dtype).itemsize))
-            for start in range(0, len(array), rows):  # a loop over chunks of rows, not over rows
-                digest.update(np.ascontiguousarray(array[start:start + rows]))
+            for first in range(0, len(array), rows):  # a loop over chunks of rows, not over rows
+                digest.update(np.ascontiguousarray(array[first:first + rows]))
     return digest.hexdigest()
 
 
@@ -189,7 +238,7 @@ def _resume(trainer: Trainer, recorder: RunRecorder, run_dir: Path, meta: dict, 
             reporter: Reporter) -> None:
     path, saved, arrays = resumable_checkpoint(run_dir, fall_back, reporter.warn)
     changes = differences(_as_now(saved.get("config", {}), saved.get("nntrain"), path), meta["config"],
-                          ignore={"output", "training.log_every"})  # where the run goes, how much it prints
+                          ignore=RESUME_FREE)
     if changes and not force:
         listed = "\n".join(f"  {change}" for change in changes)
         renamed = "'gelu_tanh' -> 'gelu'" in listed
@@ -229,6 +278,10 @@ def _as_now(resolved: dict, written_by, path: Path) -> dict:
         return resolved
 
 
+# where a run goes, how much it prints, how long ranks wait: none changes what a resumed run computes
+RESUME_FREE = frozenset({"output", "training.log_every", "engine.collective_timeout"})
+
+
 def differences(old, new, ignore=frozenset(), prefix="") -> list[str]:
     """Key paths whose values differ between two plain config dicts, leaving out those in `ignore` (and below)."""
     if isinstance(old, dict) and isinstance(new, dict):
@@ -256,7 +309,8 @@ def _finish(run_dir: Path, setup: Setup, outcome: Outcome, trainer: Trainer, tim
                "best_epoch": outcome.best_epoch, "monitor": setup.monitor, "best_value": outcome.best_value,
                "final_checkpoint": final, **timing}
     if len(data.x["test"]):
-        value, metrics, _ = evaluate_split(setup.model, setup.loss, data.x["test"], data.y["test"], setup.target)
+        value, metrics, _ = evaluate_split(setup.model, setup.loss, data.x["test"], data.y["test"], setup.target,
+                                           trainer.parallel and trainer.parallel.predict)
         summary["test"] = {"loss": value, **metrics}
     summary.update(_times(trainer))
     _write_tracked_summary(run_dir, summary, "finished", tracking)

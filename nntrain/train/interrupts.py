@@ -15,13 +15,16 @@ from nntrain.train.loop import StopSignal
 
 
 @contextmanager
-def stop_on_signals(stop: StopSignal):
+def stop_on_signals(stop: StopSignal, quiet: bool = False):
+    """Handle SIGINT and SIGTERM while training; `quiet` for ranks of an MPI job other than rank 0."""
     def request(signum, frame):
         if stop.exit_code is not None and signum == signal.SIGINT:
             sys.stderr.write("\nsecond interrupt: exiting now without saving\n")
             sys.stderr.flush()
             os._exit(130)
         stop.exit_code = 128 + signum
+        if quiet:
+            return
         sys.stderr.write("\nstopping after this batch to save a resumable checkpoint "
                          "(press Ctrl-C again to quit at once)\n")
         sys.stderr.flush()

@@ -74,7 +74,7 @@ class Trainer:
                  augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
                  augment_rng: np.random.Generator | None = None,
                  reporter: Reporter | None = None, recorder: Recorder | None = None, stop: StopSignal | None = None,
-                 observers: Sequence[Callable[[dict], None]] = ()):
+                 observers: Sequence[Callable[[dict], None]] = (), parallel=None):
         self.model, self.loss, self.optimizer, self.schedule = model, loss, optimizer, schedule
         self.settings = settings
         self.rules, self.divergence, self.evaluate = rules, divergence, evaluate
@@ -85,6 +85,7 @@ class Trainer:
         self.recorder = recorder
         self.stop = stop or StopSignal()
         self.observers = observers  # given every epoch's record once it is recorded (experiment trackers)
+        self.parallel = parallel  # a train.parallel.DataParallel when this is one rank of an MPI job
         self.epoch = 0          # completed epochs
         self.batch = 0          # batches done in the current epoch
         self.step = 0           # optimizer steps done
@@ -138,6 +139,8 @@ class Trainer:
         while self.epoch < s.epochs:
             started = time.perf_counter()
             self._train_epoch(x, y, steps_per_epoch)
+            if self.parallel is not None:
+                self.parallel.epoch_end(self.epoch + 1)
             record = {"epoch": self.epoch + 1, "loss": self.loss_sum / len(x)}
             record.update(self.evaluate())
             record["lr"] = self.schedule.lr(max(0, self.step - 1))
@@ -149,6 +152,8 @@ class Trainer:
             seconds = time.perf_counter() - started
             self.train_seconds += seconds
             self.elapsed = self.wall_seconds()
+            if self.parallel is not None:  # time-based rules must decide alike on every rank: rank 0's clock
+                self.elapsed = self.parallel.rank_zero(self.elapsed)
             record["seconds"] = seconds
             reason = next((r for rule in self.rules if (r := rule.check(self.epoch, record, self.elapsed))), None)
             final = bool(reason) or self.epoch == s.epochs
@@ -168,21 +173,12 @@ class Trainer:
         model, params, grads = self.model, self.model.flat_params, self.model.flat_grads
         for batch in range(self.batch, steps_per_epoch):
             start, stop = batch * s.batch_size, min(len(x), (batch + 1) * s.batch_size)
-            if order is None:
-                xb, yb = x[start:stop], y[start:stop]
+            if self.parallel is not None:
+                rows = np.arange(start, stop) if order is None else order[start:stop]
+                value, stop_code = self.parallel.gradient(x, y, rows, self.loss, self.class_weight, self.augment,
+                                                          self.augment_rng, self.stop.exit_code, self._batch_buffer)
             else:
-                rows = order[start:stop]
-                # mode="clip": the rows are a permutation, always in range, and numpy's default
-                # mode="raise" would gather through a hidden temporary before filling `out`;
-                # x.take, not np.take: image splits (data.image_rows.ImageRows) scale their pixels there
-                xb = x.take(rows, axis=0, out=self._batch_buffer[:len(rows)], mode="clip")
-                yb = y[rows]
-            if self.augment is not None:
-                xb = self.augment(xb, self.augment_rng)
-            outputs = model.forward(xb, training=True)
-            weight = None if self.class_weight is None else self.class_weight[yb]
-            value, grad = self.loss.value_and_grad(outputs, yb, weight)
-            model.backward(grad)
+                value, stop_code = self._gradient(x, y, order, start, stop), None
             if model.has_penalty:
                 value += model.penalty()
                 model.add_penalty_grads()
@@ -193,14 +189,34 @@ class Trainer:
             self.batch = batch + 1
             self.loss_sum += value * (stop - start)
             self.reporter.step(batch + 1, value)
-            if self.stop.exit_code is not None:
-                self._interrupt()
+            if self.parallel is None:
+                stop_code = self.stop.exit_code  # one process stops at once; ranks stop when they have agreed
+            if stop_code is not None:
+                self._interrupt(stop_code)
 
-    def _interrupt(self):
+    def _gradient(self, x, y, order, start, stop) -> float:
+        """Fill the model's flat gradients with those of the batch's loss; return the loss."""
+        if order is None:
+            xb, yb = x[start:stop], y[start:stop]
+        else:
+            rows = order[start:stop]
+            # mode="clip": the rows are a permutation, always in range, and numpy's default
+            # mode="raise" would gather through a hidden temporary before filling `out`;
+            # x.take, not np.take: image splits (data.image_rows.ImageRows) scale their pixels there
+            xb = x.take(rows, axis=0, out=self._batch_buffer[:len(rows)], mode="clip")
+            yb = y[rows]
+        if self.augment is not None:
+            xb = self.augment(xb, self.augment_rng)
+        outputs = self.model.forward(xb, training=True)
+        weight = None if self.class_weight is None else self.class_weight[yb]
+        value, grad = self.loss.value_and_grad(outputs, yb, weight)
+        self.model.backward(grad)
+        return value
+
+    def _interrupt(self, code: int):
         self.elapsed = self.wall_seconds()
         if self.recorder:
             self.recorder.interrupted(self)
-        code = self.stop.exit_code
         signal_name = "SIGINT" if code == 130 else "SIGTERM"
         raise Interrupted(f"interrupted by {signal_name} at epoch {self.epoch + 1}, batch {self.batch}", code)
 

@@ -84,9 +84,10 @@ class RunRecorder:
         write_file(jsonl, "".join(json.dumps(row) + "\n" for row in rows).encode("utf-8"))
         write_file(self.dir / "metrics.csv", _csv_rows(rows, header=True).encode("utf-8"))
 
-    def restore(self, trainer, path: Path, meta: dict, arrays: dict) -> None:
+    def restore(self, trainer, path: Path, meta: dict, arrays: dict, truncate_logs: bool = True) -> None:
         """Put a trainer back where the `last` checkpoint at `path` left it: weights, optimizer, loop
-        state and the best epoch's weights (from best.npz when there is one)."""
+        state and the best epoch's weights (from best.npz when there is one); the logs lose the
+        epochs after it unless `truncate_logs` is False (ranks of an MPI job other than rank 0)."""
         model = trainer.model
         load_arrays(split_flat(model, model.flat_params), arrays, "params", path)
         load_arrays(model.buffers, arrays, "buffers", path)
@@ -100,7 +101,8 @@ class RunRecorder:
             trainer.load_state(meta["training"], best_params, best_buffers)
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{path}: its training state is incomplete ({exc})") from None
-        self.truncate_logs(trainer.epoch)
+        if truncate_logs:
+            self.truncate_logs(trainer.epoch)
 
 
 def resumable_checkpoint(run_dir: Path, fall_back: bool, warn: Callable[[str], None]):

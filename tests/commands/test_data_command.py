@@ -161,3 +161,18 @@ def test_data_report_shows_a_date_columns_range_and_parse_rate(cli, write, tmp_p
     assert {key: profile[key] for key in ("kind", "formats", "parse_rate", "unparsable", "first", "last")} == {
         "kind": "date", "formats": ["%d.%m.%Y %H:%M"], "parse_rate": 0.975, "unparsable": 1,
         "first": "2024-03-01T01:15:00", "last": "2024-03-31T07:00:00"}
+
+
+def test_data_report_shows_a_text_columns_vocabulary_and_tokens_per_row(cli, write):
+    """The changelogs example in vocabulary mode, then hashed: sizes as fitted on its training rows."""
+    result = cli("data", "configs/changelogs.yaml", "--json")
+    assert result.returncode == 0, result.stderr
+    text = next(p for p in json.loads(result.stdout)["columns"] if p["column"] == "text")
+    assert {k: text[k] for k in ("fate", "encoded_into", "vocabulary", "hash_buckets", "tokens_per_row")} == \
+        {"fate": "tokenized", "encoded_into": 112, "vocabulary": 1649, "hash_buckets": None, "tokens_per_row": 41.95}
+    shown = cli("data", "configs/changelogs.yaml", env={"COLUMNS": "200"})
+    assert "tokenized (vocabulary 1,649, 41.95 tokens per row)" in shown.stdout
+    hashed = cli("data", "configs/changelogs.yaml", "--set",
+                 "data.pipeline[2].hash_buckets=4096",
+                 env={"COLUMNS": "200"})
+    assert "tokenized (4,096 hash buckets, 41.95 tokens per row)" in hashed.stdout

@@ -122,3 +122,20 @@ def test_init_turns_a_date_column_into_numbers_with_a_dates_step_instead_of_one_
     assert "# one-hot encode the text columns: shop\n" in text
     report = json.loads(cli("data", "init.yaml", "--json", cwd=tmp_path).stdout)
     assert "ordered_weekday_sin" in report["features"] and "ordered=20/12/2023" not in report["features"]
+
+
+def test_init_proposes_the_text_step_and_embedding_bag_for_free_text_but_not_for_dates_or_codes(cli, tmp_path, repo):
+    """The changelogs: `text` (many values of many words) is tokenised and read by an embedding_bag first layer;
+    `date` (many values, that parse as dates) goes to the dates step; the config trains as written."""
+    frame = pd.read_csv(repo / "datasets" / "changelogs.csv")
+    frame.insert(1, "code", [f"pkg-{i}" for i in range(len(frame))])  # the target stays last, where init looks
+    frame.to_csv(tmp_path / "logs.csv", index=False)
+    text, config = _init_and_fit(cli, tmp_path, "logs.csv")
+    assert [step["type"] for step in config["data"]["pipeline"]] == \
+        ["drop", "dates", "dedupe", "text", "normalize", "encode"]
+    assert config["data"]["pipeline"][0]["columns"] == ["code"]  # code: one word each
+    assert config["data"]["pipeline"][1]["columns"] == ["date"]
+    assert config["data"]["pipeline"][3]["columns"] == ["text"]
+    assert config["model"]["layers"][0] == {"type": "embedding_bag", "dim": 64}
+    assert "# free text to word ids for the embedding_bag layer: text" in text
+    assert "one-hot encode the text columns: distribution, urgency" in text

@@ -102,7 +102,8 @@ def test_config_prints_yaml_on_stdout_as_written_or_resolved(cli, blobs_config):
     written = yaml.safe_load(cli("config", config, "--set", "optimizer.lr=0.5").stdout)
     assert written["optimizer"]["lr"] == 0.5 and "engine" not in written
     resolved = yaml.safe_load(cli("config", config, "--resolved").stdout)
-    assert resolved["engine"] == {"dtype": "float32"} and resolved["training"]["checkpoint"]["every"] == 1
+    assert resolved["engine"] == {"dtype": "float32", "threads": None, "sync_batchnorm": False,
+                                 "collective_timeout": 600.0} and resolved["training"]["checkpoint"]["every"] == 1
 
 
 def test_schema_validates_every_example_config_and_rejects_broken_ones(repo):
@@ -274,7 +275,8 @@ def test_init_reads_every_row_and_sees_through_missing_markers(cli, tmp_path):
     config = tmp_path / "d.yaml"
     assert cli("init", "--data", tmp_path / "d.csv", "-o", config).returncode == 0
     steps = {step["type"]: step for step in yaml.safe_load(config.read_text())["data"]["pipeline"]}
-    assert steps["drop"]["columns"] == ["empty", "note"]
+    assert steps["drop"]["columns"] == ["empty"]
+    assert steps["text"]["columns"] == ["note"]  # three words per value, all distinct: free text, tokenised
     assert "clean" in steps and "encode" not in steps  # `a` is numbers with "?" markers, not categories
     assert cli("check", config, "-q").returncode == 0
 

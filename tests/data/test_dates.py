@@ -56,6 +56,16 @@ def test_iso_times_with_an_offset_are_converted_to_utc_and_times_without_one_are
     assert prepared["when_days_since"].tolist() == [213 + 18.5 / 24, 2 / 24, 0, 2.25 / 24]  # 10:00 on June 1 to 04:30 on Jan 1
 
 
+def test_email_and_debian_changelog_dates_are_found_and_their_offsets_converted_to_utc():
+    """RFC 5322's form, as datasets/changelogs.csv has it: a weekday name, a month name and an offset."""
+    prepared, state, _ = _prepared(["Tue, 20 Sep 2022 11:27:27 -0400", "Wed, 01 Jan 2020 23:30:00 -0100",
+                                    "Sun, 29 Feb 2004 00:00:00 +0000"])
+    assert state["columns"]["when"]["formats"] == ["%a, %d %b %Y %H:%M:%S %z"]
+    assert prepared["when_year"].tolist() == [2022, 2020, 2004]
+    assert _position(prepared, "hour", 24).tolist() == [15 + 27 / 60 + 27 / 3600, 0.5, 0]  # UTC
+    assert _position(prepared, "weekday", 7).tolist() == [1, 3, 6]  # 00:30 on Thursday in UTC; Sunday
+
+
 def test_cyclical_parts_are_continuous_across_the_end_of_a_year_and_of_a_month():
     days = pd.date_range("2023-12-20", "2024-01-10", freq="D").strftime("%Y-%m-%d").tolist()
     prepared, _, _ = _prepared(days)

@@ -77,3 +77,14 @@ def test_a_dates_step_is_refused_naming_it(cli, write, tmp_path):
     assert "export: pipeline step 'dates' cannot be exported: parsing dates from text" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "model.onnx").exists()
+
+
+def test_the_text_step_is_refused_naming_it(cli, tmp_path):
+    """The changelogs example: ONNX has no Unicode word tokeniser or stable string hash, so exit 2, not a model."""
+    fitted = cli("fit", "configs/changelogs.yaml", "--set", "training.epochs=1", "--set", f"output.dir={tmp_path / 'run'}",
+                 "--set", "data.pipeline[0]={type: drop, columns: [date]}")  # the dates step would be refused first
+    assert fitted.returncode == 0, fitted.stderr
+    result = cli("export", tmp_path / "run", "-o", tmp_path / "model.onnx")
+    assert result.returncode == 2
+    assert "export: the text step (column 'text') cannot be exported" in result.stderr
+    assert not (tmp_path / "model.onnx").exists()

@@ -206,3 +206,25 @@ def test_windows_that_do_not_fit_are_rejected():
 def test_conv2d_rejects_bad_options(options, message):
     with pytest.raises(ValueError, match=message):
         built("conv2d", (8, 8, 1), filters=2, **options)
+
+
+@pytest.mark.parametrize("channels,kernel,stride,padding", [(1, 3, 1, "same"), (1, 5, 1, "same"), (2, 3, 2, 1),
+                                                           (3, 3, 1, "valid")])
+def test_offset_major_windows_give_im2cols_results_to_rounding(channels, kernel, stride, padding):
+    """Short window rows (kw·C_in ≤ 9) are gathered offset by offset. The matrix is the same, stored transposed,
+    so BLAS may pick another kernel for a product and round differently: within 1e-6 of the largest value."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 9, 8, channels)).astype(np.float32)
+    grad = None
+    results = []
+    for offset_major in (True, False):
+        layer, _ = built("conv2d", (9, 8, channels), np.float32, filters=4, kernel=kernel, stride=stride,
+                         padding=padding, activation="relu")
+        assert layer._offset_major  # every case here has short rows
+        layer._offset_major = offset_major
+        y = layer.forward(x, training=True)
+        grad = rng.standard_normal(y.shape).astype(np.float32) if grad is None else grad
+        dx = layer.backward(grad.copy())
+        results.append((y, dx, layer.grads["W"].copy(), layer.grads["b"].copy()))
+    for new, old in zip(*results):
+        np.testing.assert_allclose(new, old, rtol=0, atol=1e-6 * np.abs(old).max())

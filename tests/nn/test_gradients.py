@@ -38,11 +38,11 @@ def away_from_zero(rng, shape, margin=0.05):
     return np.where(values >= 0, values + margin, values - margin)
 
 
-def check_layer(layer, input_shape, batch=5, training=True, noise_seed=None, distinct=False, seed=0):
+def check_layer(layer, input_shape, batch=5, training=True, noise_seed=None, distinct=False, seed=0, inputs=None):
     """Check d(sum(R * layer(x)))/dx and /dθ against finite differences.
 
     x is random and away from zero, or with `distinct` a permutation of values 0.01 apart (no ties,
-    and no finite difference changes which input is a window's maximum). With `noise_seed` the
+    and no finite difference changes which input is a window's maximum), or `inputs(rng, batch)`. With `noise_seed` the
     layer's noise generator is reset before every forward pass, so dropout keeps one mask.
     """
     rng = np.random.default_rng(seed)
@@ -53,7 +53,9 @@ def check_layer(layer, input_shape, batch=5, training=True, noise_seed=None, dis
             layer.rng = np.random.default_rng(noise_seed)
 
     reseed()
-    if distinct:
+    if inputs is not None:
+        x = inputs(rng, batch)
+    elif distinct:
         x = rng.permutation(batch * int(np.prod(input_shape))).reshape(batch, *input_shape) * 0.01
     else:
         x = away_from_zero(rng, (batch, *input_shape))
@@ -97,6 +99,18 @@ POOL_CASES = [  # (size, stride, input shape): disjoint, leftover rows, gaps, ov
     ([3, 2], [2, 1], (7, 5, 3)),
 ]
 
+def token_rows(rng, batch):
+    """A passed-through feature, then two token blocks ([1, 3, 5] and [4, 3, 6]): ids, repeats, padding, one
+    row without tokens."""
+    block = lambda size: np.where(rng.random((batch, 3)) < 0.3, -1, rng.integers(0, size, (batch, 3)))
+    x = np.hstack([away_from_zero(rng, (batch, 1)), block(5), block(6)]).astype(np.float64)
+    x[0, 1:4] = -1
+    x[1, 4:7] = 2  # one token three times
+    return x
+
+
+EMBEDDING_TOKENS = [[1, 3, 5], [4, 3, 6]]
+
 # Every layer kind, keyed like LAYERS: (constructor options, input shape, check_layer arguments) per case.
 LAYER_OPTIONS = {
     "dense": [({"units": 4, "activation": name, **options}, (6,), {}) for name, options in ACTIVATION_CASES],
@@ -111,6 +125,8 @@ LAYER_OPTIONS = {
                   for size, stride, shape in POOL_CASES],
     "avgpool2d": [({"size": size, "stride": stride}, shape, {"batch": 3}) for size, stride, shape in POOL_CASES],
     "global_avgpool": [({}, (3, 4, 2), {"batch": 3})],
+    "embedding_bag": [({"dim": 3, "mode": mode, "tokens": EMBEDDING_TOKENS}, (7,), {"batch": 6, "inputs": token_rows})
+                      for mode in ("mean", "sum")],
 }
 LAYER_CASES = [pytest.param(kind, *case, id=f"{kind}-{index}")
                for kind, cases in LAYER_OPTIONS.items() for index, case in enumerate(cases)]

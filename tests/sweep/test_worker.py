@@ -3,6 +3,7 @@
 import json
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -65,14 +66,30 @@ def test_two_workers_share_the_default_sqlite_study_and_best_yaml_retrains_to_th
 
 
 def _start(cli_args: list, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(cli_args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """A sweep in the background, its output in a file: into a pipe that nobody reads while the test waits,
+    the workers' epoch lines would fill it and block them (on a busy host before the second trial begins)."""
+    output = tempfile.TemporaryFile("w+", dir=cwd)
+    process = subprocess.Popen(cli_args, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, text=True)
+    process.output = output
+    return process
+
+
+def _finish(process: subprocess.Popen) -> str:
+    """Wait for a process `_start` began; its output."""
+    process.wait(timeout=WAIT)
+    return _output(process)
+
+
+def _output(process: subprocess.Popen) -> str:
+    process.output.seek(0)
+    return process.output.read()
 
 
 def _wait_for_epoch(trial_dir: Path, process: subprocess.Popen) -> None:
     """Until the trial has logged an epoch: it is then training (its trials are far longer than that)."""
     deadline = time.monotonic() + WAIT
     while not (trial_dir / "metrics.jsonl").is_file() or not (trial_dir / "metrics.jsonl").read_text():
-        assert process.poll() is None, process.communicate()
+        assert process.poll() is None, _finish(process)
         assert time.monotonic() < deadline, "the trial never started"
         time.sleep(0.05)
 
@@ -101,9 +118,9 @@ def test_ctrl_c_then_kill_9_then_the_same_command_completes_the_budget(shell_com
     _wait_for_epoch(folder / "trial-0000", interrupted)
     _wait_for_epoch(folder / "trial-0001", interrupted)
     interrupted.send_signal(signal.SIGINT)  # to the parent alone: it passes it on to each worker once
-    _, stderr = interrupted.communicate(timeout=WAIT)
-    assert interrupted.returncode == 130, stderr
-    assert "run the same command again to continue the study" in stderr
+    output = _finish(interrupted)
+    assert interrupted.returncode == 130, output
+    assert "run the same command again to continue the study" in output
     states = {t.number: (t.state, t.user_attrs) for t in _study(folder).trials}
     assert set(states) == {0, 1}
     for state, attrs in states.values():
@@ -113,7 +130,7 @@ def test_ctrl_c_then_kill_9_then_the_same_command_completes_the_budget(shell_com
     killed = _start(command, tmp_path)
     _wait_for_epoch(folder / "trial-0002", killed)
     killed.kill()
-    killed.communicate(timeout=WAIT)
+    _finish(killed)
 
     rerun = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=WAIT)
     assert rerun.returncode == 0, rerun.stderr
