@@ -9,6 +9,7 @@ next, copied from the input.
 """
 
 import sys
+from collections.abc import Iterator
 
 import pandas as pd
 
@@ -25,19 +26,31 @@ def predict(run: str, data: str, display: Display, output: str | None = None, pr
     opened = load(run, progress=display.reporter())
     if data == "-" and sys.stdin.isatty():
         display.note("reading from standard input (a CSV with a header, or image paths; end with Ctrl-D)")
-    table = opened.predict(data, proba=proba, on_error=on_error, keep=keep)
-    _write(table, output)
-    display.detail(f"predicted {counted(len(table), 'row')} with {opened.saved.path}")
+    tables = opened.predict_chunks(data, proba=proba, on_error=on_error, keep=keep)
+    rows = _write(tables, output)
+    display.detail(f"predicted {counted(rows, 'row')} with {opened.saved.path}")
 
 
-def _write(table: pd.DataFrame, output: str | None) -> None:
-    columns = {name: table[name].to_numpy() for name in table.columns}
+def _write(tables: Iterator[pd.DataFrame], output: str | None) -> int:
+    """Write the pieces of the predictions as one CSV, each as it comes: to stdout, flushed after each (so a
+    pipe reads the first rows while the input is still coming), or to `output` once all are written. Returns
+    the rows written."""
     if output is None:
         sys.stdout.flush()
-        write_csv(sys.stdout.buffer, columns)
-        sys.stdout.buffer.flush()
-        return
+        return _write_pieces(tables, sys.stdout.buffer, flush=True)
+    rows = []
     try:
-        write_atomic(output, lambda handle: write_csv(handle, columns))
+        write_atomic(output, lambda handle: rows.append(_write_pieces(tables, handle)))
     except OSError as exc:
         raise ConfigError(f"--output: cannot write {output}: {exc.strerror or exc}") from None
+    return rows[0]
+
+
+def _write_pieces(tables: Iterator[pd.DataFrame], stream, flush: bool = False) -> int:
+    rows = 0
+    for table in tables:
+        write_csv(stream, {name: table[name].to_numpy() for name in table.columns}, header=rows == 0)
+        rows += len(table)
+        if flush:
+            stream.flush()
+    return rows

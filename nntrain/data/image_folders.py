@@ -1,6 +1,7 @@
 """Training and inference data from image folders: classes from subfolder names, stratified splits,
 per-channel statistics fitted on the training images and replayed at predict time."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -120,29 +121,23 @@ def labelled_files(root: Path, classes: list[str]) -> tuple[list[Path], np.ndarr
     return paths, labels
 
 
-def labelled_images(root: Path, classes: list[str], spec: ImageSpec, size, dtype, on_bad: str,
-                    problems: list) -> tuple[np.ndarray, np.ndarray, list[Path]]:
-    """Images of a class-per-folder tree whose class names must be among `classes`, decoded into floats."""
-    paths, labels = labelled_files(root, classes)
-    x, ok, found = load_images(paths, spec, size, dtype, on_bad)
-    problems += found
-    return x, labels[ok], [p for p, keep in zip(paths, ok) if keep]
-
-
 def image_spec(state: dict) -> tuple[ImageSpec, tuple[int, int]]:
     image = state["image"]
     return ImageSpec(image["color"], tuple(image["size"]), image["resize"]), tuple(image["size"])
 
 
-def prepare_labelled_images(source: str, state: dict, dtype, on_bad: str = "skip"):
-    """Images and class indices for eval: a class-per-folder tree, or a CSV with `path` and `class` columns;
-    DataError when no image is readable."""
+def labelled_image_chunks(source: str, state: dict, dtype, problems: list,
+                          on_bad: str = "skip") -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Images and class indices for eval, decoded a chunk of paths at a time (as `unlabelled_image_chunks`):
+    a class-per-folder tree, or a CSV with `path` and `class` columns. The unreadable are added to
+    `problems`; DataError when no image is readable once every chunk has been read."""
+    from nntrain.data.readers import chunk_rows
+
     spec, size = image_spec(state)
     classes = state["target"]["classes"]
-    problems: list = []
     location = Path(source)
     if location.is_dir():
-        x, y, _ = labelled_images(location, classes, spec, size, dtype, on_bad, problems)
+        paths, labels = labelled_files(location, classes)
     else:
         from nntrain.data.readers import read_table
         from nntrain.data.tabular import check_columns
@@ -152,17 +147,29 @@ def prepare_labelled_images(source: str, state: dict, dtype, on_bad: str = "skip
         unknown = sorted(set(table["class"].astype(str)) - set(classes))
         if unknown:
             raise DataError(f"{source}: classes the model was not trained on: {', '.join(unknown)}")
-        x, ok, problems = load_images([Path(p) for p in table["path"]], spec, size, dtype, on_bad)
-        y = np.array([classes.index(c) for c in table["class"].astype(str)], dtype=np.int64)[ok]
-    if len(x) == 0:
+        paths = [Path(p) for p in table["path"]]
+        labels = np.array([classes.index(c) for c in table["class"].astype(str)], dtype=np.int64)
+    step = chunk_rows(size[0] * size[1] * spec.channels)
+    readable = 0
+    for start in range(0, len(paths), step):
+        x, ok, found = load_images(paths[start:start + step], spec, size, dtype, on_bad)
+        problems += found
+        readable += len(x)
+        if len(x):
+            _apply_statistics(x, state)
+            yield x, labels[start:start + step][ok]
+    if not readable:
         raise DataError(f"{source}: no readable image, nothing to evaluate; {problems_note(problems)}")
-    _apply_statistics(x, state)
-    return x, y, [note] if (note := problems_note(problems)) else []
 
 
-def prepare_unlabelled_images(source: str | list[Path], state: dict, dtype, model: str, on_bad: str = "skip"):
-    """Images for predict from `source` (see `image_paths`) or a list of paths; returns the array, the
-    paths that were readable, and notes. DataError when there is nothing to predict, as for CSV input."""
+def unlabelled_image_chunks(source: str | list[Path], state: dict, dtype, model: str, problems: list,
+                            on_bad: str = "skip") -> Iterator[tuple[np.ndarray, list[Path]]]:
+    """Images for predict from `source` (see `image_paths`) or a list of paths, decoded a chunk of paths at a
+    time (`readers.chunk_rows` of them, by pixels per image): each chunk's array and the paths that were
+    readable; the unreadable are added to `problems`. DataError when there is nothing to predict, as for CSV
+    input: no path, or no readable image once every chunk has been read."""
+    from nntrain.data.readers import chunk_rows
+
     paths = list(source) if isinstance(source, list) else image_paths(source, model)
     name = "the list of paths" if isinstance(source, list) else "standard input" if source == "-" else source
     if not paths:
@@ -170,11 +177,18 @@ def prepare_unlabelled_images(source: str | list[Path], state: dict, dtype, mode
         raise DataError(f"DATA: {name} lists no paths, nothing to predict; give one image path per line" if listed
                         else f"DATA: {name} holds no files, nothing to predict; put the images in it (at any depth)")
     spec, size = image_spec(state)
-    x, ok, problems = load_images(paths, spec, size, dtype, on_bad)
-    if not ok.any():
+    step = chunk_rows(size[0] * size[1] * spec.channels)
+    readable = 0
+    for start in range(0, len(paths), step):
+        chunk = paths[start:start + step]
+        x, ok, found = load_images(chunk, spec, size, dtype, on_bad)
+        problems += found
+        readable += len(x)
+        if len(x):
+            _apply_statistics(x, state)
+            yield x, [p for p, keep in zip(chunk, ok) if keep]
+    if not readable:
         raise DataError(f"DATA: {name}: no readable image, nothing to predict; {problems_note(problems)}")
-    _apply_statistics(x, state)
-    return x, [p for p, keep in zip(paths, ok) if keep], [note] if (note := problems_note(problems)) else []
 
 
 def image_paths(source: str, model: str) -> list[Path]:

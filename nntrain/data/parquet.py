@@ -60,16 +60,36 @@ def read_parquet(source: str, key: str = "data", narrow: bool | list[str] = Fals
     return frame
 
 
-def parquet_chunks(source: str, key: str = "data", narrow: bool = False,
-                   keep: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
-    """The table one row group at a time, each as the frame `read_parquet` would give for its rows
-    (empty rows kept), for a pass that must not hold the table."""
+def parquet_chunks(source: str, key: str = "data", narrow: bool | list[str] = False,
+                   keep: tuple[str, ...] = (), rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """The table one row group at a time (with `rows`: `rows` rows at a time, across row groups and files),
+    each as the frame `read_parquet` would give for its rows (empty rows kept), for a pass that must not
+    hold the table."""
+    named = set() if narrow is True else set(narrow or ())
     first = 1
+    for part in _row_slices(source, key, rows):
+        values = {name: _values(part.column(name), (narrow is True and name not in keep) or name in named,
+                                name in named) for name in part.column_names}
+        yield pd.DataFrame(values, index=pd.RangeIndex(first, first + part.num_rows, name="row"), copy=False)
+        first += part.num_rows
+
+
+def _row_slices(source: str, key: str, rows: int | None) -> Iterator:
+    """The row groups as they are, or re-cut into tables of `rows` rows (the last fewer)."""
+    if rows is None:
+        yield from row_groups(source, key)
+        return
+    pa = _pyarrow(key, source)
+    pending, held = [], 0
     for group in row_groups(source, key):
-        values = {name: _values(group.column(name), narrow and name not in keep, False)
-                  for name in group.column_names}
-        yield pd.DataFrame(values, index=pd.RangeIndex(first, first + group.num_rows, name="row"), copy=False)
-        first += group.num_rows
+        pending.append(group)
+        held += group.num_rows
+        while held >= rows:
+            table = pa.concat_tables(pending)  # no copy: the groups become its chunks
+            pending, held = [table.slice(rows)], held - rows
+            yield table.slice(0, rows)
+    if held:
+        yield pa.concat_tables(pending)
 
 
 def parquet_shape(source: str, key: str = "data") -> tuple[int, int]:

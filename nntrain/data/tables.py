@@ -16,6 +16,7 @@ import warnings
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -45,21 +46,7 @@ def read_csv(source: str, key: str = "data", narrow: bool | list[str] = False,
     them into an output unchanged (an ID `007` stays `007`).
     """
     name = "standard input" if source == "-" else source
-    handle = _open(source, key, name)
-    header = _header(handle, name)
-    if narrow is True:
-        dtypes = float32_columns(handle, keep)
-    else:
-        dtypes = {column: "float32" for column in narrow or ()}
-    frame = _parse(handle, name, dtypes, len(header))
-    frame = _number_rows(frame, handle, name)
-    _widen_overflowed(frame, handle, dtypes)
-    if as_text:
-        names = header if as_text is True else list(as_text)
-        check_kept_columns(names, header, name)
-        text = pd.read_csv(_source(handle), usecols=names, dtype=str, keep_default_na=False,
-                           index_col=False, skip_blank_lines=False)[names]
-        frame.attrs["as_text"] = text.iloc[:len(frame)].set_axis(frame.index)
+    frame = parse_csv(_open(source, key, name), name, narrow, keep, as_text)
     if not keep_empty:
         empty = empty_rows(frame)
         if empty.any():
@@ -69,6 +56,36 @@ def read_csv(source: str, key: str = "data", narrow: bool | list[str] = False,
                 frame.attrs["as_text"] = text[~empty]
     if len(frame) == 0:
         raise DataError(f"{name} has a header but no data rows")
+    return frame
+
+
+class Start(NamedTuple):
+    """Where a piece of a CSV sits in the whole input (see `data.csv_pieces`): line breaks between the header
+    and its first record, and bytes before that record less the header's, so that messages name the
+    lines and offsets of the whole input."""
+
+    lines: int = 0
+    offset: int = 0
+
+
+def parse_csv(handle, name: str, narrow: bool | list[str] = False, keep: tuple[str, ...] = (),
+              as_text: bool | tuple[str, ...] = (), start: Start = Start()) -> pd.DataFrame:
+    """`read_csv`'s frame of a file's path or a CSV's bytes (a header and records), empty rows kept; `start`
+    places bytes that are a piece of a larger input."""
+    header = _header(handle, name)
+    if narrow is True:
+        dtypes = float32_columns(handle, keep)
+    else:
+        dtypes = {column: "float32" for column in narrow or ()}
+    frame = _parse(handle, name, dtypes, len(header), start)
+    frame = _number_rows(frame, handle, name, start)
+    _widen_overflowed(frame, handle, dtypes)
+    if as_text:
+        names = header if as_text is True else list(as_text)
+        check_kept_columns(names, header, name)
+        text = pd.read_csv(_source(handle), usecols=names, dtype=str, keep_default_na=False,
+                           index_col=False, skip_blank_lines=False)[names]
+        frame.attrs["as_text"] = text.iloc[:len(frame)].set_axis(frame.index)
     return frame
 
 
@@ -201,7 +218,7 @@ def float32_columns(handle, keep: tuple[str, ...]) -> dict[str, str]:
             if pd.api.types.is_float_dtype(sample[column]) and column not in keep}
 
 
-def _parse(handle, name: str, dtypes: dict[str, str], expected: int) -> pd.DataFrame:
+def _parse(handle, name: str, dtypes: dict[str, str], expected: int, start: Start) -> pd.DataFrame:
     """The table as pandas parses it; a row with more fields than the header's `expected` is refused."""
     with warnings.catch_warnings(record=True) as caught:  # also keeps numpy's float32 overflow warning quiet
         warnings.simplefilter("always", pd.errors.ParserWarning)
@@ -220,13 +237,13 @@ def _parse(handle, name: str, dtypes: dict[str, str], expected: int) -> pd.DataF
                     if column in frame and pd.api.types.is_float_dtype(frame[column]):
                         frame[column] = frame[column].astype("float32")
         except pd.errors.ParserError as exc:
-            raise DataError(f"{name}: {_misfit(handle, expected) or str(exc).split('C error: ')[-1].strip()}") from None
+            raise DataError(f"{name}: {_misfit(handle, expected, start) or str(exc).split('C error: ')[-1].strip()}") from None
         except UnicodeDecodeError:
-            raise DataError(f"{name}: {_not_utf8(handle)}; save the file as UTF-8 CSV") from None
+            raise DataError(f"{name}: {_not_utf8(handle, start)}; save the file as UTF-8 CSV") from None
         except pd.errors.EmptyDataError:
             raise DataError(f"{name} is empty: expected a header line and data rows") from None
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-        raise DataError(f"{name}: {_misfit(handle, expected) or 'rows do not match the header'}")
+        raise DataError(f"{name}: {_misfit(handle, expected, start) or 'rows do not match the header'}")
     return frame
 
 
@@ -258,13 +275,13 @@ def _size(handle) -> int:
     return len(handle) if isinstance(handle, bytes) else Path(handle).stat().st_size
 
 
-def _not_utf8(handle) -> str:
+def _not_utf8(handle, start: Start) -> str:
     """Where the first byte that is not UTF-8 sits (pandas' own offset is relative to its buffer)."""
     found = csv_bytes.utf8_problem(handle)
     if found is None:
         return "not UTF-8 text"
     offset, line, value = found
-    return f"not UTF-8 text: the byte at offset {offset} (line {line}) is 0x{value:02x}"
+    return f"not UTF-8 text: the byte at offset {offset + start.offset} (line {line + start.lines}) is 0x{value:02x}"
 
 
 def _widen_overflowed(frame: pd.DataFrame, handle, dtypes: dict[str, str]) -> None:
@@ -294,32 +311,33 @@ def _reparse(handle, column: str, dtype) -> np.ndarray:
                        skip_blank_lines=False)[column].to_numpy()
 
 
-def _number_rows(frame: pd.DataFrame, handle, name: str) -> pd.DataFrame:
+def _number_rows(frame: pd.DataFrame, handle, name: str, start: Start) -> pd.DataFrame:
     """Index the rows by the line each starts on; refuse rows with too few fields; drop blank lines at the end.
 
     Cheap when nothing can be wrong: line numbers need the bytes only if a quoted field spans
     lines, and field counts only if some row's last cell is missing (as a short row's is).
     """
     rows, width = len(frame), len(frame.columns)
+    first = 2 + start.lines  # the line of the first record after a one-line header
     quoted = csv_bytes.contains(handle, b'"')
     last_missing = frame.iloc[:, -1].isna().to_numpy()
     spans_lines = quoted and csv_bytes.line_count(handle) > rows + 1
     if not spans_lines and not last_missing.any():
-        frame.index = pd.RangeIndex(2, 2 + rows)
+        frame.index = pd.RangeIndex(first, first + rows)
         return frame
     if not quoted and (kept := _unquoted_rows(frame, handle)) is not None:
-        frame.index = pd.RangeIndex(2, 2 + rows)
+        frame.index = pd.RangeIndex(first, first + rows)
         return frame.iloc[:kept] if kept < rows else frame
     found = csv_bytes.records(handle, quoted, fields=last_missing.any())
     if found is None or len(found.lines) <= rows:  # a layout the csv module reads otherwise than pandas
-        frame.index = pd.RangeIndex(2, 2 + rows)
+        frame.index = pd.RangeIndex(first, first + rows)
         return frame
     lines, fields, blank = (values[1:rows + 1] for values in found)
     short = last_missing & ~blank & (fields < width)
     if short.any():
         row = int(np.argmax(short))
-        raise DataError(f"{name}: {_row_problem(lines[row], fields[row], width)}")
-    frame.index = pd.Index(lines, dtype=np.int64) if spans_lines else pd.RangeIndex(2, 2 + rows)
+        raise DataError(f"{name}: {_row_problem(lines[row] + start.lines, fields[row], width)}")
+    frame.index = pd.Index(lines + start.lines, dtype=np.int64) if spans_lines else pd.RangeIndex(first, first + rows)
     kept = rows - int(np.argmax(~blank[::-1])) if (~blank).any() else 0
     return frame.iloc[:kept] if kept < rows else frame
 
@@ -338,7 +356,7 @@ def _unquoted_rows(frame: pd.DataFrame, handle) -> int | None:
     return rows - blank_end if data_commas == (rows - blank_end) * (width - 1) else None
 
 
-def _misfit(handle, expected: int) -> str | None:
+def _misfit(handle, expected: int, start: Start) -> str | None:
     """The first row whose field count differs from the header's `expected`, as a message."""
     found = csv_bytes.records(handle, csv_bytes.contains(handle, b'"'))
     if found is None or not expected:
@@ -348,7 +366,7 @@ def _misfit(handle, expected: int) -> str | None:
     if not wrong.any():
         return None
     row = int(np.argmax(wrong))
-    return _row_problem(found.lines[row], found.fields[row], expected)
+    return _row_problem(found.lines[row] + start.lines, found.fields[row], expected)
 
 
 def _row_problem(line: int, fields: int, expected: int) -> str:
@@ -358,17 +376,19 @@ def _row_problem(line: int, fields: int, expected: int) -> str:
 WRITE_CHUNK_ROWS = 100_000
 
 
-def write_csv(stream, columns: dict[str, np.ndarray]) -> None:
-    """Write equal-length columns as CSV to a binary stream, several times faster than DataFrame.to_csv.
+def write_csv(stream, columns: dict[str, np.ndarray], header: bool = True) -> None:
+    """Write equal-length columns as CSV to a binary stream, several times faster than DataFrame.to_csv;
+    without `header`, rows only (the next piece of a table already begun).
 
     Each chunk of rows is laid out as one byte matrix (the fields of a row side by side,
     padded with NUL), so no Python code runs per value. Floats are written as the shortest
     decimal that reads back to the same float32 (predictions are float32 underneath).
     """
     names = list(columns)
-    header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow(names)
-    stream.write(header.getvalue().encode("utf-8"))
+    if header:
+        line = io.StringIO()
+        csv.writer(line, lineterminator="\n").writerow(names)
+        stream.write(line.getvalue().encode("utf-8"))
     rows = len(next(iter(columns.values()))) if columns else 0
     for start in range(0, rows, WRITE_CHUNK_ROWS):
         size = min(WRITE_CHUNK_ROWS, rows - start)

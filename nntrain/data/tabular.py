@@ -179,12 +179,50 @@ class Inference(NamedTuple):
     lines: np.ndarray           # line number of each prepared row in its file
 
 
+UNLABELLED_INSTEAD = "use nntrain predict for unlabelled rows"
+
+
+class Tally:
+    """What the chunks of one input add up to, for the notes and errors a whole-table read gives once: rows
+    without a target (and where the first is), and the rows skipped."""
+
+    def __init__(self):
+        self.rows = self.unlabelled = 0
+        self.first_unlabelled: str | None = None
+        self.skipped: list[tuple] = []
+        self.index = pd.Index([])  # named like the chunks' index: "row" for Parquet, for `place`
+
+    def labelled(self, frame: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
+        """The rows of a chunk with every target present, counting the others."""
+        no_target = frame[targets].isna().any(axis=1).to_numpy()
+        self.rows += len(frame)
+        if no_target.any():
+            self.first_unlabelled = self.first_unlabelled or place(frame.index, frame.index[no_target][0])
+            self.unlabelled += int(no_target.sum())
+            frame = frame[~no_target]
+        return frame
+
+    def notes(self, source: str, targets: list[str]) -> list[str]:
+        """The notes of the whole input; refuses one whose rows all lack a target."""
+        notes = []
+        if self.unlabelled and self.unlabelled == self.rows:
+            raise no_labelled_rows(targets, source, self.rows, UNLABELLED_INSTEAD)
+        if self.unlabelled:
+            notes.append(f"{source}: dropped {counted(self.unlabelled, 'row')} with a missing target "
+                         f"(first on {self.first_unlabelled})")
+        if self.skipped:
+            notes.append(_skipped_note(self.skipped, self.index))
+        return notes
+
+
 def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_target: bool, dtype,
-                      skip_bad: bool = False) -> Inference:
+                      skip_bad: bool = False, tally: Tally | None = None) -> Inference:
     """Features (and targets, for eval) of new rows, prepared exactly as in training.
 
     Rows the fitted pipeline cannot turn into numbers are an error naming the first, or with
-    `skip_bad` are left out and listed in a note.
+    `skip_bad` are left out and listed in a note. For one chunk of a larger input, pass the `tally`
+    of all its chunks: the rows without a target and the skipped rows are then counted there, for
+    `Tally.notes` after the last chunk, instead of noted (or refused) chunk by chunk.
     """
     inputs, targets = state["input_columns"], state["target"]["columns"]
     check_columns(frame, inputs, source, "feature")
@@ -196,10 +234,14 @@ def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_tar
     steps = Pipeline(state["pipeline"]["steps"])
     if with_target:
         check_columns(frame, targets, source, "target")
-        frame = _drop_missing_target(steps.clean_targets(frame[inputs + targets], targets), targets, source, notes,
-                                     "use nntrain predict for unlabelled rows")
+        frame = steps.clean_targets(frame[inputs + targets], targets)
+        if tally is None:
+            frame = _drop_missing_target(frame, targets, source, notes, UNLABELLED_INSTEAD)
+        elif len(frame := tally.labelled(frame, targets)) == 0:
+            return Inference(np.empty((0, len(state["features"])), dtype=dtype), None, notes, np.empty(0, np.int64))
     else:
         frame = frame[inputs]
+    frame = _float32_as_in_training(frame, state)
     frame, bad_inputs = _coerce_numeric_inputs(frame, state, steps, source, skip_bad)
     frame, bad_values = refuse_unrepresentable(frame, state["numeric_inputs"], source, dtype, skip_bad)
     ctx = Context(target=targets if with_target else [], training=False)
@@ -207,11 +249,33 @@ def prepare_inference(frame: pd.DataFrame, state: dict, *, source: str, with_tar
     notes += ctx.notes
     x, keep, bad_features = to_matrix(frame, state["features"], source, dtype, skip_bad=skip_bad)
     skipped = sorted(bad_inputs + bad_values + bad_features)
-    if skipped:
+    if skipped and tally is None:
         notes.append(_skipped_note(skipped, frame.index))
+    elif skipped:
+        tally.skipped += skipped  # chunks come in order, so the whole list stays sorted by line
+        tally.index = frame.index[:0]
     frame = frame[keep]
     y = encode_target(frame, state["target"], dtype, source) if with_target else None
     return Inference(x, y, notes, frame.index.to_numpy())
+
+
+def _float32_as_in_training(frame: pd.DataFrame, state: dict) -> pd.DataFrame:
+    """The numbers of a column the model read as float32 that text in some row made a text column, rounded
+    to float32 as the float32 parse of the other rows (and of training) gives them: a row's features must not
+    depend on what other rows hold, nor on how the input is cut into chunks. The text stays, for the
+    messages and clean steps that name it."""
+    changed = {}
+    for name in state.get("float32_inputs", ()):
+        column = frame[name]
+        if is_numeric(column):
+            continue
+        numbers = pd.to_numeric(column, errors="coerce")
+        parsed = numbers.notna().to_numpy()
+        if parsed.any():
+            values = column.to_numpy(dtype=object, copy=True)
+            values[parsed] = numbers.to_numpy()[parsed].astype(np.float32).astype(np.float64)
+            changed[name] = pd.Series(values, index=column.index, dtype=object)
+    return frame.assign(**changed) if changed else frame
 
 
 def _coerce_numeric_inputs(frame: pd.DataFrame, state: dict, steps: Pipeline, source: str, skip_bad: bool):

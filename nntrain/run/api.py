@@ -6,7 +6,7 @@ the same; errors are nntrain's own exception types (`nntrain.errors`), never Sys
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from nntrain.data.image_folders import prepare_labelled_images, prepare_unlabelled_images
-from nntrain.data.readers import read_table
+from nntrain.data.image_folders import labelled_image_chunks, unlabelled_image_chunks
+from nntrain.data.images import problems_note
+from nntrain.data.readers import table_chunks
 from nntrain.data.tables import check_kept_columns
-from nntrain.data.tabular import prepare_inference
+from nntrain.data.tabular import Tally, prepare_inference
 from nntrain.errors import ConfigError, DataError
-from nntrain.run.evaluation import evaluate_split, prediction_table
+from nntrain.run.evaluation import Scores, prediction_table
 from nntrain.run.directory import read_summary
 from nntrain.run.saved import SavedRun, open_run
 from nntrain.train.progress import Reporter
@@ -63,7 +64,11 @@ class Run:
 
     def evaluate(self, data: str | Path | pd.DataFrame | None = None) -> dict:
         """Loss and metrics on labelled data: a CSV path (`-` for stdin), a DataFrame, an image folder,
-        or by default the run's held-out test split."""
+        or by default the run's held-out test split.
+
+        A table is read, prepared and scored a chunk of rows at a time (see `readers.table_chunks`; images a
+        chunk of paths at a time), the metrics added up over the chunks as `evaluation.Scores` says, so any
+        length runs in flat memory."""
         saved = self.saved
         if data is None:
             held_out = saved.path.parent / "test.csv"
@@ -72,21 +77,30 @@ class Run:
                                   "pass labelled data to evaluate on (nntrain eval RUN DATA)")
             data = held_out
         source = _source_name(data)
+        scores = Scores(saved.model, saved.loss, saved.target)
         if saved.images:
             if isinstance(data, pd.DataFrame):
                 raise ConfigError("an image model evaluates an image folder or a CSV of path and class, "
                                   "not a DataFrame")
-            x, y, notes = prepare_labelled_images(str(data), saved.data, saved.model.dtype)
+            problems: list = []
+            for x, y in labelled_image_chunks(str(data), saved.data, saved.model.dtype, problems):
+                scores.add(x, y)
+            notes = [note] if (note := problems_note(problems)) else []
         else:
-            frame = self._frame(data)
-            x, y, notes, _ = prepare_inference(frame, saved.data, source=source, with_target=True,
-                                               dtype=saved.model.dtype)
+            notes, tally = _Notes(), Tally()
+            for frame in self._frames(data):
+                x, y, chunk_notes, _ = prepare_inference(frame, saved.data, source=source, with_target=True,
+                                                         dtype=saved.model.dtype, tally=tally)
+                notes.add(chunk_notes)
+                if len(x):
+                    scores.add(x, y)
+            notes = notes.said + tally.notes(source, saved.target["columns"])
         for note in notes:
             self.progress.note(note)
-        if len(x) == 0:
+        if scores.rows == 0:
             raise DataError(f"{source}: no labelled rows to evaluate on")
-        loss, metrics, confusion = evaluate_split(saved.model, saved.loss, x, y, saved.target)
-        result = {"checkpoint": str(saved.path), "data": source, "rows": int(len(x)), "loss": loss,
+        loss, metrics, confusion = scores.result()
+        result = {"checkpoint": str(saved.path), "data": source, "rows": scores.rows, "loss": loss,
                   "metrics": metrics}
         if confusion is not None:
             result["confusion_matrix"] = {"labels": saved.target["classes"], "matrix": confusion.tolist()}
@@ -108,6 +122,16 @@ class Run:
         predictions (after `line`), exactly as written in the CSV (as text). A kept name that is also
         an output column's (`prediction`, `proba_a`, `line`) is refused rather than renamed.
         """
+        tables = list(self.predict_chunks(data, proba=proba, on_error=on_error, keep=keep))
+        return tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
+
+    def predict_chunks(self, data: str | Path | pd.DataFrame | Sequence[str | Path], proba: bool = False,
+                       on_error: str = "error", keep: Sequence[str] = ()) -> Iterator[pd.DataFrame]:
+        """`predict`'s table in consecutive pieces, each as soon as its rows are predicted: a file or standard
+        input is read, prepared and predicted a chunk at a time (rows, see `readers.table_chunks`; image
+        paths, see `image_folders.unlabelled_image_chunks`), so any length runs in flat memory. Line numbers
+        in the pieces and in messages are those of the whole input; the notes come after the last piece.
+        A DataFrame is one piece."""
         saved = self.saved
         keep = list(dict.fromkeys([keep] if isinstance(keep, str) else keep))
         if keep and saved.images:
@@ -118,30 +142,52 @@ class Run:
         if proba and saved.target["task"] == "regression":
             raise ConfigError("--proba: a regression model predicts values, not class probabilities; leave it out")
         if saved.images:
-            if isinstance(data, pd.DataFrame):
-                raise ConfigError("an image model predicts an image folder, an image file or a list of image paths, "
-                                  "not a DataFrame")
-            source = [Path(p) for p in data] if isinstance(data, (list, tuple)) else str(data)
-            x, readable, notes = prepare_unlabelled_images(source, saved.data, saved.model.dtype, model=str(self.path))
-            lines = None
-        else:
-            source, frame = _source_name(data), self._frame(data, keep)
+            yield from self._predict_images(data, proba)
+            return
+        source, notes, tally, predicted = _source_name(data), _Notes(), Tally(), 0
+        for frame in self._frames(data, keep):
             kept = _kept_columns(data, frame, keep, source)
             frame = frame.drop(columns=[name for name in kept.columns if name not in saved.data["input_columns"]])
-            x, _, notes, lines = prepare_inference(frame, saved.data, source=source, with_target=False,
-                                                   dtype=saved.model.dtype, skip_bad=on_error == "skip")
+            x, _, chunk_notes, lines = prepare_inference(frame, saved.data, source=source, with_target=False,
+                                                         dtype=saved.model.dtype, skip_bad=on_error == "skip",
+                                                         tally=tally)
+            notes.add(chunk_notes)
             counted_by = frame.index.name or "line"  # "row" for a Parquet table
             del frame
-            if len(x) == 0:
-                skipped = next((note for note in notes if note.startswith("skipped")), "no rows")
-                raise DataError(f"{source}: every row was skipped, nothing to predict; {skipped}")
+            predicted += len(x)
+            if len(x):
+                yield self._table(x, proba, data, kept, lines, counted_by if on_error == "skip" else None)
+        said = notes.said + tally.notes(source, saved.target["columns"])
+        if predicted == 0:
+            skipped = next((note for note in said if note.startswith("skipped")), "no rows")
+            raise DataError(f"{source}: every row was skipped, nothing to predict; {skipped}")
+        self._say(said)
+
+    def _predict_images(self, data, proba: bool) -> Iterator[pd.DataFrame]:
+        saved = self.saved
+        if isinstance(data, pd.DataFrame):
+            raise ConfigError("an image model predicts an image folder, an image file or a list of image paths, "
+                              "not a DataFrame")
+        source = [Path(p) for p in data] if isinstance(data, (list, tuple)) else str(data)
+        problems: list = []
+        for x, readable in unlabelled_image_chunks(source, saved.data, saved.model.dtype, str(self.path), problems):
+            table = prediction_table(saved.model.predict(x), saved.target, saved.loss.output_activation, proba)
+            table.insert(0, "path", [str(p) for p in readable])
+            yield table
+        self._say([note] if (note := problems_note(problems)) else [])
+
+    def _say(self, notes: list[str]) -> None:
+        """Predict's notes on stderr: what was skipped as warnings."""
         for note in notes:
             (self.progress.warn if note.startswith("skipped") else self.progress.note)(note)
+
+    def _table(self, x: np.ndarray, proba: bool, data, kept: pd.DataFrame, lines: np.ndarray,
+               counted_by: str | None) -> pd.DataFrame:
+        """The predictions of prepared rows, with the kept input columns and (skipping bad rows, for a file)
+        the `line` or `row` column in front."""
+        saved = self.saved
         table = prediction_table(saved.model.predict(x), saved.target, saved.loss.output_activation, proba)
-        if saved.images:
-            table.insert(0, "path", [str(p) for p in readable])
-            return table
-        front = [counted_by] if on_error == "skip" and not isinstance(data, pd.DataFrame) else []
+        front = [counted_by] if counted_by and not isinstance(data, pd.DataFrame) else []
         _refuse_collisions(kept.columns, front + list(table.columns))
         for position, name in enumerate(kept.columns):
             table.insert(position, name, kept[name].loc[lines].to_numpy())
@@ -151,12 +197,25 @@ class Run:
             table.insert(0, counted_by, lines)
         return table
 
-    def _frame(self, data, keep: Sequence[str] = ()) -> pd.DataFrame:
+    def _frames(self, data, keep: Sequence[str] = ()) -> Iterator[pd.DataFrame]:
+        """The input table: a DataFrame's plain copy whole, a file or stdin in chunks."""
         if isinstance(data, pd.DataFrame):
-            return plain_frame(data)
+            yield plain_frame(data)
+            return
         as_text = True if keep == ["all"] else tuple(keep)
-        return read_table(str(data), key="DATA", narrow=self.saved.data.get("float32_inputs", []), keep_empty=True,
-                          as_text=as_text)
+        width = max(len(self.saved.data["input_columns"]), len(self.saved.data["features"]))
+        yield from table_chunks(str(data), key="DATA", columns=width,
+                                narrow=self.saved.data.get("float32_inputs", []), as_text=as_text)
+
+
+class _Notes:
+    """The notes of an input's chunks, each said once (every chunk repeats what its columns say), in order."""
+
+    def __init__(self):
+        self.said: list[str] = []
+
+    def add(self, notes: list[str]) -> None:
+        self.said += [note for note in notes if note not in self.said]
 
 
 def _kept_columns(data, frame: pd.DataFrame, keep: list[str], source: str) -> pd.DataFrame:

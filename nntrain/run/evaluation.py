@@ -8,17 +8,47 @@ import pandas as pd
 from nntrain.data.targets import decode_regression
 from nntrain.nn.losses import Loss, output_transform
 from nntrain.nn.model import Model
-from nntrain.train.metrics import compute_metrics, predicted_classes
+from nntrain.train.metrics import MetricSums, predicted_classes
 
 
 def evaluate_split(model: Model, loss: Loss, x: np.ndarray, y: np.ndarray, target: dict,
                    predict: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[float, dict, np.ndarray | None]:
     """Loss, metrics and confusion matrix of the model on prepared rows; `predict` computes the outputs
     (default `model.predict`; on MPI ranks, each rank's share gathered: `DataParallel.predict`)."""
-    outputs = (predict or model.predict)(x)
-    metrics, confusion = compute_metrics(outputs, y, target["task"], len(target.get("classes", ())),
-                                         lambda values: decode_regression(values, target))
-    return loss.value(outputs, y), metrics, confusion
+    scores = Scores(model, loss, target, predict)
+    scores.add(x, y)
+    return scores.result()
+
+
+class Scores:
+    """Loss and metrics of a model over prepared rows given in chunks, equal to those of all rows at once: the
+    loss as the row-weighted mean of the chunks' mean losses (to float rounding when there are several),
+    the metrics as `MetricSums` adds them up."""
+
+    def __init__(self, model: Model, loss: Loss, target: dict,
+                 predict: Callable[[np.ndarray], np.ndarray] | None = None):
+        self.predict, self.loss = predict or model.predict, loss
+        self.metrics = MetricSums(target["task"], len(target.get("classes", ())),
+                                  lambda values: decode_regression(values, target))
+        self.losses: list[tuple[float, int]] = []
+
+    @property
+    def rows(self) -> int:
+        return self.metrics.rows
+
+    def add(self, x: np.ndarray, y: np.ndarray) -> None:
+        outputs = self.predict(x)
+        self.losses.append((self.loss.value(outputs, y), len(y)))
+        self.metrics.add(outputs, y)
+
+    def result(self) -> tuple[float, dict, np.ndarray | None]:
+        """Loss, metrics and (classification) confusion matrix of every row added."""
+        if len(self.losses) == 1:  # one chunk: its own mean, not re-weighted by its row count
+            loss = self.losses[0][0]
+        else:
+            loss = float(sum(value * rows for value, rows in self.losses) / self.rows)
+        metrics, confusion = self.metrics.result()
+        return loss, metrics, confusion
 
 
 def prediction_table(outputs: np.ndarray, target: dict, activation: str, proba: bool) -> pd.DataFrame:

@@ -39,6 +39,10 @@ def test_eval_on_a_class_per_subfolder_folder(cli, image_config, image_folder, t
     assert cli("fit", image_config()).returncode == 0
     report = json.loads(cli("eval", tmp_path / "run", image_folder, "--json").stdout)
     assert report["rows"] == 45
+    chunked = json.loads(cli("eval", tmp_path / "run", image_folder, "--json", env={"NNTRAIN_CHUNK_ROWS": "4"}).stdout)
+    assert {key: chunked[key] for key in ("rows", "metrics", "confusion_matrix")} == \
+        {key: report[key] for key in ("rows", "metrics", "confusion_matrix")}  # counts: exactly
+    assert chunked["loss"] == pytest.approx(report["loss"], rel=1e-6)  # a mean of chunk means: to rounding
     assert report["confusion_matrix"]["labels"] == ["diagonal", "horizontal", "vertical"]
     assert sum(map(sum, report["confusion_matrix"]["matrix"])) == 45
     assert report["metrics"]["accuracy"] >= 0.9
@@ -54,6 +58,9 @@ def test_predict_on_a_folder_and_on_paths_from_stdin(cli, image_config, image_fo
     table = pd.read_csv(io.StringIO(result.stdout))
     assert list(table.columns) == ["path", "prediction"] and len(table) == 45  # one row per readable image
     assert "skipped 4 unreadable image files" in result.stderr
+    chunked = cli("predict", tmp_path / "run", image_folder, env={"NNTRAIN_CHUNK_ROWS": "4"})  # 4 paths at a time
+    assert (chunked.returncode, chunked.stdout) == (0, result.stdout)
+    assert chunked.stderr.count("skipped 4 unreadable image files") == 1
     listed = "\n".join([str(image_folder / "vertical" / "03.png"), str(image_folder / "vertical" / "empty.png"),
                         str(image_folder / "horizontal" / "07.png")])
     piped = subprocess.run(f"{shell_command} predict {tmp_path / 'run'} - --proba", shell=True, input=listed,

@@ -1,6 +1,11 @@
-"""`nntrain predict --keep`: input columns (IDs) copied into the predictions, so they join back to the input."""
+"""`nntrain predict`: input columns (IDs) copied into the predictions with --keep, so they join back to the
+input; and a file or standard input read, predicted and written in chunks (forced tiny here with
+NNTRAIN_CHUNK_ROWS), giving exactly what one read of the whole input gives."""
 
+import gzip
 import io
+import os
+import subprocess
 
 import pandas as pd
 import pytest
@@ -111,3 +116,97 @@ def test_an_image_model_refuses_keep(cli, image_config):
     done = cli("predict", run, config.parent / "images", "--keep", "id")
     assert done.returncode == 2
     assert "an image model's predictions already start with each image's `path`" in done.stderr
+
+
+def _rows(count: int, bad: dict[int, str] = {}) -> str:
+    """A CSV of `count` rows to predict with the `trained` run; `bad` puts text in x1 of the given rows (from 0),
+    and row 5 has a quoted note with a line break, so every later row's line is one more than its record's."""
+    lines = ["id,x1,x2,note"]
+    for row in range(count):
+        note = '"two\nlines"' if row == 5 else f"n{row}"
+        lines.append(f"{row:03d},{bad.get(row, round(row % 7 * 0.9, 1))},{row % 5 * 1.3:.1f},{note}")
+    return "\n".join(lines) + "\n"
+
+
+CHUNKS = {"NNTRAIN_CHUNK_ROWS": "4"}
+
+
+def test_predictions_from_chunked_stdin_equal_one_read_of_the_file(cli, trained):
+    text = _rows(30, bad={9: "oops", 22: "x"})
+    (trained / "many.csv").write_text(text)
+    (trained / "many.csv.gz").write_bytes(gzip.compress(text.encode()))
+    options = ("--keep", "id", "--proba", "--on-error", "skip")
+    whole = cli("predict", trained / "run", trained / "many.csv", *options)
+    chunked = cli("predict", trained / "run", "-", *options, input=text, env=CHUNKS)
+    compressed = cli("predict", trained / "run", trained / "many.csv.gz", *options, env=CHUNKS)
+    assert (whole.returncode, chunked.returncode, compressed.returncode) == (0, 0, 0), chunked.stderr
+    assert chunked.stdout == whole.stdout == compressed.stdout
+    out = pd.read_csv(io.StringIO(chunked.stdout), dtype=str)
+    assert len(out) == 28 and list(out["line"][8:10]) == ["11", "13"]  # row 9, line 12, skipped
+    warning = "warning: skipped 2 rows that cannot be predicted (line 12: 'x1' is 'oops'; line 25: 'x1' is 'x')"
+    assert warning in whole.stderr and warning in chunked.stderr
+    assert chunked.stderr.count("ignored 1 column the model does not use: note") == 1
+
+
+def test_every_input_row_has_an_output_row_through_the_chunks(cli, trained):
+    done = cli("predict", trained / "run", "-", input=_rows(41), env=CHUNKS)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "prediction" and len(done.stdout.splitlines()) == 1 + 41
+
+
+def test_an_error_in_the_third_chunk_names_its_line_in_the_whole_input(cli, trained):
+    text = _rows(20, bad={9: "oops"})  # rows 8 to 11 make the third chunk; row 9 is on line 12 (+1: row 5's note)
+    done = cli("predict", trained / "run", "-", input=text, env=CHUNKS)
+    assert done.returncode == 3
+    assert "standard input: column 'x1' holds numbers but line 12 has 'oops' (1 such row)" in done.stderr
+    assert len(done.stdout.splitlines()) == 1 + 8  # the two chunks before it were written as they came
+    ragged = cli("predict", trained / "run", "-", input=text.replace("oops", "1,2"), env=CHUNKS)
+    assert ragged.returncode == 3 and "line 12 has 5 fields but the header has 4" in ragged.stderr
+    (trained / "bad.csv").write_text(text)
+    to_file = cli("predict", trained / "run", trained / "bad.csv", "-o", trained / "out.csv", env=CHUNKS)
+    assert to_file.returncode == 3 and not (trained / "out.csv").exists()  # a file is written whole or not at all
+
+
+def test_the_first_predictions_come_out_before_the_input_ends(trained):
+    """Deterministic: the first chunk's output is read (a blocking read) while the input is still open."""
+    from tests.conftest import _entry_point
+
+    text = _rows(12).encode()
+    first, rest = text[:text.index(b"\n008,")], text[text.index(b"\n008,"):]  # 8 rows: two whole chunks
+    child = subprocess.Popen([*_entry_point(), "predict", str(trained / "run"), "-"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, **CHUNKS})
+    try:
+        child.stdin.write(first)
+        child.stdin.flush()
+        assert child.stdout.readline() == b"prediction\n"
+        early = [child.stdout.readline() for _ in range(4)]  # the first chunk, while the input is still open
+        child.stdin.write(rest)
+        child.stdin.close()
+        later = child.stdout.read().splitlines()
+    except BaseException:
+        child.kill()
+        raise
+    assert child.wait() == 0
+    assert all(line.strip() in (b"a", b"b", b"c") for line in early) and len(later) == 12 - 4
+
+
+def test_a_parquet_table_predicts_in_chunks_across_row_groups(cli, trained):
+    pytest.importorskip("pyarrow")
+    frame = pd.read_csv(io.StringIO(_rows(30)))
+    frame.to_parquet(trained / "many.parquet", row_group_size=7)
+    whole = cli("predict", trained / "run", trained / "many.parquet", "--keep", "id", "--proba")
+    chunked = cli("predict", trained / "run", trained / "many.parquet", "--keep", "id", "--proba", env=CHUNKS)
+    assert whole.returncode == chunked.returncode == 0, chunked.stderr
+    assert chunked.stdout == whole.stdout and len(chunked.stdout.splitlines()) == 31
+
+
+def test_text_in_one_row_leaves_the_other_rows_predictions_as_they_are(cli, trained):
+    """x1 was float32 in training; a word in one row made the whole column text, and its numbers float64."""
+    clean = _rows(6)
+    (trained / "clean.csv").write_text(clean)
+    (trained / "one_word.csv").write_text(clean + "099,oops,1.0,n\n")
+    alone = cli("predict", trained / "run", trained / "clean.csv", "--proba")
+    beside = cli("predict", trained / "run", trained / "one_word.csv", "--proba", "--on-error", "skip")
+    assert alone.returncode == beside.returncode == 0, beside.stderr
+    assert len(alone.stdout.splitlines()) == len(beside.stdout.splitlines()) == 7
+    assert [row.split(",", 1)[1] for row in beside.stdout.splitlines()[1:]] == alone.stdout.splitlines()[1:]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nntrain.monitor import infer_mode
-from nntrain.train.metrics import (classification_metrics, compute_metrics, multilabel_metrics,
+from nntrain.train.metrics import (MetricSums, classification_metrics, compute_metrics, multilabel_metrics,
                                    regression_metrics)
 
 
@@ -50,6 +50,32 @@ def test_regression_metrics_are_in_target_units():
     decode = lambda v: v * 10 + 100  # noqa: E731
     metrics, _ = compute_metrics(np.array([[0.1]]), np.array([[0.0]]), "regression", decode=decode)
     assert metrics["mae"] == pytest.approx(1.0)
+
+
+def _chunked(task, outputs, y, classes=0, cuts=(3, 4, 11)):
+    sums = MetricSums(task, classes)
+    for part in np.split(np.arange(len(y)), cuts):
+        sums.add(outputs[part], y[part])
+    return sums.result()
+
+
+def test_metrics_summed_over_chunks_equal_those_of_all_rows():
+    rng = np.random.default_rng(0)
+    outputs = rng.normal(size=(20, 3)).astype(np.float32)
+    classes = rng.integers(0, 3, 20)
+    whole, confusion = compute_metrics(outputs, classes, "classification", 3)
+    chunked, chunked_confusion = _chunked("classification", outputs, classes, 3)
+    assert chunked == whole and np.array_equal(chunked_confusion, confusion)  # counts: exactly
+    labels = rng.integers(0, 2, (20, 3))
+    assert _chunked("multilabel", outputs, labels)[0] == compute_metrics(outputs, labels, "multilabel")[0]
+    values = rng.normal(5, 2, (20, 2))
+    whole = compute_metrics(outputs[:, :2], values, "regression")[0]
+    # sums of squares in another order, R² from merged chunk means: equal to rounding, not bit for bit
+    assert _chunked("regression", outputs[:, :2], values)[0] == pytest.approx(whole, rel=1e-12)
+    assert whole == pytest.approx({"mse": np.mean((outputs[:, :2] - values) ** 2),
+                                   "mae": np.mean(np.abs(outputs[:, :2] - values)),
+                                   "r2": np.mean(1 - ((outputs[:, :2] - values) ** 2).sum(0)
+                                                 / ((values - values.mean(0)) ** 2).sum(0))}, rel=1e-12)
 
 
 def test_mode_from_metric_name():
