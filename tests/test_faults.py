@@ -242,7 +242,7 @@ def test_output_dir_that_is_a_file_or_below_one(cli, blobs_config, tmp_path):
     (tmp_path / "taken").write_text("a file")
     for target in (tmp_path / "taken", tmp_path / "taken" / "run"):
         result = no_traceback(cli("fit", blobs_config(), "--set", f"output.dir={target}"))
-        assert result.returncode == 2 and f"output.dir: " in result.stderr and str(target) in result.stderr
+        assert result.returncode == 2 and "output.dir: " in result.stderr and str(target) in result.stderr
     assert (tmp_path / "taken").read_text() == "a file"
 
 
