@@ -3,8 +3,9 @@ last pass writes each split's float32 features and targets as `.npy` files (see 
 
 Every pass reads the table once, chunk by chunk (`chunks.ChunkedTable`):
   1. which rows are used (empty rows and rows without a target are left out, with the same notes), the
-     task, the target's classes, and the split of every used row, exactly as the in-memory split gives
-     it (one byte a row is kept; the split's permutation takes 8 bytes a row for a moment);
+     task, the target's classes, and the rows of each class per block of the split (`split.SplitPlan`:
+     every later pass draws each used row's split from it, exactly as the in-memory split does, and no
+     code is kept per row);
   2. one pass per pipeline step that learns from the rows (clean, encode, normalize; dedupe with
      `conflicts: drop_all`), over the training rows as the earlier steps leave them;
   3. rows per split, the feature names and a regression target's moments;
@@ -26,7 +27,7 @@ from nntrain.data.parquet import is_parquet, parquet_shape
 from nntrain.data.pipeline import Pipeline
 from nntrain.data.report import SPLIT_PAIRS, leak_note
 from nntrain.data.row_hashes import HashSet, row_hashes
-from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, split_rows
+from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, BlockCounts, SplitPlan, SplitStream, rows_per_block
 from nntrain.data.step import Context, is_numeric, names, place
 from nntrain.data.summaries import Moments
 from nntrain.data.tables import empty_rows
@@ -88,25 +89,25 @@ def prepare_streaming(source: str, out: Path, *, target: str | list[str], featur
     target_state = None
     if task != "regression":
         target_state = fit_target(pd.DataFrame(seen.values()), targets, task, transform)
-    groups = np.zeros(seen.rows, dtype=np.int64)
-    if task == "classification" and stratify:
-        groups = seen.class_codes(target_state["classes"])
-    codes = split_rows(groups, validation, test, rng)
-    del groups, seen
+    stratified = task == "classification" and stratify
+    counts = seen.block_counts(target_state["classes"]) if stratified else rows_per_block(seen.rows)
+    classes = target_state["classes"] if stratified else None
+    splits = _Split(SplitPlan(counts, validation, test, rng), targets[0], classes)
+    del seen
 
     ctx = Context(target=targets, training=True)
     states: list[dict] = []
     for index, step in enumerate(steps.steps):
         progress(f"prepare: pass {index + 3}, fitting {steps.specs[index]['type']} on the training rows")
         scratch = dataclasses.replace(ctx, notes=[])  # transform notes while fitting are said by the last pass
-        chunks = _prepared_chunks(table, select, codes, steps.steps[:index], states, scratch, fit_ctx=ctx)
+        chunks = _prepared_chunks(table, select, splits, steps.steps[:index], states, scratch, fit_ctx=ctx)
         states.append(step.fit_chunks((frame for _, frame, _ in chunks), ctx))
     ctx.rows = None
     passes = len(steps.steps) + 2
     progress(f"prepare: pass {passes + 1}, counting the prepared rows")
     scratch = dataclasses.replace(ctx, notes=[])
     measure = _Measure(targets, task, transform)
-    for _, frame, split in _prepared_chunks(table, select, codes, steps.steps, states, scratch):
+    for _, frame, split in _prepared_chunks(table, select, splits, steps.steps, states, scratch):
         measure.add(frame, split)
     if not measure.features:
         empty = f" ({names('column', sorted(ctx.emptied))} had no value in the training rows)" if ctx.emptied else ""
@@ -123,7 +124,7 @@ def prepare_streaming(source: str, out: Path, *, target: str | list[str], featur
     progress(f"prepare: pass {passes + 2}, writing {counted(usable, 'prepared row')}")
     writer = _Writer(out, measure.rows, len(measure.features), target_state, dtype)
     drops = [0] * len(steps.steps)
-    for raw, frame, split in _prepared_chunks(table, select, codes, steps.steps, states, ctx, drops=drops):
+    for raw, frame, split in _prepared_chunks(table, select, splits, steps.steps, states, ctx, drops=drops):
         writer.add(raw, frame, split, measure.features, source)
     writer.close()
     notes += ctx.notes
@@ -194,7 +195,7 @@ class _TargetScan:
         self.distinct: dict[str, pd.Series] = {}
         self.labels: dict[str, int] = {}
         self.raw: list[pd.Series] = []
-        self.codes: list[np.ndarray] = []
+        self.blocks = BlockCounts()  # rows per label per block of the split, not a code per row
         self.rows = 0
 
     def add(self, chunk: pd.DataFrame) -> None:
@@ -210,7 +211,7 @@ class _TargetScan:
         for label in uniques:
             self.labels.setdefault(label, len(self.labels))
         known = np.array([self.labels[label] for label in uniques], dtype=np.int64)  # a loop over labels, not rows
-        self.codes.append(known[codes].astype(np.int32))  # 4 bytes a row until the split
+        self.blocks.add(known[codes])
         if len(self.raw) > 64:
             self.raw = [pd.concat(self.raw).drop_duplicates()]
 
@@ -221,9 +222,24 @@ class _TargetScan:
                             "classify; set task: regression")
         return {self.targets[0]: pd.concat(self.raw).drop_duplicates().reset_index(drop=True)}
 
-    def class_codes(self, classes: list[str]) -> np.ndarray:
-        order = pd.Index(classes).get_indexer(list(self.labels))
-        return order[np.concatenate(self.codes)] if self.codes else np.zeros(0, dtype=np.int64)
+    def block_counts(self, classes: list[str]) -> np.ndarray:
+        """Rows of each class (in the order of `classes`) in each block of the split."""
+        return self.blocks.matrix(pd.Index(classes).get_indexer(list(self.labels)), len(classes))
+
+
+class _Split:
+    """The split codes of each chunk's used rows: their classes (when stratified) through a `SplitStream`."""
+
+    def __init__(self, plan: SplitPlan, target: str, classes: list[str] | None):
+        self.plan, self.target = plan, target
+        self.classes = None if classes is None else pd.Index(classes)
+
+    def stream(self) -> Callable[[pd.DataFrame], np.ndarray]:
+        """A fresh pass's codes, chunk after chunk."""
+        stream = SplitStream(self.plan)
+        if self.classes is None:
+            return lambda raw: stream.codes(np.zeros(len(raw), dtype=np.int64))
+        return lambda raw: stream.codes(self.classes.get_indexer(label_strings(raw[self.target])))
 
 
 def _few_distinct(kept: pd.Series | None, column: pd.Series) -> pd.Series:
@@ -239,27 +255,26 @@ def _few_distinct(kept: pd.Series | None, column: pd.Series) -> pd.Series:
     return values.reset_index(drop=True)
 
 
-def _prepared_chunks(table: ChunkedTable, select: _Selection, codes: np.ndarray, steps: list, states: list[dict],
+def _prepared_chunks(table: ChunkedTable, select: _Selection, split: _Split, steps: list, states: list[dict],
                      ctx: Context, fit_ctx: Context | None = None,
                      drops: list[int] | None = None) -> Iterator[tuple[pd.DataFrame, pd.DataFrame, np.ndarray]]:
     """(used rows, the rows as the fitted `steps` leave them, their split codes) chunk by chunk. While a step is
     fitted (`fit_ctx`), its `rows` mark each chunk's training rows."""
     transforms = [step.chunk_transform(state, ctx) for step, state in zip(steps, states)]
-    start = 0
+    codes = split.stream()
     for chunk in table:
         raw = select(chunk)
-        split = pd.Series(codes[start:start + len(raw)], index=raw.index)
-        start += len(raw)
+        split_codes = pd.Series(codes(raw), index=raw.index)
         frame = raw
         for index, transform in enumerate(transforms):
             before = len(frame)
             frame = transform(frame)
             if drops is not None:
                 drops[index] += before - len(frame)
-        split = split.reindex(frame.index).to_numpy()
+        split_codes = split_codes.reindex(frame.index).to_numpy()
         if fit_ctx is not None:
-            fit_ctx.rows = split == TRAIN
-        yield raw, frame, split
+            fit_ctx.rows = split_codes == TRAIN
+        yield raw, frame, split_codes
     for transform in transforms:
         transform.finish()
 
