@@ -26,7 +26,7 @@ from nntrain.data.chunks import ChunkedTable
 from nntrain.data.parquet import is_parquet, parquet_shape
 from nntrain.data.pipeline import Pipeline
 from nntrain.data.report import SPLIT_PAIRS, leak_note
-from nntrain.data.row_hashes import HashSet, row_hashes
+from nntrain.data.row_hashes import row_hashes, shared_rows
 from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, BlockCounts, SplitPlan, SplitStream, rows_per_block
 from nntrain.data.step import Context, is_numeric, names, place
 from nntrain.data.summaries import Moments
@@ -310,10 +310,14 @@ class _Measure:
                 "center": center, "scale": scale}
 
 
+HASHES = ".hashes"  # the suffix of the files of the prepared rows' hashes, for the leak check
+
+
 class _Writer:
     """The prepared rows of each split appended to `{split}-x.npy` and `{split}-y.npy` (a `.npy` header for the
     known shape, then the rows as they come: written, not memory-mapped, so the pages written do not count
-    as the process's memory), and the raw rows of the test split to `test.csv`."""
+    as the process's memory), their row hashes to `{split}.hashes` (for `leak_counts`), and the raw rows of
+    the test split to `test.csv`."""
 
     def __init__(self, out: Path, rows: dict[str, int], width: int, target: dict, dtype):
         self.target, self.dtype = target, dtype
@@ -321,6 +325,7 @@ class _Writer:
         y_dtype, y_width = (np.int64, ()) if one_column else (np.dtype(dtype), (len(target["columns"]),))
         self.x = {name: NpyAppender(out / f"{name}-x.npy", dtype, (rows[name], width)) for name in SPLIT_NAMES}
         self.y = {name: NpyAppender(out / f"{name}-y.npy", y_dtype, (rows[name], *y_width)) for name in SPLIT_NAMES}
+        self.hashes = {name: open(out / f"{name}{HASHES}", "wb") for name in SPLIT_NAMES}
         self.counts: dict[str, np.ndarray] = {}
         self.test = open(out / "test.csv", "w", encoding="utf-8", newline="")
         self.header = True
@@ -332,15 +337,17 @@ class _Writer:
         for code, name in enumerate(SPLIT_NAMES):
             rows = split == code
             if rows.any():
-                self.x[name].append(to_matrix(frame, features, source, self.dtype, rows=rows)[0])
+                x = to_matrix(frame, features, source, self.dtype, rows=rows)[0]
+                self.x[name].append(x)
                 self.y[name].append(y[rows])
+                self.hashes[name].write(row_hashes(pd.DataFrame(x, copy=False)).tobytes())
         test = raw.loc[frame.index[split == TEST]]
         if len(test):
             test.to_csv(self.test, header=self.header, index=False)
             self.header = False
 
     def close(self) -> None:
-        for appender in [*self.x.values(), *self.y.values()]:
+        for appender in [*self.x.values(), *self.y.values(), *self.hashes.values()]:
             appender.close()
         self.test.close()
 
@@ -382,19 +389,14 @@ def npy_blocks(path: Path, rows: int = 100_000) -> Iterator[np.ndarray]:
 
 
 def leak_counts(folder: Path, rows: dict[str, int]) -> dict[str, int]:
-    """`report.leak_counts` of the prepared arrays in `folder`, hashing them block by block."""
-    def hashes(name: str) -> Iterator[np.ndarray]:
-        for block in npy_blocks(folder / f"{name}-x.npy"):
-            yield row_hashes(pd.DataFrame(block, copy=False))
-
-    seen = {}
-    for name in ("train", "validation"):
-        if rows[name]:
-            seen[name] = HashSet()
-            for block in hashes(name):
-                seen[name].add(block)
-    return {f"{first}-{second}": sum(int(seen[first].contains(block).sum()) for block in hashes(second))
-            for first, second in SPLIT_PAIRS if rows[first] and rows[second]}
+    """`report.leak_counts` of the prepared arrays in `folder`, from the row hashes `_Writer` left beside them
+    (which it removes)."""
+    files = {name: folder / f"{name}{HASHES}" for name in SPLIT_NAMES}
+    try:
+        return shared_rows(files, [(first, second) for first, second in SPLIT_PAIRS if rows[first] and rows[second]])
+    finally:
+        for path in files.values():
+            path.unlink(missing_ok=True)
 
 
 ESTIMATE_ROWS = 1000
