@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nntrain.data.mapped_pages import trim_pages
 from nntrain.data.prepared import TrainingData
 from nntrain.data.split import SPLIT_NAMES
 from nntrain.errors import CheckpointError, ConfigError
@@ -89,14 +90,15 @@ def verify(folder: Path) -> dict:
 
 
 def open_prepared(folder: str | Path) -> TrainingData:
-    """The training data of a verified prepared directory, its arrays memory-mapped (read-only)."""
+    """The training data of a verified prepared directory, its arrays memory-mapped (read-only), their pages
+    dropped from the process as it reads on (`mapped_pages`)."""
     folder = Path(folder)
     manifest = verify(folder)
     state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     notes = report.pop("notes", [])
-    x = {name: np.load(folder / f"{name}-x.npy", mmap_mode="r") for name in SPLIT_NAMES}
-    y = {name: np.load(folder / f"{name}-y.npy", mmap_mode="r") for name in SPLIT_NAMES}
+    x = {name: trim_pages(np.load(folder / f"{name}-x.npy", mmap_mode="r")) for name in SPLIT_NAMES}
+    y = {name: trim_pages(np.load(folder / f"{name}-y.npy", mmap_mode="r")) for name in SPLIT_NAMES}
     arrays = "".join(f"{name}:{entry['sha256']};" for name, entry in sorted(manifest["files"].items())
                      if name.endswith(".npy"))
     return TrainingData(x=x, y=y, test_rows=None, state=state, notes=notes, report=report,
