@@ -2,7 +2,7 @@
 last pass writes each split's float32 features and targets as `.npy` files (see `prepared_dir`).
 
 Every pass reads the table once, chunk by chunk (`chunks.ChunkedTable`):
-  1. which rows are used (empty rows and rows without a target are left out, with the same notes), the
+  1. the column types, and (read again only if a column's type changed between chunks) which rows are used (empty rows and rows without a target are left out, with the same notes), the
      task, the target's classes, and the rows of each class per block of the split (`split.SplitPlan`:
      every later pass draws each used row's split from it, exactly as the in-memory split does, and no
      code is kept per row);
@@ -67,21 +67,18 @@ def prepare_streaming(source: str, out: Path, *, target: str | list[str], featur
     targets = [target] if isinstance(target, str) else list(target)
     steps = Pipeline(pipeline)
     _refuse_steps_without_chunks(steps)
-    progress(f"prepare: pass 1, reading the column types of {source}")
-    table = ChunkedTable(source, key="data.train", narrow=np.dtype(dtype) == np.float32, keep=tuple(targets))
-    header = pd.DataFrame(columns=table.columns)
-    check_columns(header, targets, source, "target")
-    if features is not None:
-        check_columns(header, features, source, "feature")
-    features = features if features is not None else [c for c in table.columns if c not in targets]
-    if not features:
-        raise DataError(f"{source}: no feature columns left besides the target {targets}")
-    select = _Selection(source, features, targets, steps, dtype)
-
-    progress(f"prepare: pass 2, choosing the rows and the split ({counted(table.count, 'row')})")
-    seen = _TargetScan(targets)
-    for chunk in table:
-        seen.add(select(chunk))
+    progress(f"prepare: pass 1, reading the column types of {source}, choosing the rows and the split")
+    first = _FirstPass(source, features, targets, steps, dtype)
+    table = ChunkedTable(source, key="data.train", narrow=np.dtype(dtype) == np.float32, keep=tuple(targets),
+                         scan=first)
+    passes = 1
+    if not first.complete(table):  # a column's type changed between chunks: choose the rows again, read alike
+        passes += 1
+        progress(f"prepare: pass {passes}, choosing the rows and the split ({counted(table.count, 'row')})")
+        first = _FirstPass(source, features, targets, steps, dtype)
+        for chunk in table:
+            first(chunk)
+    select, seen, features = first.select, first.seen, first.select.features
     notes = select.notes(table.count)
     task, task_note = infer_task(seen.distinct, targets, task, loss)  # reads each target column alone
     notes += [task_note] if task_note else []
@@ -98,12 +95,12 @@ def prepare_streaming(source: str, out: Path, *, target: str | list[str], featur
     ctx = Context(target=targets, training=True)
     states: list[dict] = []
     for index, step in enumerate(steps.steps):
-        progress(f"prepare: pass {index + 3}, fitting {steps.specs[index]['type']} on the training rows")
+        passes += 1
+        progress(f"prepare: pass {passes}, fitting {steps.specs[index]['type']} on the training rows")
         scratch = dataclasses.replace(ctx, notes=[])  # transform notes while fitting are said by the last pass
         chunks = _prepared_chunks(table, select, splits, steps.steps[:index], states, scratch, fit_ctx=ctx)
         states.append(step.fit_chunks((frame for _, frame, _ in chunks), ctx))
     ctx.rows = None
-    passes = len(steps.steps) + 2
     progress(f"prepare: pass {passes + 1}, counting the prepared rows")
     scratch = dataclasses.replace(ctx, notes=[])
     measure = _Measure(targets, task, transform)
@@ -142,6 +139,37 @@ def prepare_streaming(source: str, out: Path, *, target: str | list[str], featur
         report["class_balance"] = {name: dict(zip(target_state["classes"], counts.tolist()))
                                    for name, counts in writer.class_counts(len(target_state["classes"])).items()}
     return Prepared(state, measure.rows, list(dict.fromkeys(notes)), report)
+
+
+class _FirstPass:
+    """What the first pass learns of each chunk: the used rows (`_Selection`, with its notes) and their targets
+    (`_TargetScan`), once the header's columns are checked."""
+
+    def __init__(self, source: str, features: list[str] | None, targets: list[str], steps: Pipeline, dtype):
+        self.source, self.features, self.targets, self.steps, self.dtype = source, features, targets, steps, dtype
+        self.select: _Selection | None = None
+        self.seen = _TargetScan(targets)
+
+    def __call__(self, chunk: pd.DataFrame) -> None:
+        if self.select is None:
+            self._start(list(chunk.columns))
+        self.seen.add(self.select(chunk))
+
+    def complete(self, table: ChunkedTable) -> bool:
+        """Whether every chunk was seen as the later passes read it."""
+        if self.select is None:
+            self._start(table.columns)
+        return table.scanned
+
+    def _start(self, columns: list[str]) -> None:
+        header = pd.DataFrame(columns=columns)
+        check_columns(header, self.targets, self.source, "target")
+        if self.features is not None:
+            check_columns(header, self.features, self.source, "feature")
+        features = self.features if self.features is not None else [c for c in columns if c not in self.targets]
+        if not features:
+            raise DataError(f"{self.source}: no feature columns left besides the target {self.targets}")
+        self.select = _Selection(self.source, features, self.targets, self.steps, self.dtype)
 
 
 class _Selection:

@@ -98,3 +98,24 @@ def test_dedupe_and_leak_counts_equal_in_memory(mixed_csv, tmp_path, monkeypatch
     streamed = open_prepared(prepare_directory(_config(mixed_csv, without), tmp_path / "prepared"))
     assert streamed.report["leaks"] == held.report["leaks"]
     assert streamed.report["leaks"]["train-test"] > 0
+
+
+def test_a_column_whose_type_changes_down_the_file_is_chosen_again_with_the_whole_files_types(mixed_csv, tmp_path,
+                                                                                             monkeypatch):
+    monkeypatch.setattr(chunks, "CHUNK_ROWS", 700)
+    assert chunks.ChunkedTable(str(mixed_csv), scan=lambda chunk: None).scanned  # one pass chose the rows
+    frame = pd.read_csv(mixed_csv)
+    frame["b"] = frame["b"].astype("Int64")
+    frame.loc[2500:, "b"] = pd.NA  # whole numbers in the first chunks, gaps (so floats) in the last
+    changing = tmp_path / "changing.csv"
+    frame.to_csv(changing, index=False)
+    seen = []
+    table = chunks.ChunkedTable(str(changing), scan=seen.append)
+    assert not table.scanned and table.dtypes["b"] == np.float64 and seen[0]["b"].dtype == np.int64
+    pipeline = [{"type": "drop", "columns": ["id"]}, {"type": "clean", "missing": "median"}, {"type": "encode"},
+                {"type": "normalize"}]
+    held = load_training_data(_config(changing, pipeline))
+    streamed = open_prepared(prepare_directory(_config(changing, pipeline), tmp_path / "prepared"))
+    assert_same(json.loads(json.dumps(held.state)), streamed.state)
+    for split in ("train", "validation", "test"):
+        np.testing.assert_allclose(streamed.x[split], held.x[split], rtol=1e-6, atol=1e-6)
