@@ -85,13 +85,17 @@ def measure(folder: Path, size: int, floors: bool) -> dict:
 
 
 def report(results: list[dict]) -> list[tuple]:
-    rows = [("size", "rows", "step", "seconds", "rows/s", "peak RSS")]
+    """Each step's seconds, rows/s, peak RSS, and rows/s against the smallest size's read_csv and in-memory fit."""
+    floors = {step: results[0]["rows"] / results[0][step][0] for step in ("read_csv", "fit_ram") if step in results[0]}
+    rows = [("size", "rows", "step", "seconds", "rows/s", "× read_csv", "× fit in RAM", "peak RSS")]
     for result in results:
         size = f"{result['bytes'] / 1e9:.2f} GB"
         for step in ("prepare", "fit_mmap", "read_csv", "fit_ram"):
             if step in result:
                 seconds, peak = result[step]
-                rows.append((size, f"{result['rows']:,}", step, f"{seconds:.1f}", f"{result['rows'] / seconds:,.0f}",
+                rate = result["rows"] / seconds
+                ratios = [f"{rate / floors[floor]:.2f}" if floor in floors else "" for floor in ("read_csv", "fit_ram")]
+                rows.append((size, f"{result['rows']:,}", step, f"{seconds:.1f}", f"{rate:,.0f}", *ratios,
                              f"{peak / 1e6:.0f} MB"))
     return rows
 

@@ -47,8 +47,8 @@ class HashSet:
             self.levels[-1] = np.union1d(self.levels[-1], last)
 
 
-HELD_HASHES = 1 << 21  # hashes the leak count holds at once (about 32 MB with their counts)
-READ_HASHES = 1 << 20  # hashes read from a file at a time
+HELD_HASHES = 1 << 19  # hashes the leak count holds at once (about 8 MB with their counts)
+READ_HASHES = 1 << 18  # hashes read from a file at a time (a few MB of temporaries each)
 
 
 def shared_rows(files: dict[str, Path], pairs: list[tuple[str, str]]) -> dict[str, int]:

@@ -6,16 +6,35 @@ import pandas as pd
 from nntrain.data.targets import decode_regression
 from nntrain.nn.losses import Loss, output_transform
 from nntrain.nn.model import Model
-from nntrain.train.metrics import compute_metrics, predicted_classes
+from nntrain.train.metrics import compute_metrics, confusion_matrix, confusion_metrics, predicted_classes
+
+
+EVALUATED_ROWS = 1 << 16  # rows of a classification split scored at a time
 
 
 def evaluate_split(model: Model, loss: Loss, x: np.ndarray, y: np.ndarray,
                    target: dict) -> tuple[float, dict, np.ndarray | None]:
-    """Loss, metrics and confusion matrix of the model on prepared rows."""
+    """Loss, metrics and confusion matrix of the model on prepared rows.
+
+    A classification split longer than EVALUATED_ROWS is scored piece by piece (the loss a row-weighted
+    mean of the pieces', the metrics from the summed confusion matrix), so its outputs are never held whole.
+    """
+    if target["task"] == "classification" and len(x) > EVALUATED_ROWS:
+        return _evaluate_in_pieces(model, loss, x, y, len(target["classes"]))
     outputs = model.predict(x)
     metrics, confusion = compute_metrics(outputs, y, target["task"], len(target.get("classes", ())),
                                          lambda values: decode_regression(values, target))
     return loss.value(outputs, y), metrics, confusion
+
+
+def _evaluate_in_pieces(model: Model, loss: Loss, x: np.ndarray, y: np.ndarray,
+                        classes: int) -> tuple[float, dict, np.ndarray]:
+    total, confusion = 0.0, np.zeros((classes, classes), dtype=np.int64)
+    for start in range(0, len(x), EVALUATED_ROWS):  # a loop over pieces of rows, not over rows
+        outputs, truth = model.predict(x[start:start + EVALUATED_ROWS]), np.asarray(y[start:start + EVALUATED_ROWS])
+        total += loss.value(outputs, truth) * len(truth)
+        confusion += confusion_matrix(truth, predicted_classes(outputs), classes)
+    return total / len(x), confusion_metrics(confusion), confusion
 
 
 def prediction_table(outputs: np.ndarray, target: dict, activation: str, proba: bool) -> pd.DataFrame:

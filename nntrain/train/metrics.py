@@ -41,7 +41,17 @@ def compute_metrics(outputs: np.ndarray, y: np.ndarray, task: str, classes: int 
 
 
 def classification_metrics(truth: np.ndarray, predicted: np.ndarray, classes: int) -> tuple[dict, np.ndarray]:
-    confusion = np.bincount(truth * classes + predicted, minlength=classes * classes).reshape(classes, classes)
+    confusion = confusion_matrix(truth, predicted, classes)
+    return confusion_metrics(confusion), confusion
+
+
+def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """Rows: true class, columns: predicted class."""
+    return np.bincount(truth * classes + predicted, minlength=classes * classes).reshape(classes, classes)
+
+
+def confusion_metrics(confusion: np.ndarray) -> dict:
+    """Accuracy and macro precision, recall and F1 (over the classes present) of a confusion matrix."""
     true_positive = np.diag(confusion).astype(np.float64)
     predicted_count, actual_count = confusion.sum(axis=0), confusion.sum(axis=1)
     present = (predicted_count + actual_count) > 0
@@ -49,12 +59,12 @@ def classification_metrics(truth: np.ndarray, predicted: np.ndarray, classes: in
     recall = _ratio(true_positive, actual_count)
     f1 = _ratio(2 * precision * recall, precision + recall)
     metrics = {
-        "accuracy": float(true_positive.sum() / max(1, len(truth))),
+        "accuracy": float(true_positive.sum() / max(1, confusion.sum())),
         "precision": float(precision[present].mean()),
         "recall": float(recall[present].mean()),
         "f1": float(f1[present].mean()),
     }
-    return metrics, confusion
+    return metrics
 
 
 def multilabel_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict:
