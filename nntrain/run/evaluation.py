@@ -21,7 +21,7 @@ def evaluate_split(model: Model, loss: Loss, x: np.ndarray, y: np.ndarray,
     """
     if target["task"] == "classification" and len(x) > EVALUATED_ROWS:
         return _evaluate_in_pieces(model, loss, x, y, len(target["classes"]))
-    outputs = model.predict(x)
+    outputs, y = model.predict(x), np.asarray(y)
     metrics, confusion = compute_metrics(outputs, y, target["task"], len(target.get("classes", ())),
                                          lambda values: decode_regression(values, target))
     return loss.value(outputs, y), metrics, confusion

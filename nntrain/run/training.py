@@ -20,6 +20,7 @@ import yaml
 from nntrain import __version__
 from nntrain.config import Config
 from nntrain.data.augment import Augmenter
+from nntrain.data.stored_rows import StoredRows
 from nntrain.errors import ConfigError, DataError, DivergenceError, Interrupted, NNTrainError
 from nntrain.nn.layers import BatchNorm
 from nntrain.run.build import Setup, build
@@ -97,7 +98,10 @@ def _train_locked(setup: Setup, run_dir: Path, plan: RunDirPlan, reporter: Repor
                         mode=setup.mode, restore_best=t.restore_best, clip_norm=config.optimizer.clip_norm,
                         clip_value=config.optimizer.clip_value, shown=setup.shown_columns(),
                         log_every=t.log_every,
-                        shuffle_buffer=config.data.shuffle_buffer if isinstance(x_train, np.memmap) else None)
+                        shuffle_buffer=config.data.shuffle_buffer if isinstance(x_train, StoredRows) else None)
+    if isinstance(x_train, StoredRows):  # a batch gathers from a window of the block shuffle: keep two
+        x_train.keep_rows(2 * config.data.shuffle_buffer)
+        y_train.keep_rows(2 * config.data.shuffle_buffer)
     recorder = RunRecorder(run_dir, meta, t.checkpoint.every, t.checkpoint.keep)
     tracking = Tracking(config.output.tracking, run_dir, reporter.warn)
     augment = Augmenter(**config.data.augment.model_dump())
