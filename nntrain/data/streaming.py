@@ -2,14 +2,15 @@
 last pass writes each split's float32 features and targets as `.npy` files (see `prepared_dir`).
 
 Every pass reads the table once, chunk by chunk (`chunks.ChunkedTable`):
-  1. the column types, and (read again only if a column's type changed between chunks) which rows are used (empty rows and rows without a target are left out, with the same notes), the
-     task, the target's classes, and the rows of each class per block of the split (`split.SplitPlan`:
-     every later pass draws each used row's split from it, exactly as the in-memory split does, and no
-     code is kept per row);
+  1. the column types, and in the same pass which rows are used (empty rows and rows without a target
+     are left out, with the same notes), the task, the target's classes, and the rows of each class per
+     block of the split (`split.SplitPlan`: every later pass draws each used row's split from it, exactly
+     as the in-memory split does, and no code is kept per row); the rows are chosen again in a pass of
+     their own only if a column's type changed between chunks (`ChunkedTable.scanned`);
   2. one pass per pipeline step that learns from the rows (clean, encode, normalize; dedupe with
      `conflicts: drop_all`), over the training rows as the earlier steps leave them;
   3. rows per split, the feature names and a regression target's moments;
-  4. the prepared rows, into the arrays.
+  4. the prepared rows, into the arrays, and their row hashes, for the leak check (`row_hashes.shared_rows`).
 The state is the same JSON as the in-memory fit's: exact statistics equal to float rounding, medians and
 quartiles from a seeded sample (`summaries.Reservoir`).
 """
