@@ -27,22 +27,28 @@ from common import machine, print_table
 
 BIN = Path(sys.executable).parent
 FEATURES = 20
-ROW_BYTES = 8 * FEATURES + 2  # "%.6g" floats with commas, and a label: about this many bytes a row
 
 
 def write_csv(path: Path, size: int, chunk: int = 200_000) -> int:
-    """A CSV of about `size` bytes; returns its rows."""
+    """A CSV of about `size` bytes (values with 4 decimals, written by pyarrow: pandas' to_csv would take most of
+    the benchmark's time); returns its rows."""
+    import pyarrow as pa
+    import pyarrow.csv
+
     rng = np.random.default_rng(0)
     centers = rng.normal(0, 2, (3, FEATURES))
     rows = 0
-    with open(path, "w") as handle:
+    with open(path, "wb") as handle:
+        writer = None
         while handle.tell() < size:
             labels = rng.integers(0, 3, chunk)
-            x = centers[labels] + rng.normal(0, 1, (chunk, FEATURES))
-            frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(FEATURES)])
-            frame["label"] = np.array(["a", "b", "c"])[labels]
-            frame.to_csv(handle, index=False, header=rows == 0, float_format="%.6g")
+            x = np.round(centers[labels] + rng.normal(0, 1, (chunk, FEATURES)), 4)
+            table = pa.table({**{f"f{i}": x[:, i] for i in range(FEATURES)},
+                              "label": np.array(["a", "b", "c"])[labels]})
+            writer = writer or pyarrow.csv.CSVWriter(handle, table.schema)
+            writer.write_table(table)
             rows += chunk
+        writer.close()
     return rows
 
 
