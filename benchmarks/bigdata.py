@@ -1,7 +1,7 @@
 """Tables bigger than memory: `nntrain prepare` and `nntrain fit` under a `data.memory_limit` far below the table.
 
 For each size, a CSV of 20 float columns and a 3-class label is generated; then, each in a child
-process whose peak RSS comes from `os.wait4` (getrusage of that child):
+process whose peak RSS comes from `os.wait4` (getrusage of that child, started by a small launcher):
   prepare     `nntrain prepare` (its streaming passes), rows/s over all passes
   fit (mmap)  `nntrain fit` with data.memory_limit 64MB: reuses the preparation, one epoch from the memory map
 and, on the smallest size only, the floors and the in-memory path:
@@ -17,11 +17,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from common import machine, print_table
 
@@ -52,17 +50,25 @@ def write_csv(path: Path, size: int, chunk: int = 200_000) -> int:
     return rows
 
 
+# Linux keeps a process's peak RSS across exec, so a child forked from this process (which holds the generated
+# chunks, pandas and pyarrow) would report at least this process's size: each child is started by a small
+# launcher, whose own ~10 MB is the floor, and which reports the child's getrusage (wait4).
+LAUNCHER = """
+import os, subprocess, sys, time
+started = time.perf_counter()
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(process.pid, 0)
+print(os.waitstatus_to_exitcode(status), time.perf_counter() - started, usage.ru_maxrss * 1024)
+"""
+
+
 def child(*args) -> tuple[float, int]:
-    """Seconds and peak RSS in bytes of a child process (its own getrusage, via wait4)."""
-    started = time.perf_counter()
-    process = subprocess.Popen([*map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    error = process.stderr.read().decode()
-    process.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(map(str, args))} failed:\n{error}")
-    return seconds, usage.ru_maxrss * 1024
+    """Seconds and peak RSS in bytes of a child process (its own getrusage, via wait4 in the launcher)."""
+    launched = subprocess.run([sys.executable, "-c", LAUNCHER, *map(str, args)], capture_output=True, text=True)
+    code, seconds, peak = launched.stdout.split()
+    if int(code) != 0:
+        raise SystemExit(f"{' '.join(map(str, args))} failed:\n{launched.stderr}")
+    return float(seconds), int(peak)
 
 
 def config(folder: Path, train: Path, limit: str) -> Path:
