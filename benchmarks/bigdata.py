@@ -3,10 +3,10 @@
 For each size, a CSV of 20 float columns and a 3-class label is generated; then, each in a child
 process whose peak RSS comes from `os.wait4` (getrusage of that child, started by a small launcher):
   prepare     `nntrain prepare` (its streaming passes), rows/s over all passes
-  fit (mmap)  `nntrain fit` with data.memory_limit 64MB: reuses the preparation, one epoch from the memory map
+  fit_mmap    `nntrain fit` with data.memory_limit 64MB: reuses the preparation, one epoch from the prepared files
 and, on the smallest size only, the floors and the in-memory path:
   read_csv    pandas.read_csv of the whole file, rows/s
-  fit (RAM)   `nntrain fit` with the table in memory, one epoch
+  fit_ram     `nntrain fit` with the table in memory, one epoch
 
     python benchmarks/bigdata.py                 # about 0.5 GB and 5 GB (minutes, and 5 GB of disk)
     python benchmarks/bigdata.py --quick         # about 50 MB and 250 MB
