@@ -18,8 +18,6 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from nntrain.data.prepared import TrainingData
 from nntrain.data.stored_rows import StoredRows
 from nntrain.data.split import SPLIT_NAMES

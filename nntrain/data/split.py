@@ -8,6 +8,10 @@ distribution of what is left, so the totals come out exact; inside a block each 
 shuffled by a generator seeded from the split's seed and the block. The split is a uniformly random
 one with the exact counts, as a permutation of all rows would give, and costs memory per block and
 group (`SplitPlan`), not per row.
+
+A table of at most SPLIT_BLOCK rows (one block) keeps the split of earlier releases, a seeded
+permutation of its rows (`permuted_split`; the memory of one block's groups), so that small
+tables, and the runs saved on them, keep their splits.
 """
 
 import numpy as np
@@ -25,9 +29,28 @@ def split_rows(groups: np.ndarray, validation: float, test: float, rng: np.rando
     counts are rounded so the totals match the fractions (largest remainder),
     and every group keeps at least one training row.
     """
+    if len(groups) <= SPLIT_BLOCK:
+        return permuted_split(groups, validation, test, rng)
     counts = BlockCounts()
     counts.add(groups)
     return SplitStream(SplitPlan(counts.matrix(), validation, test, rng)).codes(groups)
+
+
+def permuted_split(groups: np.ndarray, validation: float, test: float, rng: np.random.Generator) -> np.ndarray:
+    """The split of a table of one block: each group's rows in the order of one seeded permutation of all rows
+    give their first rows to test, the next to validation (the split of releases before block splits)."""
+    groups = np.asarray(groups, dtype=np.int64)
+    sizes = np.bincount(groups)
+    n_test = _allocate(sizes, test, capacity=np.maximum(sizes - 1, 0))
+    n_validation = _allocate(sizes, validation, capacity=np.maximum(sizes - 1 - n_test, 0))
+    order = rng.permutation(len(groups))
+    shuffled = groups[order] if len(sizes) > 1 else None
+    codes = np.full(len(groups), TRAIN, dtype=np.int8)
+    for group in range(len(sizes)):  # a loop over classes, not rows
+        members = order if shuffled is None else order[shuffled == group]  # this group's rows, shuffled
+        codes[members[:n_test[group]]] = TEST
+        codes[members[n_test[group]:n_test[group] + n_validation[group]]] = VALIDATION
+    return codes
 
 
 def rows_per_block(rows: int) -> np.ndarray:
@@ -45,13 +68,24 @@ class BlockCounts:
         self.rows = 0
         self.keys: list[np.ndarray] = []
         self.counts: list[np.ndarray] = []
+        self.groups: list[np.ndarray] | None = []  # every row's group while the rows fit in one block
 
     def add(self, groups: np.ndarray) -> None:
+        if self.groups is not None:
+            self.groups = self.groups + [np.asarray(groups, dtype=np.int64)] \
+                if self.rows + len(groups) <= SPLIT_BLOCK else None
         blocks = (self.rows + np.arange(len(groups), dtype=np.int64)) // SPLIT_BLOCK
         keys, counts = np.unique(blocks << 32 | np.asarray(groups, dtype=np.int64), return_counts=True)
         self.keys.append(keys)
         self.counts.append(counts)
         self.rows += len(groups)
+
+    def one_block(self, relabel: np.ndarray | None = None) -> np.ndarray | None:
+        """Every row's group (renumbered through `relabel` if given) when the rows fit in one block, else None."""
+        if self.groups is None:
+            return None
+        groups = np.concatenate(self.groups) if self.groups else np.zeros(0, dtype=np.int64)
+        return relabel[groups] if relabel is not None else groups
 
     def matrix(self, relabel: np.ndarray | None = None, groups: int | None = None) -> np.ndarray:
         """Rows per (block, group), the groups renumbered through `relabel` if given."""
@@ -68,7 +102,12 @@ class BlockCounts:
 class SplitPlan:
     """How many rows of each group each block gives to the test and validation splits, drawn from `rng`."""
 
-    def __init__(self, counts: np.ndarray, validation: float, test: float, rng: np.random.Generator):
+    def __init__(self, counts: np.ndarray, validation: float, test: float, rng: np.random.Generator,
+                 one_block: np.ndarray | None = None):
+        self.whole = None  # a table of one block: its rows' codes, as `split_rows` gives them
+        if one_block is not None and len(counts) <= 1:
+            self.whole = permuted_split(one_block, validation, test, rng)
+            return
         sizes = counts.sum(axis=0)
         n_test = _allocate(sizes, test, capacity=np.maximum(sizes - 1, 0))
         n_validation = _allocate(sizes, validation, capacity=np.maximum(sizes - 1 - n_test, 0))
@@ -105,6 +144,9 @@ class SplitStream:
         self.codes_of_block = self.starts = self.seen = None
 
     def codes(self, groups: np.ndarray) -> np.ndarray:
+        if self.plan.whole is not None:
+            self.row += len(groups)
+            return self.plan.whole[self.row - len(groups):self.row]
         groups = np.asarray(groups, dtype=np.int64)
         out = np.empty(len(groups), dtype=np.int8)
         done = 0

@@ -28,7 +28,8 @@ from nntrain.data.parquet import is_parquet, parquet_shape
 from nntrain.data.pipeline import Pipeline
 from nntrain.data.report import SPLIT_PAIRS, leak_note
 from nntrain.data.row_hashes import row_hashes, shared_rows
-from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, BlockCounts, SplitPlan, SplitStream, rows_per_block
+from nntrain.data.split import (SPLIT_BLOCK, SPLIT_NAMES, TEST, TRAIN, BlockCounts, SplitPlan, SplitStream,
+                                rows_per_block)
 from nntrain.data.step import Context, is_numeric, names, place
 from nntrain.data.summaries import Moments
 from nntrain.data.tables import empty_rows
@@ -89,8 +90,10 @@ def prepare_streaming(source: str, out: Path, *, target: str | list[str], featur
         target_state = fit_target(pd.DataFrame(seen.values()), targets, task, transform)
     stratified = task == "classification" and stratify
     counts = seen.block_counts(target_state["classes"]) if stratified else rows_per_block(seen.rows)
+    one_block = seen.one_block(target_state["classes"]) if stratified else \
+        np.zeros(seen.rows, dtype=np.int64) if seen.rows <= SPLIT_BLOCK else None
     classes = target_state["classes"] if stratified else None
-    splits = _Split(SplitPlan(counts, validation, test, rng), targets[0], classes)
+    splits = _Split(SplitPlan(counts, validation, test, rng, one_block), targets[0], classes)
     del seen
 
     ctx = Context(target=targets, training=True)
@@ -253,7 +256,14 @@ class _TargetScan:
 
     def block_counts(self, classes: list[str]) -> np.ndarray:
         """Rows of each class (in the order of `classes`) in each block of the split."""
-        return self.blocks.matrix(pd.Index(classes).get_indexer(list(self.labels)), len(classes))
+        return self.blocks.matrix(self._relabel(classes), len(classes))
+
+    def one_block(self, classes: list[str]) -> np.ndarray | None:
+        """Each used row's class (its index in `classes`) when the rows fit in one block of the split."""
+        return self.blocks.one_block(self._relabel(classes))
+
+    def _relabel(self, classes: list[str]) -> np.ndarray:
+        return pd.Index(classes).get_indexer(list(self.labels))
 
 
 class _Split:
