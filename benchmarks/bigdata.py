@@ -1,12 +1,12 @@
 """Tables bigger than memory: `nntrain prepare` and `nntrain fit` under a `data.memory_limit` far below the table.
 
 For each size, a CSV of 20 float columns and a 3-class label is generated; then, each in a child
-process whose peak RSS comes from `os.wait4` (getrusage of that child):
+process whose peak RSS comes from `os.wait4` (getrusage of that child, started by a small launcher):
   prepare     `nntrain prepare` (its streaming passes), rows/s over all passes
-  fit (mmap)  `nntrain fit` with data.memory_limit 64MB: reuses the preparation, one epoch from the memory map
+  fit_mmap    `nntrain fit` with data.memory_limit 64MB: reuses the preparation, one epoch from the prepared files
 and, on the smallest size only, the floors and the in-memory path:
   read_csv    pandas.read_csv of the whole file, rows/s
-  fit (RAM)   `nntrain fit` with the table in memory, one epoch
+  fit_ram     `nntrain fit` with the table in memory, one epoch
 
     python benchmarks/bigdata.py                 # about 0.5 GB and 5 GB (minutes, and 5 GB of disk)
     python benchmarks/bigdata.py --quick         # about 50 MB and 250 MB
@@ -17,46 +17,58 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from common import machine, print_table
 
 BIN = Path(sys.executable).parent
 FEATURES = 20
-ROW_BYTES = 8 * FEATURES + 2  # "%.6g" floats with commas, and a label: about this many bytes a row
 
 
 def write_csv(path: Path, size: int, chunk: int = 200_000) -> int:
-    """A CSV of about `size` bytes; returns its rows."""
+    """A CSV of about `size` bytes (values with 4 decimals, written by pyarrow: pandas' to_csv would take most of
+    the benchmark's time); returns its rows."""
+    import pyarrow as pa
+    import pyarrow.csv
+
     rng = np.random.default_rng(0)
     centers = rng.normal(0, 2, (3, FEATURES))
     rows = 0
-    with open(path, "w") as handle:
+    with open(path, "wb") as handle:
+        writer = None
         while handle.tell() < size:
             labels = rng.integers(0, 3, chunk)
-            x = centers[labels] + rng.normal(0, 1, (chunk, FEATURES))
-            frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(FEATURES)])
-            frame["label"] = np.array(["a", "b", "c"])[labels]
-            frame.to_csv(handle, index=False, header=rows == 0, float_format="%.6g")
+            x = np.round(centers[labels] + rng.normal(0, 1, (chunk, FEATURES)), 4)
+            table = pa.table({**{f"f{i}": x[:, i] for i in range(FEATURES)},
+                              "label": np.array(["a", "b", "c"])[labels]})
+            writer = writer or pyarrow.csv.CSVWriter(handle, table.schema)
+            writer.write_table(table)
             rows += chunk
+        writer.close()
     return rows
 
 
+# Linux keeps a process's peak RSS across exec, so a child forked from this process (which holds the generated
+# chunks, pandas and pyarrow) would report at least this process's size: each child is started by a small
+# launcher, whose own ~10 MB is the floor, and which reports the child's getrusage (wait4).
+LAUNCHER = """
+import os, subprocess, sys, time
+started = time.perf_counter()
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(process.pid, 0)
+print(os.waitstatus_to_exitcode(status), time.perf_counter() - started, usage.ru_maxrss * 1024)
+"""
+
+
 def child(*args) -> tuple[float, int]:
-    """Seconds and peak RSS in bytes of a child process (its own getrusage, via wait4)."""
-    started = time.perf_counter()
-    process = subprocess.Popen([*map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    error = process.stderr.read().decode()
-    process.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(map(str, args))} failed:\n{error}")
-    return seconds, usage.ru_maxrss * 1024
+    """Seconds and peak RSS in bytes of a child process (its own getrusage, via wait4 in the launcher)."""
+    launched = subprocess.run([sys.executable, "-c", LAUNCHER, *map(str, args)], capture_output=True, text=True)
+    code, seconds, peak = launched.stdout.split()
+    if int(code) != 0:
+        raise SystemExit(f"{' '.join(map(str, args))} failed:\n{launched.stderr}")
+    return float(seconds), int(peak)
 
 
 def config(folder: Path, train: Path, limit: str) -> Path:
@@ -85,13 +97,17 @@ def measure(folder: Path, size: int, floors: bool) -> dict:
 
 
 def report(results: list[dict]) -> list[tuple]:
-    rows = [("size", "rows", "step", "seconds", "rows/s", "peak RSS")]
+    """Each step's seconds, rows/s, peak RSS, and rows/s against the smallest size's read_csv and in-memory fit."""
+    floors = {step: results[0]["rows"] / results[0][step][0] for step in ("read_csv", "fit_ram") if step in results[0]}
+    rows = [("size", "rows", "step", "seconds", "rows/s", "× read_csv", "× fit in RAM", "peak RSS")]
     for result in results:
         size = f"{result['bytes'] / 1e9:.2f} GB"
         for step in ("prepare", "fit_mmap", "read_csv", "fit_ram"):
             if step in result:
                 seconds, peak = result[step]
-                rows.append((size, f"{result['rows']:,}", step, f"{seconds:.1f}", f"{result['rows'] / seconds:,.0f}",
+                rate = result["rows"] / seconds
+                ratios = [f"{rate / floors[floor]:.2f}" if floor in floors else "" for floor in ("read_csv", "fit_ram")]
+                rows.append((size, f"{result['rows']:,}", step, f"{seconds:.1f}", f"{rate:,.0f}", *ratios,
                              f"{peak / 1e6:.0f} MB"))
     return rows
 

@@ -698,12 +698,13 @@ class Data(Spec):
     memory_limit: str | None = None
     """A size such as `512MB` or `2GB`: a table whose float32 size is estimated above it is prepared in streaming
     passes into a prepared directory beside it (`NAME.prepared`, reused while its fingerprint matches) and trained
-    from memory maps. Default: half the memory available (`nntrain check` shows it)."""
+    from it, read from disk as batches need rows. Default: half the memory available (`nntrain check` shows it)."""
 
     shuffle_buffer: PositiveInt = 100_000
-    """Rows of a memory-mapped training set (a prepared directory) shuffled together: each epoch visits blocks of
-    1024 rows in a random order and shuffles the rows within each window of this many, so the file is read block by
-    block; a training set of at most this many rows, or one in memory, is fully shuffled."""
+    """Rows of a prepared training set (a prepared directory) shuffled together: each epoch visits blocks of 1024
+    rows in a random order and shuffles the rows within each window of this many, so the file is read block by
+    block (training keeps two windows of rows in memory); a training set of at most this many rows, or one in
+    memory, is fully shuffled."""
 
     @field_validator("memory_limit")
     @classmethod

@@ -6,7 +6,7 @@ word in the next would be int64, then float64 or text. A first pass over the tab
 whole-table read gives each column (the common type of its chunks), and every later pass reads with it.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -19,21 +19,26 @@ CHUNK_ROWS = 100_000  # rows a chunk holds: a CSV's (Parquet reads a row group a
 
 
 class ChunkedTable:
-    """The rows of `source`, as a sequence of frames that can be read again and again."""
+    """The rows of `source`, as a sequence of frames that can be read again and again.
+
+    The first pass, which finds the column types, hands each chunk to `scan` as later passes will read it
+    while every chunk has the first one's types (as a table read in one go does, unless a column changes
+    kind down the file); `scanned` says whether that held to the end, so that a caller can save a pass.
+    """
 
     def __init__(self, source: str, key: str = "data", narrow: bool = False, keep: tuple[str, ...] = (),
-                 rows: int | None = None):
+                 rows: int | None = None, scan: Callable[[pd.DataFrame], None] | None = None):
         self.source, self.key, self.rows = source, key, rows or CHUNK_ROWS
         self.parquet = is_parquet(source)
         self.narrow, self.keep = narrow, keep
-        self.dtypes, self.count = self._common_types()
+        self.scanned = False
+        self.dtypes, self.count = self._common_types(scan)
         if self.count == 0:
             raise DataError(f"{source} has a header but no data rows")
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         for chunk in self._read(self.dtypes):
-            changed = {name: kind for name, kind in self.dtypes.items() if chunk[name].dtype != kind}
-            yield chunk.astype(changed) if changed else chunk
+            yield _as_typed(chunk, self.dtypes)
 
     @property
     def columns(self) -> list[str]:
@@ -44,20 +49,35 @@ class ChunkedTable:
             return parquet_chunks(self.source, self.key, self.narrow, self.keep)
         return csv_chunks(self.source, self.key, dtypes={} if dtypes is None else _csv_types(dtypes), rows=self.rows)
 
-    def _common_types(self) -> tuple[dict, int]:
+    def _common_types(self, scan) -> tuple[dict, int]:
         """Each column's type over all chunks, and the number of rows."""
         seen: dict[str, set] = {}
         count = 0
+        narrow = set(float32_columns(self.source, self.keep)) if self.narrow and not self.parquet else set()
+        first = None
         for chunk in self._read(None):
             for name in chunk.columns:
                 seen.setdefault(name, set()).add(chunk[name].dtype)
             count += len(chunk)
-        narrow = set(float32_columns(self.source, self.keep)) if self.narrow and not self.parquet else set()
-        dtypes = {}
-        for name, kinds in seen.items():
-            kind = common_dtype(kinds)
-            dtypes[name] = np.dtype(np.float32) if name in narrow and pd.api.types.is_float_dtype(kind) else kind
+            if first is None:
+                first = {name: _narrowed(kind, name in narrow) for name, kind in chunk.dtypes.items()}
+            if scan is not None:
+                if all(_narrowed(chunk[name].dtype, name in narrow) == kind for name, kind in first.items()):
+                    scan(_as_typed(chunk, first))
+                else:
+                    scan = None
+        dtypes = {name: _narrowed(common_dtype(kinds), name in narrow) for name, kinds in seen.items()}
+        self.scanned = scan is not None and first is not None and dtypes == first
         return dtypes, count
+
+
+def _narrowed(kind, narrow: bool):
+    return np.dtype(np.float32) if narrow and pd.api.types.is_float_dtype(kind) else kind
+
+
+def _as_typed(chunk: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
+    changed = {name: kind for name, kind in dtypes.items() if chunk[name].dtype != kind}
+    return chunk.astype(changed) if changed else chunk
 
 
 def common_dtype(kinds: set):

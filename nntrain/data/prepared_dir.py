@@ -1,5 +1,5 @@
 """A prepared directory: the float32 arrays of each split, written once by `nntrain prepare` (or by `fit` for a table
-bigger than `data.memory_limit`) and read by any number of runs through memory maps.
+bigger than `data.memory_limit`) and read by any number of runs from the page cache (`stored_rows`).
 
     manifest.json   format, version, rows per split, the source's fingerprint, and each file's bytes and SHA-256
     state.json      the fitted preparation (the `data` a checkpoint saves), so runs predict new rows alike
@@ -18,9 +18,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from nntrain.data.prepared import TrainingData
+from nntrain.data.stored_rows import StoredRows
 from nntrain.data.split import SPLIT_NAMES
 from nntrain.errors import CheckpointError, ConfigError
 
@@ -89,14 +88,15 @@ def verify(folder: Path) -> dict:
 
 
 def open_prepared(folder: str | Path) -> TrainingData:
-    """The training data of a verified prepared directory, its arrays memory-mapped (read-only)."""
+    """The training data of a verified prepared directory, its arrays read from disk as they are used
+    (`stored_rows.StoredRows`: the page cache holds them once for every run)."""
     folder = Path(folder)
     manifest = verify(folder)
     state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     notes = report.pop("notes", [])
-    x = {name: np.load(folder / f"{name}-x.npy", mmap_mode="r") for name in SPLIT_NAMES}
-    y = {name: np.load(folder / f"{name}-y.npy", mmap_mode="r") for name in SPLIT_NAMES}
+    x = {name: StoredRows(folder / f"{name}-x.npy") for name in SPLIT_NAMES}
+    y = {name: StoredRows(folder / f"{name}-y.npy") for name in SPLIT_NAMES}
     arrays = "".join(f"{name}:{entry['sha256']};" for name, entry in sorted(manifest["files"].items())
                      if name.endswith(".npy"))
     return TrainingData(x=x, y=y, test_rows=None, state=state, notes=notes, report=report,

@@ -2,13 +2,15 @@
 last pass writes each split's float32 features and targets as `.npy` files (see `prepared_dir`).
 
 Every pass reads the table once, chunk by chunk (`chunks.ChunkedTable`):
-  1. which rows are used (empty rows and rows without a target are left out, with the same notes), the
-     task, the target's classes, and the split of every used row, exactly as the in-memory split gives
-     it (one byte a row is kept; the split's permutation takes 8 bytes a row for a moment);
+  1. the column types, and in the same pass which rows are used (empty rows and rows without a target
+     are left out, with the same notes), the task, the target's classes, and the rows of each class per
+     block of the split (`split.SplitPlan`: every later pass draws each used row's split from it, exactly
+     as the in-memory split does, and no code is kept per row); the rows are chosen again in a pass of
+     their own only if a column's type changed between chunks (`ChunkedTable.scanned`);
   2. one pass per pipeline step that learns from the rows (clean, encode, normalize; dedupe with
      `conflicts: drop_all`), over the training rows as the earlier steps leave them;
   3. rows per split, the feature names and a regression target's moments;
-  4. the prepared rows, into the arrays.
+  4. the prepared rows, into the arrays, and their row hashes, for the leak check (`row_hashes.shared_rows`).
 The state is the same JSON as the in-memory fit's: exact statistics equal to float rounding, medians and
 quartiles from a seeded sample (`summaries.Reservoir`).
 """
@@ -25,8 +27,9 @@ from nntrain.data.chunks import ChunkedTable
 from nntrain.data.parquet import is_parquet, parquet_shape
 from nntrain.data.pipeline import Pipeline
 from nntrain.data.report import SPLIT_PAIRS, leak_note
-from nntrain.data.row_hashes import HashSet, row_hashes
-from nntrain.data.split import SPLIT_NAMES, TEST, TRAIN, split_rows
+from nntrain.data.row_hashes import row_hashes, shared_rows
+from nntrain.data.split import (SPLIT_BLOCK, SPLIT_NAMES, TEST, TRAIN, BlockCounts, SplitPlan, SplitStream,
+                                rows_per_block)
 from nntrain.data.step import Context, is_numeric, names, place
 from nntrain.data.summaries import Moments
 from nntrain.data.tables import empty_rows
@@ -55,21 +58,18 @@ def prepare_streaming(source: str, out: Path, *, target: str | list[str], featur
     `test.csv` (the raw rows of the test split, for `nntrain eval RUN`)."""
     targets = [target] if isinstance(target, str) else list(target)
     steps = Pipeline(pipeline)
-    progress(f"prepare: pass 1, reading the column types of {source}")
-    table = ChunkedTable(source, key="data.train", narrow=np.dtype(dtype) == np.float32, keep=tuple(targets))
-    header = pd.DataFrame(columns=table.columns)
-    check_columns(header, targets, source, "target")
-    if features is not None:
-        check_columns(header, features, source, "feature")
-    features = features if features is not None else [c for c in table.columns if c not in targets]
-    if not features:
-        raise DataError(f"{source}: no feature columns left besides the target {targets}")
-    select = _Selection(source, features, targets, steps, dtype)
-
-    progress(f"prepare: pass 2, choosing the rows and the split ({counted(table.count, 'row')})")
-    seen = _TargetScan(targets)
-    for chunk in table:
-        seen.add(select(chunk))
+    progress(f"prepare: pass 1, reading the column types of {source}, choosing the rows and the split")
+    first = _FirstPass(source, features, targets, steps, dtype)
+    table = ChunkedTable(source, key="data.train", narrow=np.dtype(dtype) == np.float32, keep=tuple(targets),
+                         scan=first)
+    passes = 1
+    if not first.complete(table):  # a column's type changed between chunks: choose the rows again, read alike
+        passes += 1
+        progress(f"prepare: pass {passes}, choosing the rows and the split ({counted(table.count, 'row')})")
+        first = _FirstPass(source, features, targets, steps, dtype)
+        for chunk in table:
+            first(chunk)
+    select, seen, features = first.select, first.seen, first.select.features
     notes = select.notes(table.count)
     task, task_note = infer_task(seen.distinct, targets, task, loss)  # reads each target column alone
     notes += [task_note] if task_note else []
@@ -77,25 +77,27 @@ def prepare_streaming(source: str, out: Path, *, target: str | list[str], featur
     target_state = None
     if task != "regression":
         target_state = fit_target(pd.DataFrame(seen.values()), targets, task, transform)
-    groups = np.zeros(seen.rows, dtype=np.int64)
-    if task == "classification" and stratify:
-        groups = seen.class_codes(target_state["classes"])
-    codes = split_rows(groups, validation, test, rng)
-    del groups, seen
+    stratified = task == "classification" and stratify
+    counts = seen.block_counts(target_state["classes"]) if stratified else rows_per_block(seen.rows)
+    one_block = seen.one_block(target_state["classes"]) if stratified else \
+        np.zeros(seen.rows, dtype=np.int64) if seen.rows <= SPLIT_BLOCK else None
+    classes = target_state["classes"] if stratified else None
+    splits = _Split(SplitPlan(counts, validation, test, rng, one_block), targets[0], classes)
+    del seen
 
     ctx = Context(target=targets, training=True)
     states: list[dict] = []
     for index, step in enumerate(steps.steps):
-        progress(f"prepare: pass {index + 3}, fitting {steps.specs[index]['type']} on the training rows")
+        passes += 1
+        progress(f"prepare: pass {passes}, fitting {steps.specs[index]['type']} on the training rows")
         scratch = dataclasses.replace(ctx, notes=[])  # transform notes while fitting are said by the last pass
-        chunks = _prepared_chunks(table, select, codes, steps.steps[:index], states, scratch, fit_ctx=ctx)
+        chunks = _prepared_chunks(table, select, splits, steps.steps[:index], states, scratch, fit_ctx=ctx)
         states.append(step.fit_chunks((frame for _, frame, _ in chunks), ctx))
     ctx.rows = None
-    passes = len(steps.steps) + 2
     progress(f"prepare: pass {passes + 1}, counting the prepared rows")
     scratch = dataclasses.replace(ctx, notes=[])
     measure = _Measure(targets, task, transform)
-    for _, frame, split in _prepared_chunks(table, select, codes, steps.steps, states, scratch):
+    for _, frame, split in _prepared_chunks(table, select, splits, steps.steps, states, scratch):
         measure.add(frame, split)
     if not measure.features:
         empty = f" ({names('column', sorted(ctx.emptied))} had no value in the training rows)" if ctx.emptied else ""
@@ -112,7 +114,7 @@ def prepare_streaming(source: str, out: Path, *, target: str | list[str], featur
     progress(f"prepare: pass {passes + 2}, writing {counted(usable, 'prepared row')}")
     writer = _Writer(out, measure.rows, len(measure.features), target_state, dtype)
     drops = [0] * len(steps.steps)
-    for raw, frame, split in _prepared_chunks(table, select, codes, steps.steps, states, ctx, drops=drops):
+    for raw, frame, split in _prepared_chunks(table, select, splits, steps.steps, states, ctx, drops=drops):
         writer.add(raw, frame, split, measure.features, source)
     writer.close()
     notes += ctx.notes
@@ -130,6 +132,37 @@ def prepare_streaming(source: str, out: Path, *, target: str | list[str], featur
         report["class_balance"] = {name: dict(zip(target_state["classes"], counts.tolist()))
                                    for name, counts in writer.class_counts(len(target_state["classes"])).items()}
     return Prepared(state, measure.rows, list(dict.fromkeys(notes)), report)
+
+
+class _FirstPass:
+    """What the first pass learns of each chunk: the used rows (`_Selection`, with its notes) and their targets
+    (`_TargetScan`), once the header's columns are checked."""
+
+    def __init__(self, source: str, features: list[str] | None, targets: list[str], steps: Pipeline, dtype):
+        self.source, self.features, self.targets, self.steps, self.dtype = source, features, targets, steps, dtype
+        self.select: _Selection | None = None
+        self.seen = _TargetScan(targets)
+
+    def __call__(self, chunk: pd.DataFrame) -> None:
+        if self.select is None:
+            self._start(list(chunk.columns))
+        self.seen.add(self.select(chunk))
+
+    def complete(self, table: ChunkedTable) -> bool:
+        """Whether every chunk was seen as the later passes read it."""
+        if self.select is None:
+            self._start(table.columns)
+        return table.scanned
+
+    def _start(self, columns: list[str]) -> None:
+        header = pd.DataFrame(columns=columns)
+        check_columns(header, self.targets, self.source, "target")
+        if self.features is not None:
+            check_columns(header, self.features, self.source, "feature")
+        features = self.features if self.features is not None else [c for c in columns if c not in self.targets]
+        if not features:
+            raise DataError(f"{self.source}: no feature columns left besides the target {self.targets}")
+        self.select = _Selection(self.source, features, self.targets, self.steps, self.dtype)
 
 
 class _Selection:
@@ -183,7 +216,7 @@ class _TargetScan:
         self.distinct: dict[str, pd.Series] = {}
         self.labels: dict[str, int] = {}
         self.raw: list[pd.Series] = []
-        self.codes: list[np.ndarray] = []
+        self.blocks = BlockCounts()  # rows per label per block of the split, not a code per row
         self.rows = 0
 
     def add(self, chunk: pd.DataFrame) -> None:
@@ -199,7 +232,7 @@ class _TargetScan:
         for label in uniques:
             self.labels.setdefault(label, len(self.labels))
         known = np.array([self.labels[label] for label in uniques], dtype=np.int64)  # a loop over labels, not rows
-        self.codes.append(known[codes].astype(np.int32))  # 4 bytes a row until the split
+        self.blocks.add(known[codes])
         if len(self.raw) > 64:
             self.raw = [pd.concat(self.raw).drop_duplicates()]
 
@@ -210,9 +243,31 @@ class _TargetScan:
                             "classify; set task: regression")
         return {self.targets[0]: pd.concat(self.raw).drop_duplicates().reset_index(drop=True)}
 
-    def class_codes(self, classes: list[str]) -> np.ndarray:
-        order = pd.Index(classes).get_indexer(list(self.labels))
-        return order[np.concatenate(self.codes)] if self.codes else np.zeros(0, dtype=np.int64)
+    def block_counts(self, classes: list[str]) -> np.ndarray:
+        """Rows of each class (in the order of `classes`) in each block of the split."""
+        return self.blocks.matrix(self._relabel(classes), len(classes))
+
+    def one_block(self, classes: list[str]) -> np.ndarray | None:
+        """Each used row's class (its index in `classes`) when the rows fit in one block of the split."""
+        return self.blocks.one_block(self._relabel(classes))
+
+    def _relabel(self, classes: list[str]) -> np.ndarray:
+        return pd.Index(classes).get_indexer(list(self.labels))
+
+
+class _Split:
+    """The split codes of each chunk's used rows: their classes (when stratified) through a `SplitStream`."""
+
+    def __init__(self, plan: SplitPlan, target: str, classes: list[str] | None):
+        self.plan, self.target = plan, target
+        self.classes = None if classes is None else pd.Index(classes)
+
+    def stream(self) -> Callable[[pd.DataFrame], np.ndarray]:
+        """A fresh pass's codes, chunk after chunk."""
+        stream = SplitStream(self.plan)
+        if self.classes is None:
+            return lambda raw: stream.codes(np.zeros(len(raw), dtype=np.int64))
+        return lambda raw: stream.codes(self.classes.get_indexer(label_strings(raw[self.target])))
 
 
 def _few_distinct(kept: pd.Series | None, column: pd.Series) -> pd.Series:
@@ -228,27 +283,26 @@ def _few_distinct(kept: pd.Series | None, column: pd.Series) -> pd.Series:
     return values.reset_index(drop=True)
 
 
-def _prepared_chunks(table: ChunkedTable, select: _Selection, codes: np.ndarray, steps: list, states: list[dict],
+def _prepared_chunks(table: ChunkedTable, select: _Selection, split: _Split, steps: list, states: list[dict],
                      ctx: Context, fit_ctx: Context | None = None,
                      drops: list[int] | None = None) -> Iterator[tuple[pd.DataFrame, pd.DataFrame, np.ndarray]]:
     """(used rows, the rows as the fitted `steps` leave them, their split codes) chunk by chunk. While a step is
     fitted (`fit_ctx`), its `rows` mark each chunk's training rows."""
     transforms = [step.chunk_transform(state, ctx) for step, state in zip(steps, states)]
-    start = 0
+    codes = split.stream()
     for chunk in table:
         raw = select(chunk)
-        split = pd.Series(codes[start:start + len(raw)], index=raw.index)
-        start += len(raw)
+        split_codes = pd.Series(codes(raw), index=raw.index)
         frame = raw
         for index, transform in enumerate(transforms):
             before = len(frame)
             frame = transform(frame)
             if drops is not None:
                 drops[index] += before - len(frame)
-        split = split.reindex(frame.index).to_numpy()
+        split_codes = split_codes.reindex(frame.index).to_numpy()
         if fit_ctx is not None:
-            fit_ctx.rows = split == TRAIN
-        yield raw, frame, split
+            fit_ctx.rows = split_codes == TRAIN
+        yield raw, frame, split_codes
     for transform in transforms:
         transform.finish()
 
@@ -284,10 +338,14 @@ class _Measure:
                 "center": center, "scale": scale}
 
 
+HASHES = ".hashes"  # the suffix of the files of the prepared rows' hashes, for the leak check
+
+
 class _Writer:
     """The prepared rows of each split appended to `{split}-x.npy` and `{split}-y.npy` (a `.npy` header for the
     known shape, then the rows as they come: written, not memory-mapped, so the pages written do not count
-    as the process's memory), and the raw rows of the test split to `test.csv`."""
+    as the process's memory), their row hashes to `{split}.hashes` (for `leak_counts`), and the raw rows of
+    the test split to `test.csv`."""
 
     def __init__(self, out: Path, rows: dict[str, int], width: int, target: dict, dtype):
         self.target, self.dtype = target, dtype
@@ -295,6 +353,7 @@ class _Writer:
         y_dtype, y_width = (np.int64, ()) if one_column else (np.dtype(dtype), (len(target["columns"]),))
         self.x = {name: NpyAppender(out / f"{name}-x.npy", dtype, (rows[name], width)) for name in SPLIT_NAMES}
         self.y = {name: NpyAppender(out / f"{name}-y.npy", y_dtype, (rows[name], *y_width)) for name in SPLIT_NAMES}
+        self.hashes = {name: open(out / f"{name}{HASHES}", "wb") for name in SPLIT_NAMES}
         self.counts: dict[str, np.ndarray] = {}
         self.test = open(out / "test.csv", "w", encoding="utf-8", newline="")
         self.header = True
@@ -306,15 +365,17 @@ class _Writer:
         for code, name in enumerate(SPLIT_NAMES):
             rows = split == code
             if rows.any():
-                self.x[name].append(to_matrix(frame, features, source, self.dtype, rows=rows)[0])
+                x = to_matrix(frame, features, source, self.dtype, rows=rows)[0]
+                self.x[name].append(x)
                 self.y[name].append(y[rows])
+                self.hashes[name].write(row_hashes(pd.DataFrame(x, copy=False)).tobytes())
         test = raw.loc[frame.index[split == TEST]]
         if len(test):
             test.to_csv(self.test, header=self.header, index=False)
             self.header = False
 
     def close(self) -> None:
-        for appender in [*self.x.values(), *self.y.values()]:
+        for appender in [*self.x.values(), *self.y.values(), *self.hashes.values()]:
             appender.close()
         self.test.close()
 
@@ -356,19 +417,14 @@ def npy_blocks(path: Path, rows: int = 100_000) -> Iterator[np.ndarray]:
 
 
 def leak_counts(folder: Path, rows: dict[str, int]) -> dict[str, int]:
-    """`report.leak_counts` of the prepared arrays in `folder`, hashing them block by block."""
-    def hashes(name: str) -> Iterator[np.ndarray]:
-        for block in npy_blocks(folder / f"{name}-x.npy"):
-            yield row_hashes(pd.DataFrame(block, copy=False))
-
-    seen = {}
-    for name in ("train", "validation"):
-        if rows[name]:
-            seen[name] = HashSet()
-            for block in hashes(name):
-                seen[name].add(block)
-    return {f"{first}-{second}": sum(int(seen[first].contains(block).sum()) for block in hashes(second))
-            for first, second in SPLIT_PAIRS if rows[first] and rows[second]}
+    """`report.leak_counts` of the prepared arrays in `folder`, from the row hashes `_Writer` left beside them
+    (which it removes)."""
+    files = {name: folder / f"{name}{HASHES}" for name in SPLIT_NAMES}
+    try:
+        return shared_rows(files, [(first, second) for first, second in SPLIT_PAIRS if rows[first] and rows[second]])
+    finally:
+        for path in files.values():
+            path.unlink(missing_ok=True)
 
 
 ESTIMATE_ROWS = 1000

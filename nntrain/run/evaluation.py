@@ -11,12 +11,19 @@ from nntrain.nn.model import Model
 from nntrain.train.metrics import MetricSums, predicted_classes
 
 
+EVALUATED_ROWS = 1 << 16  # rows of a split scored at a time: a long split's outputs are never held whole
+
+
 def evaluate_split(model: Model, loss: Loss, x: np.ndarray, y: np.ndarray, target: dict,
                    predict: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[float, dict, np.ndarray | None]:
-    """Loss, metrics and confusion matrix of the model on prepared rows; `predict` computes the outputs
-    (default `model.predict`; on MPI ranks, each rank's share gathered: `DataParallel.predict`)."""
+    """Loss, metrics and confusion matrix of the model on prepared rows, scored EVALUATED_ROWS at a time;
+    `predict` computes the outputs (default `model.predict`; on MPI ranks, each rank's share gathered:
+    `DataParallel.predict`)."""
     scores = Scores(model, loss, target, predict)
-    scores.add(x, y)
+    for start in range(0, len(x), EVALUATED_ROWS):  # a loop over pieces of rows, not over rows
+        scores.add(x[start:start + EVALUATED_ROWS], np.asarray(y[start:start + EVALUATED_ROWS]))
+    if not len(x):
+        scores.add(x, np.asarray(y))
     return scores.result()
 
 

@@ -20,6 +20,7 @@ import yaml
 from nntrain import __version__
 from nntrain.config import Config
 from nntrain.data.augment import Augmenter
+from nntrain.data.stored_rows import StoredRows
 from nntrain.errors import ConfigError, DataError, DivergenceError, Interrupted, NNTrainError
 from nntrain.nn.layers import BatchNorm
 from nntrain.run.build import Setup, build
@@ -116,7 +117,10 @@ def _trainer(setup: Setup, callbacks, reporter: Reporter, recorder: RunRecorder 
                         mode=setup.mode, restore_best=t.restore_best, clip_norm=config.optimizer.clip_norm,
                         clip_value=config.optimizer.clip_value, shown=setup.shown_columns(),
                         log_every=t.log_every, shuffle_buffer=config.data.shuffle_buffer
-                        if isinstance(setup.data.x["train"], np.memmap) else None)
+                        if isinstance(setup.data.x["train"], StoredRows) else None)
+    if isinstance(setup.data.x["train"], StoredRows):  # a batch gathers from a window of the block shuffle: keep two
+        setup.data.x["train"].keep_rows(2 * config.data.shuffle_buffer)
+        setup.data.y["train"].keep_rows(2 * config.data.shuffle_buffer)
     augment = Augmenter(**config.data.augment.model_dump())
     rows = len(setup.data.x["train"])
     return Trainer(model, setup.loss, setup.optimizer(), setup.schedule(steps_per_epoch(rows, t.batch_size)),

@@ -34,3 +34,29 @@ def test_single_row_class_stays_in_training():
     groups = np.array([0] * 20 + [1])
     codes = split_rows(groups, 0.3, 0.3, np.random.default_rng(0))
     assert codes[-1] == TRAIN
+
+
+def test_split_read_in_chunks_equals_the_whole_split_across_blocks(monkeypatch):
+    import nntrain.data.split as split
+    monkeypatch.setattr(split, "SPLIT_BLOCK", 64)  # many blocks in a small table
+    groups = np.random.default_rng(1).integers(0, 3, 1000)
+    whole = split_rows(groups, 0.2, 0.1, np.random.default_rng(7))
+    counts = split.BlockCounts()
+    for start in range(0, len(groups), 97):
+        counts.add(groups[start:start + 97])
+    stream = split.SplitStream(split.SplitPlan(counts.matrix(), 0.2, 0.1, np.random.default_rng(7)))
+    chunked = np.concatenate([stream.codes(groups[start:start + 41]) for start in range(0, len(groups), 41)])
+    np.testing.assert_array_equal(chunked, whole)
+    for group in range(3):  # the totals are exact over all the blocks
+        size = (groups == group).sum()
+        assert (whole[groups == group] == TEST).sum() == round(size * 0.1)
+        assert (whole[groups == group] == VALIDATION).sum() == round(size * 0.2)
+    assert len({tuple(whole[start:start + 64]) for start in range(0, 1000, 64)}) > 1  # blocks are drawn apart
+
+
+def test_split_keeps_no_code_per_row_between_blocks(monkeypatch):
+    import nntrain.data.split as split
+    monkeypatch.setattr(split, "SPLIT_BLOCK", 64)
+    plan = split.SplitPlan(split.rows_per_block(1000), 0.2, 0.1, np.random.default_rng(0))
+    assert plan.test.shape == plan.validation.shape == (16, 1)  # a count per block and group
+    assert plan.test.sum() == 100 and plan.validation.sum() == 200

@@ -129,5 +129,24 @@ def test_dates_and_text_learn_chunk_by_chunk_what_they_learn_from_the_whole_tabl
     assert "hour" in steps[0]["columns"]["when"]["parts"]
     assert steps[0]["columns"]["when"]["reference"] == "2019-12-31T22:30:00"
     assert steps[1]["columns"]["note"]["width"] == 30
+
+
+def test_a_column_whose_type_changes_down_the_file_is_chosen_again_with_the_whole_files_types(mixed_csv, tmp_path,
+                                                                                             monkeypatch):
+    monkeypatch.setattr(chunks, "CHUNK_ROWS", 700)
+    assert chunks.ChunkedTable(str(mixed_csv), scan=lambda chunk: None).scanned  # one pass chose the rows
+    frame = pd.read_csv(mixed_csv)
+    frame["b"] = frame["b"].astype("Int64")
+    frame.loc[2500:, "b"] = pd.NA  # whole numbers in the first chunks, gaps (so floats) in the last
+    changing = tmp_path / "changing.csv"
+    frame.to_csv(changing, index=False)
+    seen = []
+    table = chunks.ChunkedTable(str(changing), scan=seen.append)
+    assert not table.scanned and table.dtypes["b"] == np.float64 and seen[0]["b"].dtype == np.int64
+    pipeline = [{"type": "drop", "columns": ["id"]}, {"type": "clean", "missing": "median"}, {"type": "encode"},
+                {"type": "normalize"}]
+    held = load_training_data(_config(changing, pipeline))
+    streamed = open_prepared(prepare_directory(_config(changing, pipeline), tmp_path / "prepared"))
+    assert_same(json.loads(json.dumps(held.state)), streamed.state)
     for split in ("train", "validation", "test"):
         np.testing.assert_allclose(streamed.x[split], held.x[split], rtol=1e-6, atol=1e-6)
