@@ -215,7 +215,7 @@ def test_unusual_images_are_converted_and_bombs_skipped(cli, write, tmp_path, he
 # 12-16: checkpoints ------------------------------------------------------------------------------------
 
 def test_disk_full_while_saving_exits_5_and_keeps_the_previous_checkpoint(blobs_config, tmp_path, monkeypatch):
-    import nntrain.train.files as files
+    import nntrain.files as files
 
     calls = {"n": 0}
     real_fsync = files.os.fsync

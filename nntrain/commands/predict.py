@@ -17,7 +17,7 @@ from nntrain.commands.display import Display
 from nntrain.data.tables import write_csv
 from nntrain.errors import ConfigError
 from nntrain.run.api import load
-from nntrain.train.files import write_atomic
+from nntrain.files import write_atomic
 from nntrain.words import counted
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from nntrain.data.images import CHUNK_BYTES, ImageSpec, decode_into, read_pixels
+from nntrain.files import file_sha256, fsync_path
 from nntrain.words import counted
 
 FORMAT, VERSION = "nntrain-image-cache", 1
@@ -96,7 +97,11 @@ def _open(folder: Path, files: list, shape: tuple) -> tuple[np.ndarray, list[str
     pixels_path = folder / PIXELS
     if manifest.get("files") != files:
         raise DamagedCache(f"{folder / MANIFEST} lists other files than the folder holds")
-    if _file_sha256(pixels_path) != manifest.get("pixels", {}).get("sha256"):
+    try:
+        digest = file_sha256(pixels_path, block=2**20)
+    except FileNotFoundError:
+        raise DamagedCache(f"{pixels_path} is missing") from None
+    if digest != manifest.get("pixels", {}).get("sha256"):
         raise DamagedCache(f"{pixels_path} does not match the SHA-256 in its manifest")
     try:
         pixels = np.load(pixels_path, mmap_mode="r", allow_pickle=False)
@@ -123,17 +128,6 @@ def _manifest(folder: Path) -> dict:
     return manifest
 
 
-def _file_sha256(path: Path) -> str:
-    """SHA-256 of a file read in 1 MiB pieces (read, not mapped: the pages do not count in the process's memory)."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            while piece := handle.read(2**20):
-                digest.update(piece)
-    except FileNotFoundError:
-        raise DamagedCache(f"{path} is missing") from None
-    return digest.hexdigest()
-
 
 def _build(cache_root: Path, name: str, slot: str, root: Path, paths: list[Path], files: list, spec: ImageSpec,
            size: tuple[int, int], progress, damaged: str) -> Decoded:
@@ -150,13 +144,13 @@ def _build(cache_root: Path, name: str, slot: str, root: Path, paths: list[Path]
             problems[index] = reason
         pixels.flush()
         del pixels
-        _fsync(temporary / PIXELS)
+        fsync_path(temporary / PIXELS)
         manifest = {"format": FORMAT, "version": VERSION, "root": str(root.resolve()),
                     "image": {"color": spec.color, "size": list(size), "resize": spec.resize},
                     "files": files, "labels": [entry[0].split("/", 1)[0] for entry in files], "problems": problems,
-                    "pixels": {"shape": list(shape), "dtype": "uint8", "sha256": _file_sha256(temporary / PIXELS)}}
+                    "pixels": {"shape": list(shape), "dtype": "uint8", "sha256": file_sha256(temporary / PIXELS)}}
         (temporary / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-        _fsync(temporary / MANIFEST)
+        fsync_path(temporary / MANIFEST)
         final = cache_root / name
         if damaged:
             _remove(final)
@@ -227,7 +221,7 @@ def _publish(temporary: Path, final: Path) -> None:
     except OSError as exc:
         if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
             raise
-    _fsync(final.parent)
+    fsync_path(final.parent)
 
 
 def _remove(folder: Path) -> None:
@@ -270,10 +264,3 @@ def _reserve(path: Path) -> None:
             if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # file systems that cannot: written as it goes
                 raise
 
-
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -22,10 +22,10 @@ from nntrain.data.prepared import TrainingData
 from nntrain.data.stored_rows import StoredRows
 from nntrain.data.split import SPLIT_NAMES
 from nntrain.errors import CheckpointError, ConfigError
+from nntrain.files import file_sha256
 
 FORMAT, VERSION = "nntrain-prepared", 1
 MANIFEST = "manifest.json"
-HASH_BLOCK = 1 << 24
 
 
 def is_prepared(path: str | Path) -> bool:
@@ -46,7 +46,7 @@ def write_prepared(out: Path, prepare: Callable[[Path], object], fingerprint: di
         prepared = prepare(temporary)
         _write_json(temporary / "state.json", prepared.state)
         _write_json(temporary / "report.json", {**prepared.report, "notes": prepared.notes})
-        files = {path.name: {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+        files = {path.name: {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
                  for path in sorted(temporary.iterdir())}
         _write_json(temporary / MANIFEST, {"format": FORMAT, "version": VERSION, "rows": prepared.rows,
                                            "fingerprint": fingerprint, "files": files})
@@ -82,7 +82,7 @@ def verify(folder: Path) -> dict:
         if size != recorded["bytes"]:
             raise CheckpointError(f"{path}: damaged ({size} bytes, the manifest says {recorded['bytes']}); "
                                   "prepare it again")
-        if _sha256(path) != recorded["sha256"]:
+        if file_sha256(path) != recorded["sha256"]:
             raise CheckpointError(f"{path}: damaged (its SHA-256 differs from the manifest's); prepare it again")
     return manifest
 
@@ -102,13 +102,6 @@ def open_prepared(folder: str | Path) -> TrainingData:
     return TrainingData(x=x, y=y, test_rows=None, state=state, notes=notes, report=report,
                         test_file=folder / "test.csv", fingerprint=hashlib.sha256(arrays.encode()).hexdigest())
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(HASH_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_json(path: Path, value) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from nntrain.errors import ConfigError
 from nntrain.extras import require
 from nntrain.run.api import load
-from nntrain.train.files import write_atomic
+from nntrain.files import write_atomic
 
 
 def export_run(run: str | Path, output: str | Path) -> tuple[object, list[str]]:

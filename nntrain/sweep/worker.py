@@ -22,7 +22,7 @@ from nntrain.sweep.engines import make_pruner, make_sampler
 from nntrain.sweep.plan import SweepPlan
 from nntrain.sweep.study import COUNTS, REASON, SKIPPED, Budget, open_storage, open_study, running, shown_url
 from nntrain.sweep.trials import Objective, Surplus, TrialFailed
-from nntrain.train.files import remove_stale_temporaries, write_bytes_atomic
+from nntrain.files import remove_stale_temporaries, write_bytes_atomic
 from nntrain.train.progress import Reporter
 from nntrain.train.stopping import parse_duration
 from nntrain.words import counted

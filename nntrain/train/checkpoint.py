@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from nntrain.errors import CheckpointError
-from nntrain.train.files import write_atomic
+from nntrain.files import write_atomic
 
 FORMAT = "nntrain-checkpoint"
 VERSION = 1

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from nntrain.errors import CheckpointError
 from nntrain.train.checkpoint import load_checkpoint, save_checkpoint
-from nntrain.train.files import append_text, remove_stale_temporaries, write_bytes_atomic
+from nntrain.files import append_text, remove_stale_temporaries, write_bytes_atomic
 from nntrain.train.saved import (load_arrays, load_model_checkpoint, load_optimizer, model_arrays, optimizer_arrays,
                                  split_flat)
 

@@ -25,7 +25,7 @@ def summary_of(run):
 def test_seconds_and_max_time_count_the_whole_fit_including_checkpoint_writes(blobs_config, tmp_path, monkeypatch):
     import time
 
-    import nntrain.train.files as files
+    import nntrain.files as files
 
     real_fsync = files.os.fsync
 
@@ -101,7 +101,7 @@ def test_the_plateau_rule_names_the_same_best_epoch_as_the_summary(cli, blobs_co
 
 
 def test_a_full_disk_while_writing_the_test_copy_or_the_log(blobs_config, tmp_path, monkeypatch):
-    import nntrain.train.files as files
+    import nntrain.files as files
 
     real_open = open
 

@@ -139,7 +139,7 @@ def test_failed_write_keeps_the_previous_checkpoint_and_leaves_no_temporary(tmp_
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("nntrain.train.files.os.fsync", disk_full)
+    monkeypatch.setattr("nntrain.files.os.fsync", disk_full)
     with pytest.raises(CheckpointError, match=f"could not write checkpoint to {path}: No space left on device"):
         save_checkpoint(path, {"epoch": 2}, ARRAYS)
     assert path.read_bytes() == before

@@ -1,10 +1,12 @@
-"""Files of a run directory, written so that a crash or a full disk never leaves a torn one.
+"""Files written so that a crash or a full disk never leaves a torn one, and read back checked.
 
 `write_atomic` writes to a temporary file in the same folder, flushes and fsyncs it, then
 renames it over the target: readers see the old file or the new one, never half of one.
 `append_text` adds lines to a log and, if the write fails, cuts the file back to where it was.
+`file_sha256` is the digest the manifests of prepared directories and image caches record.
 """
 
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +24,7 @@ def write_atomic(path: Path, write: Callable[[object], None]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
-        _fsync_directory(path.parent)
+        fsync_path(path.parent)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -50,8 +52,18 @@ def remove_stale_temporaries(folder: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _fsync_directory(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
+def file_sha256(path: Path, block: int = 1 << 24) -> str:
+    """SHA-256 of a file read in blocks (read, not mapped: the pages do not count as the process's memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while piece := handle.read(block):
+            digest.update(piece)
+    return digest.hexdigest()
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a written file, or a folder's entries (after a rename), to the disk."""
+    descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:
