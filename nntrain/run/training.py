@@ -33,7 +33,7 @@ from nntrain.train.loop import Outcome, Settings, StopSignal, Trainer, steps_per
 from nntrain.train.parallel import DataParallel, Group, meet, start
 from nntrain.train.progress import Reporter
 from nntrain.train.recorder import (RunRecorder, kept_checkpoints, now_iso, read_log, resumable_checkpoint,
-                                    write_file)
+                                    write_file, write_file_through)
 from nntrain.train.saved import model_meta, upgraded_layer_specs
 from nntrain.train.stopping import Callback
 from nntrain.train.threads import blas_threads, default_threads
@@ -234,8 +234,8 @@ def _start_fresh(run_dir: Path, resolved: dict, data) -> None:
     if data.test_file is not None and data.test_file.stat().st_size:
         shutil.copyfile(data.test_file, run_dir / "test.csv")  # not read into memory: it may be large
     elif data.test_rows is not None and len(data.test_rows):
-        text = data.test_rows.to_csv(index=False)
-        write_file(run_dir / "test.csv", text.encode("utf-8"), error=DataError)
+        path = run_dir / "test.csv"  # written through the file, so the text is never held whole
+        write_file_through(path, lambda handle: data.test_rows.to_csv(handle, index=False), DataError)
 
 
 def _resume(trainer: Trainer, recorder: RunRecorder, run_dir: Path, meta: dict, force: bool, fall_back: bool,

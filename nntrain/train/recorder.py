@@ -21,7 +21,7 @@ from pathlib import Path
 
 from nntrain.errors import CheckpointError
 from nntrain.train.checkpoint import load_checkpoint, save_checkpoint
-from nntrain.files import append_text, remove_stale_temporaries, write_bytes_atomic
+from nntrain.files import append_text, remove_stale_temporaries, write_atomic, write_bytes_atomic
 from nntrain.train.saved import (load_arrays, load_model_checkpoint, load_optimizer, model_arrays, optimizer_arrays,
                                  split_flat)
 
@@ -147,6 +147,12 @@ def guarded(path: Path, write: Callable[[], object], error=CheckpointError):
 def write_file(path: Path, data: bytes, error=CheckpointError) -> None:
     """Write a whole run-directory file atomically."""
     guarded(path, lambda: write_bytes_atomic(path, data), error)
+
+
+def write_file_through(path: Path, write: Callable[[object], None], error=CheckpointError) -> None:
+    """Write a run-directory file atomically with what `write(handle)` writes, for contents too large to
+    hold as one bytes object."""
+    guarded(path, lambda: write_atomic(path, write), error)
 
 
 def now_iso() -> str:

@@ -5,6 +5,7 @@ import pandas as pd
 
 from nntrain.data.pipeline import Pipeline
 from nntrain.data.step import Context
+from nntrain.data import report
 from nntrain.data.report import add_outcomes, leak_note, profile_columns
 
 
@@ -53,3 +54,14 @@ def test_leak_note_counts_read_right():
         "leak check: 1 test row also in train, 2 test rows also in validation (identical features after "
         "preparation); add {type: dedupe} to data.pipeline, or expect optimistic scores")
     assert leak_note({"train-test": 0}) is None
+
+
+def test_leak_counts_count_each_row_of_the_second_split_found_in_the_first_across_hashing_blocks(monkeypatch):
+    monkeypatch.setattr(report, "HASHED_ROWS", 3)  # several blocks per split
+    rows = np.arange(40, dtype=np.float32).reshape(20, 2)
+    train = rows[:10]
+    validation = np.concatenate([rows[[2, 2, 9]], rows[10:14]])  # row 2 twice: each copy counts
+    test = np.concatenate([rows[[0, 11, 11]], rows[15:20], train[[9]]])
+    counts = report.leak_counts({"train": train, "validation": validation, "test": test})
+    assert counts == {"train-validation": 3, "train-test": 2, "validation-test": 3}
+    assert report.leak_counts({"train": train, "validation": rows[:0], "test": rows[19:]}) == {"train-test": 0}
