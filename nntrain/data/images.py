@@ -84,25 +84,24 @@ def read_image(path: Path, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray
 
 
 def read_pixels(path: Path, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray:
-    """One image as uint8 (H, W, C); BadImage if it cannot be used."""
+    """One image as uint8 (H, W, C); BadImage if it cannot be used. Call it through `decode_into`, which
+    keeps Pillow's DecompressionBombWarning (for files refused here anyway) off stderr."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        if path.stat().st_size == 0:
-            raise BadImage("empty file")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path, formats=FORMATS) as image:
-                width, height = image.size
-                if width * height > MAX_PIXELS:
-                    raise BadImage(_too_large(width * height))
-                image.load()
-                return _to_array(image, spec, size)
+        with Image.open(path, formats=FORMATS) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise BadImage(_too_large(width * height))
+            image.load()
+            return _to_array(image, spec, size)
     except FileNotFoundError:
         raise BadImage("not found") from None
     except IsADirectoryError:
         raise BadImage("a folder, not an image file") from None
     except UnidentifiedImageError:
+        if path.stat().st_size == 0:  # asked only of a file that failed: a stat per file costs ~3% of a small one
+            raise BadImage("empty file") from None
         raise BadImage(f"not an image in an allowed format ({', '.join(FORMATS)})") from None
     except Image.DecompressionBombError as exc:  # Pillow's own, looser limit, hit while opening
         declared = re.search(r"\((\d+) pixels\)", str(exc))
@@ -135,7 +134,9 @@ def _to_array(image, spec: ImageSpec, size: tuple[int, int]) -> np.ndarray:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba).convert("RGB")
-    image = image.convert("L" if spec.channels == 1 else "RGB")
+    mode = "L" if spec.channels == 1 else "RGB"
+    if image.mode != mode:
+        image = image.convert(mode)
     if (image.height, image.width) != size:
         image = image.resize((size[1], size[0]), RESAMPLING[spec.resize])
     array = np.asarray(image, dtype=np.uint8)
@@ -242,8 +243,13 @@ def decode_into(store: np.ndarray, paths: list[Path], read: Callable[[Path], np.
             return str(problem)
         return None
 
+    from PIL import Image
+
     reasons = []
-    with ThreadPoolExecutor(max_workers=DECODE_WORKERS) as pool:
+    # Once around the pool, not per file: the filters are the process's, and a per-thread
+    # catch_warnings restores them while other threads still decode
+    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=DECODE_WORKERS) as pool:
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         for reason in pool.map(attempt, range(len(paths))):
             reasons.append(reason)
             if advance:

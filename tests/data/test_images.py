@@ -2,6 +2,7 @@
 
 import io
 import tracemalloc
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,21 @@ def test_resize_to_the_requested_size(tmp_path):
     path = save(tmp_path / "big.png", Image.new("L", (20, 10), 200))
     array = read_image(path, ImageSpec("grayscale", (5, 8)), (5, 8))
     assert array.shape == (5, 8, 1) and np.allclose(array, 200 / 255)
+
+
+def test_a_file_in_pillows_warning_zone_is_refused_by_the_pool_without_a_warning(tmp_path, header_only_png):
+    """Pillow warns (not raises) from 89M to 179M pixels; the decoding pool keeps that warning quiet while
+    the file is refused with its reason, and restores the filters after."""
+    good = save(tmp_path / "good.png", Image.new("L", (4, 4), 51))
+    (tmp_path / "bomb.png").write_bytes(header_only_png(10000, 9000))
+    store = np.zeros((2, 4, 4, 1), dtype=np.float32)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        reasons = images.decode_into(store, [good, tmp_path / "bomb.png"], lambda path: read_image(path, GRAY, (4, 4)))
+        filters = list(warnings.filters)
+    assert reasons == [None, "declares 90,000,000 pixels, over the limit of 40,000,000 (a decompression bomb?)"]
+    assert seen == [] and filters[0] == ("always", None, Warning, None, 0)
+    assert np.array_equal(store[0], np.full((4, 4, 1), np.float32(51) / np.float32(255)))
 
 
 @pytest.mark.parametrize("width,height", [(20000, 10000), (7000, 7000)])
