@@ -70,14 +70,14 @@ def _open(source: str, key: str) -> BinaryIO:
 def _pieces(stream: BinaryIO, rows: int) -> Iterator[tuple[bytes, Start]]:
     """(the header and up to about `rows` records, where they start), until the input ends."""
     records = _Records(stream)
-    header, _ = records.take(1, after_blank=True)
+    header, _, _ = records.take(1, after_blank=True)
     lines = offset = 0
     while True:
-        body, last = records.take(rows)
+        body, last, breaks = records.take(rows)
         yield header + body, Start(lines, offset)
         if last:
             return
-        lines += body.count(b"\n")
+        lines += breaks
         offset += len(body)
 
 
@@ -92,21 +92,24 @@ class _Records:
         self.previous = csv_bytes.NEWLINE  # the byte before the next one to scan
         self.started = False
         self.whole = self.done = False  # whole: quotes cannot be counted, the rest is one piece
+        self.quotes = False  # whether a quote has been seen: until then every line break ends a record
 
-    def take(self, rows: int, after_blank: bool = False) -> tuple[bytes, bool]:
+    def take(self, rows: int, after_blank: bool = False) -> tuple[bytes, bool, int]:
         """The next `rows` records or more (the blank lines after them too, unless `after_blank`), or
-        everything left; and whether the stream has ended with them."""
+        everything left; whether the stream has ended with them; and how many line breaks they hold."""
         while True:
             cut = None if self.whole else self._cut(rows, after_blank)
             if cut is not None:
                 taken = bytes(self.buffer[:cut])
                 del self.buffer[:cut]
-                self.ends = self.ends[self.ends >= cut] - cut
-                return taken, False
+                left = self.ends[self.ends >= cut] - cut
+                breaks = taken.count(b"\n") if self.quotes else len(self.ends) - len(left)
+                self.ends = left
+                return taken, False, breaks
             if self.done:
                 taken = bytes(self.buffer)
                 self.buffer.clear()
-                return taken, True
+                return taken, True, taken.count(b"\n")
             self._fill()
 
     def _cut(self, rows: int, after_blank: bool) -> int | None:
@@ -136,6 +139,7 @@ class _Records:
         breaks = np.flatnonzero(block == csv_bytes.NEWLINE)
         marks = np.flatnonzero(block == csv_bytes.QUOTE)
         if len(marks):
+            self.quotes = True
             opens = (np.arange(len(marks)) + self.quoted) % 2 == 0
             opening = marks[opens]
             preceding = np.where(opening > 0, block[np.maximum(opening - 1, 0)], self.previous)
