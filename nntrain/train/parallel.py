@@ -17,6 +17,7 @@ mpi4py is imported only here, and only when the job runs under an MPI launcher.
 import hashlib
 import math
 import os
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -107,7 +108,12 @@ class Group:
             self.waiting_since = None
 
     def abort(self, code: int) -> None:
-        self.comm.Abort(code)
+        """End this rank at once; the launcher then ends the others. Not MPI_Abort: its notice reaches the
+        launcher by another channel than this rank's stderr and can overtake the last message on a busy host,
+        while an exit closes stderr after its last byte."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 @cache
@@ -127,7 +133,7 @@ def session(group: Group | None):
     Before training starts, an error on any rank is agreed: all ranks exit with the largest exit
     code, and only the lowest failing rank reports it. While training, errors every rank meets at
     the same step (divergence, an agreed interrupt) are reported by rank 0 alone; any other error
-    on one rank is reported by it and ends the whole job (MPI_Abort), so no rank waits for ever.
+    on one rank is reported by it and ends the whole job (`Group.abort`), so no rank waits for ever.
     """
     if group is None:
         yield
@@ -181,11 +187,9 @@ def start(group: Group | None, timeout: float | None = None) -> None:
 
 
 def watch(group: Group, timeout: float) -> None:
-    """End the job (MPI_Abort) once this rank has waited `timeout` seconds in one collective: a rank that is
+    """End the job (`Group.abort`) once this rank has waited `timeout` seconds in one collective: a rank that is
     alive but stuck (deadlocked, stopped, swapping) would otherwise keep every other rank waiting for ever.
     A rank that dies is noticed by the launcher at once; this is for the ones that do not die."""
-    import sys
-
     while True:
         time.sleep(min(1.0, timeout / 4))
         since = group.waiting_since
@@ -197,7 +201,6 @@ def watch(group: Group, timeout: float) -> None:
 
 
 def _report_and_abort(group: Group, exc: BaseException) -> None:
-    import sys
     import traceback
 
     if not isinstance(exc, NNTrainError) or os.environ.get("NNTRAIN_DEBUG"):
