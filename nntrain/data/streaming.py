@@ -30,7 +30,7 @@ from nntrain.data.report import SPLIT_PAIRS, leak_note
 from nntrain.data.row_hashes import row_hashes, shared_rows
 from nntrain.data.split import (SPLIT_BLOCK, SPLIT_NAMES, TEST, TRAIN, BlockCounts, SplitPlan, SplitStream,
                                 rows_per_block)
-from nntrain.data.step import Context, is_numeric, names, place
+from nntrain.data.step import Context, add_up, is_numeric, names, place
 from nntrain.data.summaries import Moments
 from nntrain.data.tables import empty_rows
 from nntrain.data.tabular import check_columns, no_labelled_rows, refuse_unrepresentable, to_matrix
@@ -117,7 +117,7 @@ def prepare_streaming(source: str, out: Path, *, target: str | list[str], featur
     for raw, frame, split in _prepared_chunks(table, select, splits, steps.steps, states, ctx, drops=drops):
         writer.add(raw, frame, split, measure.features, source)
     writer.close()
-    notes += ctx.notes
+    notes += add_up(ctx.notes)  # the notes of every chunk, as one read of the table gives them
     inputs = [c for c in features if c not in steps.removed_columns(states)]
     state = {"input_columns": inputs,
              "numeric_inputs": [c for c in inputs if is_numeric(pd.Series(dtype=table.dtypes[c]))],
