@@ -32,7 +32,7 @@ from nntrain.data.split import (SPLIT_BLOCK, SPLIT_NAMES, TEST, TRAIN, BlockCoun
                                 rows_per_block)
 from nntrain.data.step import Context, add_up, is_numeric, names, place
 from nntrain.data.summaries import Moments
-from nntrain.data.tables import empty_rows
+from nntrain.data.tables import empty_rows, unsupported_compression
 from nntrain.data.tabular import check_columns, no_labelled_rows, refuse_unrepresentable, to_matrix
 from nntrain.data.targets import MAX_INFERRED_CLASSES, encode_target, fit_target, infer_task, label_strings
 from nntrain.errors import DataError
@@ -438,8 +438,8 @@ def estimated_float32_bytes(source: str) -> int:
         rows, width = parquet_shape(source)
         return rows * width * 4
     path = Path(source)
-    if not path.is_file():
-        return 0
+    if not path.is_file() or unsupported_compression(path):
+        return 0  # the read refuses it (`tables.check_table_path`)
     try:
         sample = pd.read_csv(path, nrows=ESTIMATE_ROWS, dtype=str, keep_default_na=False)
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):

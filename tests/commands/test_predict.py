@@ -274,3 +274,23 @@ def test_ctrl_c_says_the_notes_of_the_rows_read_before_it(cities):
     assert child.returncode == 130 and early[0] == b"prediction\n"
     assert ("encode: 2 values of 'city' were not seen in training (e.g. 'lima'); encoded as all zeros "
             "(in the rows read before the interruption)") in stderr.decode()
+
+
+@pytest.mark.parametrize("name,message", [
+    ("nope.csv", "file not found: {path}"),
+    ("rows.csv.zst", "{path}: nntrain reads CSV, plain or compressed as .gz, .bz2, .xz or .zip"),
+    ("folder", "{path} is a directory, expected a CSV file"),  # fit reads a folder as images
+])
+def test_predict_fit_and_prepare_refuse_a_path_in_the_same_words(cli, trained, name, message):
+    path = trained / name
+    (trained / "folder").mkdir(exist_ok=True)
+    (trained / "rows.csv.zst").write_bytes(b"x1,x2,label\n0,0,a\n")
+    predicted = cli("predict", trained / "run", path)
+    assert predicted.returncode == 2 and f"DATA: {message.format(path=path)}" in predicted.stderr
+    if name != "folder":  # a .zst was an internal error (exit 1) in fit's memory estimate and in prepare
+        fitted = cli("fit", trained / "config.yaml", "--set", f"data.train={path}", "--set",
+                     f"output.dir={trained / 'refused'}")
+        prepared = cli("prepare", trained / "config.yaml", "--set", f"data.train={path}", "-o",
+                       trained / "refused.prepared")
+        for done in (fitted, prepared):
+            assert done.returncode == 2 and f"data.train: {message.format(path=path)}" in done.stderr
