@@ -42,6 +42,7 @@ class Context:
         """Column `name` restricted to the training rows, the only rows a step may learn from."""
         return frame[name] if self.rows is None else frame[name][self.rows]
 
+
 class CountNote(str):
     """A note counting what a step found in the rows it saw (values not seen in training, unparsable values):
     `words(count)`, kept with its `key` (the step and column it is about) and `count` so that `add_up` can say
