@@ -10,6 +10,7 @@ next, copied from the input.
 
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 
 import pandas as pd
 
@@ -26,8 +27,8 @@ def predict(run: str, data: str, display: Display, output: str | None = None, pr
     opened = load(run, progress=display.reporter())
     if data == "-" and sys.stdin.isatty():
         display.note("reading from standard input (a CSV with a header, or image paths; end with Ctrl-D)")
-    tables = opened.predict_chunks(data, proba=proba, on_error=on_error, keep=keep)
-    rows = _write(tables, output)
+    with closing(opened.predict_chunks(data, proba=proba, on_error=on_error, keep=keep)) as tables:
+        rows = _write(tables, output)  # closed at once if writing stops early (Ctrl-C): its notes so far are said
     display.detail(f"predicted {counted(rows, 'row')} with {opened.saved.path}")
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from nntrain.data.parquet import is_parquet, parquet_chunks
-from nntrain.data.tables import float32_columns, csv_chunks
+from nntrain.data.tables import check_table_path, csv_chunks, float32_columns
 from nntrain.errors import DataError
 
 CHUNK_ROWS = 100_000  # rows a chunk holds: a CSV's (Parquet reads a row group at a time)
@@ -32,6 +32,8 @@ class ChunkedTable:
         self.parquet = is_parquet(source)
         self.narrow, self.keep = narrow, keep
         self.scanned = False
+        if not self.parquet and source != "-":
+            check_table_path(source, key)  # before `float32_columns` reads the first rows
         self.dtypes, self.count = self._common_types(scan)
         if self.count == 0:
             raise DataError(f"{source} has a header but no data rows")

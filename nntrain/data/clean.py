@@ -1,12 +1,13 @@
 """The `clean` step: markers and unparsable numbers become missing, then rows are dropped or values filled."""
 
 import zlib
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from nntrain.data.dates import DATE_SHARE, detect_formats
-from nntrain.data.step import first_line, is_numeric, names, place
+from nntrain.data.step import CountNote, first_line, is_numeric, names, place
 from nntrain.data.summaries import Counts, Moments, Reservoir
 from nntrain.errors import DataError
 from nntrain.words import counted
@@ -137,8 +138,12 @@ class Clean:
 
 def _note_unparsable(tally: dict, ctx) -> None:
     for name, (count, example, where) in tally.items():
-        ctx.notes.append(f"clean: {counted(count, 'unparsable value')} in numeric column {name!r} treated as missing "
-                         f"(e.g. {example!r} on {where})")
+        ctx.notes.append(CountNote(("clean", name), count, partial(_unparsable, name, example, where)))
+
+
+def _unparsable(name: str, example, where: str, count: int) -> str:
+    return (f"clean: {counted(count, 'unparsable value')} in numeric column {name!r} treated as missing "
+            f"(e.g. {example!r} on {where})")
 
 
 class _StreamedClean:

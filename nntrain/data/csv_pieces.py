@@ -12,15 +12,14 @@ quote counting unsafe: the rest of the input is then one piece, read as before p
 
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 
 from nntrain.data import csv_bytes
-from nntrain.data.tables import UNSUPPORTED_SUFFIXES, Start, parse_csv
-from nntrain.errors import ConfigError, DataError
+from nntrain.data.tables import Start, check_table_path, parse_csv
+from nntrain.errors import DataError
 
 READ_BYTES = 1 << 20  # what one read asks for; a pipe's read returns what has arrived, so output never waits on it
 BOM = csv_bytes.BOM
@@ -54,13 +53,7 @@ def _open(source: str, key: str) -> BinaryIO:
     """A binary stream of the CSV's (decompressed) bytes, refusing what `tables.read_csv` refuses before reading."""
     if source == "-":
         return sys.stdin.buffer
-    path = Path(source)
-    if not path.exists():
-        raise ConfigError(f"{key}: file not found: {source}")
-    if path.is_dir():
-        raise ConfigError(f"{key}: {source} is a directory, expected a CSV file")
-    if any(suffix in UNSUPPORTED_SUFFIXES for suffix in path.suffixes[-2:]):
-        raise ConfigError(f"{key}: {source}: nntrain reads CSV, plain or compressed as .gz, .bz2, .xz or .zip")
+    path = check_table_path(source, key)
     try:
         return csv_bytes.OPENERS.get(path.suffix.lower(), open)(path, "rb")
     except csv_bytes.READ_ERRORS as exc:

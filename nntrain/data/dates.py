@@ -12,12 +12,13 @@ whichever zone wrote it; a time without one is read as written. A value that doe
 missing in every part (with a note): a `clean` step after this one fills it by its rule.
 """
 
+from functools import partial
 from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from nntrain.data.step import EachChunk, first_line, is_numeric, place, replace_columns
+from nntrain.data.step import CountNote, EachChunk, first_line, is_numeric, place, replace_columns
 from nntrain.errors import DataError
 from nntrain.words import counted
 
@@ -194,10 +195,15 @@ class Dates:
             bad = (frame[name].notna() & times.isna()).to_numpy()
             if bad.any():
                 line = first_line(pd.Series(bad, index=frame.index))
-                ctx.notes.append(f"dates: {counted(int(bad.sum()), 'unparsable value')} in date column {name!r} "
-                                 f"treated as missing (e.g. {frame[name][line]!r} on {place(frame.index, line)})")
+                ctx.notes.append(CountNote(("dates", name), int(bad.sum()),
+                                           partial(_unparsable, name, frame[name][line], place(frame.index, line))))
             pieces[name] = pd.DataFrame(date_parts(name, times, spec), index=frame.index)
         return replace_columns(frame, pieces)
+
+
+def _unparsable(name: str, example, where: str, count: int) -> str:
+    return (f"dates: {counted(count, 'unparsable value')} in date column {name!r} treated as missing "
+            f"(e.g. {example!r} on {where})")
 
 
 class _SeenDates:

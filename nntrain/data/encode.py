@@ -1,9 +1,11 @@
 """The `encode` step: categorical columns to one-hot columns or ordinal codes, learnt from the training rows."""
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
-from nntrain.data.step import EachChunk, first_line, is_numeric, place, replace_columns
+from nntrain.data.step import CountNote, EachChunk, first_line, is_numeric, place, replace_columns
 from nntrain.data.summaries import Counts
 from nntrain.data.targets import label_strings
 from nntrain.errors import DataError
@@ -109,9 +111,8 @@ class Encode:
         unseen = outside & ~values.isin(pooled).to_numpy()
         if unseen.any():
             where = "-1" if method == "ordinal" else "the other column" if spec["other"] else "all zeros"
-            count = int(unseen.sum())
-            ctx.notes.append(f"encode: {counted(count, 'value')} of {name!r} {'was' if count == 1 else 'were'} "
-                             f"not seen in training (e.g. {values[unseen].iloc[0]!r}); encoded as {where}")
+            ctx.notes.append(CountNote(("encode", name), int(unseen.sum()),
+                                       partial(_unseen, name, values[unseen].iloc[0], where)))
 
     @staticmethod
     def _encode(name, codes, spec, method, index) -> pd.DataFrame:
@@ -124,6 +125,12 @@ class Encode:
             onehot = np.hstack([onehot, (codes < 0)[:, None].astype("float64")])
             columns.append(f"{name}=other")
         return pd.DataFrame(onehot, columns=columns, index=index)
+
+
+def _unseen(name: str, example, where: str, count: int) -> str:
+    return (f"encode: {counted(count, 'value')} of {name!r} {'was' if count == 1 else 'were'} not seen in training "
+            f"(e.g. {example!r}); encoded as {where}")
+
 
 def _category_strings(column: pd.Series) -> pd.Series:
     """Category values as text (so 1 and '1' match across files), missing kept missing."""

@@ -1,11 +1,13 @@
 """The image cache: an image folder decoded once into uint8 pixels on disk, reused by every later fit.
 
 A cache is a folder `images-<slot>-<content>/` inside the cache root, holding `pixels.npy`
-(N × H × W × C uint8, read as a memory map) and `manifest.json` (plain JSON: the folder, the
-image settings, every file's relative path, size and modification time, its class, the problem
-of each unreadable file, and the SHA-256 of `pixels.npy`). `slot` hashes the folder and the
-settings that change pixels (colour, size, resize filter); `content` hashes the file list, so a
-changed, added or removed file makes another cache. Only files that changed are decoded again:
+(N × H × W × C uint8) and `manifest.json` (plain JSON: the folder, the image settings, every
+file's relative path, size and modification time, its class, the problem of each unreadable
+file, and the SHA-256 of `pixels.npy`). The pixels are read as `StoredRows` (the rows a batch
+takes, with `pread`, not a memory map: the page cache holding the file is then not counted as
+the memory of every fit reading it). `slot` hashes the folder and the settings that change
+pixels (colour, size, resize filter); `content` hashes the file list, so a changed, added or
+removed file makes another cache. Only files that changed are decoded again:
 the rows of unchanged files are copied from the slot's previous cache, which is then removed.
 
 A cache is written in a temporary folder and renamed into place, so a reader sees a whole cache
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from nntrain.data.images import CHUNK_BYTES, ImageSpec, decode_into, read_pixels
+from nntrain.data.stored_rows import StoredRows
 from nntrain.files import file_sha256, fsync_path
 from nntrain.words import counted
 
@@ -41,7 +44,7 @@ class DamagedCache(Exception):
 
 @dataclass
 class Decoded:
-    pixels: np.ndarray           # (files, H, W, C) uint8; rows of unreadable files are zeros
+    pixels: np.ndarray | StoredRows  # (files, H, W, C) uint8, the cache's or in memory; unreadable files' are zeros
     problems: list[str | None]   # per file: why it is unreadable, or None
     note: str                    # where the pixels came from, for the user
 
@@ -90,9 +93,9 @@ def _digest(value) -> str:
     return hashlib.sha256(json.dumps(value, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
-def _open(folder: Path, files: list, shape: tuple) -> tuple[np.ndarray, list[str | None]]:
-    """A cache's pixels (a read-only memory map) and problems; FileNotFoundError if there is none,
-    DamagedCache if it is not exactly the cache of these files."""
+def _open(folder: Path, files: list, shape: tuple) -> tuple[StoredRows, list[str | None]]:
+    """A cache's pixels (read by rows, keeping no block: a full shuffle shares none) and problems;
+    FileNotFoundError if there is none, DamagedCache if it is not exactly the cache of these files."""
     manifest = _manifest(folder)
     pixels_path = folder / PIXELS
     if manifest.get("files") != files:
@@ -104,7 +107,7 @@ def _open(folder: Path, files: list, shape: tuple) -> tuple[np.ndarray, list[str
     if digest != manifest.get("pixels", {}).get("sha256"):
         raise DamagedCache(f"{pixels_path} does not match the SHA-256 in its manifest")
     try:
-        pixels = np.load(pixels_path, mmap_mode="r", allow_pickle=False)
+        pixels = StoredRows(pixels_path, keep_rows=0)
     except (ValueError, OSError) as exc:
         raise DamagedCache(f"{pixels_path} is not a readable .npy file ({exc})") from None
     if pixels.shape != shape or pixels.dtype != np.uint8:
@@ -225,7 +228,7 @@ def _publish(temporary: Path, final: Path) -> None:
 
 
 def _remove(folder: Path) -> None:
-    """Take a cache out of view at once (a rename), then delete it; readers holding its map keep their pages."""
+    """Take a cache out of view at once (a rename), then delete it; readers holding it open keep reading it."""
     hidden = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.removed")
     try:
         os.rename(folder, hidden)

@@ -1,11 +1,14 @@
 """Rows of a uint8 image store read as model input, one batch at a time.
 
-A split of an image folder is the row numbers it takes from the decoded pixels (usually a
-read-only memory map of the image cache), so the splits share one copy of the pixels at a
-quarter of the float32 size. Every batch is scaled exactly as a whole float array used to be:
+A split of an image folder is the row numbers it takes from the decoded pixels (usually the
+image cache's, read from disk as batches take them: `stored_rows.StoredRows`), so the splits
+share one copy of the pixels at a quarter of the float32 size, and a batch's pixels are gathered
+into one uint8 buffer reused from batch to batch. Every batch is scaled exactly as a whole float array used to be:
 float32 /255 (`images.unit_scaled`), cast to the model's dtype, then (x − mean)/std per channel
 in that dtype, so the floats are bit for bit the same.
 """
+
+import math
 
 import numpy as np
 
@@ -23,6 +26,7 @@ class ImageRows:
         self.stored, self.rows = stored, np.asarray(rows, dtype=np.intp)
         self.dtype = np.dtype(dtype)
         self.mean, self.std = mean, std
+        self._pixels = np.empty((0, *stored.shape[1:]), dtype=np.uint8)  # the gathered pixels, reused
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -42,9 +46,12 @@ class ImageRows:
         rows = self.rows[np.asarray(positions)]
         if out is None:
             out = np.empty((*rows.shape, *self.stored.shape[1:]), dtype=self.dtype)
-        step = max(1, PIECE_BYTES // max(1, self.stored[0].nbytes))
+        step = max(1, PIECE_BYTES // max(1, math.prod(self.stored.shape[1:])))
+        if len(self._pixels) < min(step, len(rows)):
+            self._pixels = np.empty((min(step, len(rows)), *self.stored.shape[1:]), dtype=np.uint8)
         for start in range(0, len(rows), step):  # a loop over pieces of rows, not over rows: the pixels gathered
-            pixels = np.take(self.stored, rows[start:start + step], axis=0, mode=mode)  # stay small
+            piece = rows[start:start + step]  # stay small
+            pixels = self.stored.take(piece, axis=0, out=self._pixels[:len(piece)], mode=mode)
             np.divide(pixels, np.float32(255.0), out=out[start:start + step], dtype=np.float32)  # widened after
         if self.mean is not None:
             normalise(out, self.mean, self.std)

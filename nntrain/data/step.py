@@ -8,8 +8,11 @@ learnt from an iterable of frames (the table chunk by chunk, as the earlier step
 each chunk is seen, `ctx.rows` marks its training rows, so `ctx.learn` works as in `fit`), and
 `chunk_transform(state, ctx)`: a callable that transforms consecutive chunks of one pass, with a
 `finish()` called after the last (where a step that compares rows across chunks leaves its notes).
+A note that counts what a step found in a frame's rows is a `CountNote`, so that the notes of an
+input read in chunks add up (`add_up`) to those of the whole input.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +41,34 @@ class Context:
     def learn(self, frame: pd.DataFrame, name: str) -> pd.Series:
         """Column `name` restricted to the training rows, the only rows a step may learn from."""
         return frame[name] if self.rows is None else frame[name][self.rows]
+
+
+class CountNote(str):
+    """A note counting what a step found in the rows it saw (values not seen in training, unparsable values):
+    `words(count)`, kept with its `key` (the step and column it is about) and `count` so that `add_up` can say
+    the notes of one key from many chunks as one, worded as the first chunk's (its example, its line)."""
+
+    def __new__(cls, key: tuple, count: int, words: Callable[[int], str]):
+        note = super().__new__(cls, words(count))
+        note.key, note.count, note.words = key, count, words
+        return note
+
+
+def add_up(notes: list[str]) -> list[str]:
+    """Notes of consecutive chunks of one input as the whole input's, in order: a note every chunk repeats
+    once, and the `CountNote`s of one key as one, where the first stood, counting what all of them count."""
+    said: list[str] = []
+    at: dict = {}  # a note's text, or a CountNote's key -> where it stands in `said`
+    for note in notes:
+        key = note.key if isinstance(note, CountNote) else note
+        if key not in at:
+            at[key] = len(said)
+            said.append(note)
+        elif isinstance(note, CountNote):
+            first = said[at[key]]
+            said[at[key]] = CountNote(key, first.count + note.count, first.words)
+    return said
+
 
 def replace_columns(frame: pd.DataFrame, pieces: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """`frame` with each column named in `pieces` replaced, where it stood, by the columns of its piece."""

@@ -8,7 +8,9 @@ holds the file once for every run reading it, and the process holds only the blo
 
 A shuffled gather (`take`) reads whole blocks of BLOCK_ROWS rows and keeps the most recent ones
 (`keep_rows`, at least the block shuffle's window, see `train.shuffle`), so an epoch reads each
-block once.
+block once. Keeping none (`keep_rows=0`) suits rows visited in a full shuffle, such as the image
+cache's: `take` then reads only the rows asked for, one read per run of consecutive rows, into a
+buffer reused from gather to gather.
 """
 
 import math
@@ -25,7 +27,7 @@ MAX_READ = 1 << 30  # bytes read by one call (Linux reads at most about 2 GB at 
 class StoredRows:
     """`len`, `shape`, `dtype`, slicing, `take` and `np.asarray` over the rows of a `.npy` file."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, keep_rows: int = KEPT_ROWS):
         self.path = Path(path)
         with open(self.path, "rb") as handle:
             version = np.lib.format.read_magic(handle)
@@ -36,7 +38,8 @@ class StoredRows:
             raise ValueError(f"{self.path}: a prepared array is stored in C order")
         self.row_bytes = self.dtype.itemsize * math.prod(self.shape[1:])
         self._fd = os.open(self.path, os.O_RDONLY)
-        self.keep_rows(KEPT_ROWS)
+        self._read_rows = np.empty((0, *self.shape[1:]), dtype=self.dtype)  # the buffer of `_gather`
+        self.keep_rows(keep_rows)
 
     def __del__(self):
         if getattr(self, "_fd", None) is not None:
@@ -50,7 +53,11 @@ class StoredRows:
         return len(self.shape)
 
     def keep_rows(self, rows: int) -> None:
-        """Keep the blocks of at least `rows` recent rows for `take` (a block shuffle's window, twice over)."""
+        """Keep the blocks of at least `rows` recent rows for `take` (a block shuffle's window, twice over);
+        0 keeps none, and `take` reads just the rows it is asked for (a full shuffle's, which share no block)."""
+        if rows == 0:
+            self._kept = self._slot_of = self._block_in = None
+            return
         blocks = max(4, -(-rows // BLOCK_ROWS))
         self._kept = np.empty((blocks * BLOCK_ROWS, *self.shape[1:]), dtype=self.dtype) if len(self) else None
         self._slot_of = np.full(-(-len(self) // BLOCK_ROWS), -1, dtype=np.int64)  # a number per block, not per row
@@ -92,6 +99,8 @@ class StoredRows:
             raise IndexError(f"{self.path}: row index out of range for {len(self)} rows")
         rows = np.where(rows < 0, rows + len(self), rows)
         out = np.empty((len(rows), *self.shape[1:]), dtype=self.dtype) if out is None else out
+        if self._slot_of is None:
+            return self._gather(rows, out)
         blocks = rows // BLOCK_ROWS
         slots = self._slot_of[blocks]
         if (slots < 0).any():  # a gather that reads blocks not kept (the first of each window)
@@ -104,6 +113,18 @@ class StoredRows:
             self._keep(needed)
             slots = self._slot_of[blocks]
         return np.take(self._kept, slots * BLOCK_ROWS + rows % BLOCK_ROWS, axis=0, out=out)
+
+    def _gather(self, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The rows at `rows` into `out`, each run of consecutive rows among them read with one call."""
+        if not len(rows):
+            return out
+        wanted, where = np.unique(rows, return_inverse=True)
+        if len(self._read_rows) < len(wanted):
+            self._read_rows = np.empty((len(wanted), *self.shape[1:]), dtype=self.dtype)
+        breaks = np.flatnonzero(np.diff(wanted) != 1) + 1
+        for first, last in zip([0, *breaks.tolist()], [*breaks.tolist(), len(wanted)]):  # a loop over runs of rows
+            self.read(int(wanted[first]), int(wanted[last - 1]) + 1, self._read_rows[first:last])
+        return np.take(self._read_rows, where.reshape(-1), axis=0, out=out)
 
     def _keep(self, needed: np.ndarray) -> None:
         """Read the blocks of `needed` not kept yet into the oldest slots that hold none of `needed`."""

@@ -30,9 +30,9 @@ from nntrain.data.report import SPLIT_PAIRS, leak_note
 from nntrain.data.row_hashes import row_hashes, shared_rows
 from nntrain.data.split import (SPLIT_BLOCK, SPLIT_NAMES, TEST, TRAIN, BlockCounts, SplitPlan, SplitStream,
                                 rows_per_block)
-from nntrain.data.step import Context, is_numeric, names, place
+from nntrain.data.step import Context, add_up, is_numeric, names, place
 from nntrain.data.summaries import Moments
-from nntrain.data.tables import empty_rows
+from nntrain.data.tables import empty_rows, unsupported_compression
 from nntrain.data.tabular import check_columns, no_labelled_rows, refuse_unrepresentable, to_matrix
 from nntrain.data.targets import MAX_INFERRED_CLASSES, encode_target, fit_target, infer_task, label_strings
 from nntrain.errors import DataError
@@ -117,7 +117,7 @@ def prepare_streaming(source: str, out: Path, *, target: str | list[str], featur
     for raw, frame, split in _prepared_chunks(table, select, splits, steps.steps, states, ctx, drops=drops):
         writer.add(raw, frame, split, measure.features, source)
     writer.close()
-    notes += ctx.notes
+    notes += add_up(ctx.notes)  # the notes of every chunk, as one read of the table gives them
     inputs = [c for c in features if c not in steps.removed_columns(states)]
     state = {"input_columns": inputs,
              "numeric_inputs": [c for c in inputs if is_numeric(pd.Series(dtype=table.dtypes[c]))],
@@ -438,8 +438,8 @@ def estimated_float32_bytes(source: str) -> int:
         rows, width = parquet_shape(source)
         return rows * width * 4
     path = Path(source)
-    if not path.is_file():
-        return 0
+    if not path.is_file() or unsupported_compression(path):
+        return 0  # the read refuses it (`tables.check_table_path`)
     try:
         sample = pd.read_csv(path, nrows=ESTIMATE_ROWS, dtype=str, keep_default_na=False)
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):

@@ -107,19 +107,31 @@ def empty_rows(frame: pd.DataFrame) -> np.ndarray:
     return empty
 
 
+def check_table_path(source: str, key: str) -> Path:
+    """The path of a CSV file to read, refusing (naming `key`) one that is missing, a directory, or compressed
+    in a way nntrain cannot check line by line: what every reader of a CSV refuses, in the same words."""
+    path = Path(source)
+    if not path.exists():
+        raise ConfigError(f"{key}: file not found: {source}")
+    if path.is_dir():
+        raise ConfigError(f"{key}: {source} is a directory, expected a CSV file")
+    if unsupported_compression(path):
+        raise ConfigError(f"{key}: {source}: nntrain reads CSV, plain or compressed as .gz, .bz2, .xz or .zip")
+    return path
+
+
+def unsupported_compression(path: Path) -> bool:
+    """Whether the file is compressed in a way pandas reads but nntrain cannot check line by line."""
+    return any(suffix in UNSUPPORTED_SUFFIXES for suffix in path.suffixes[-2:])
+
+
 def _open(source: str, key: str, name: str):
     """A plain file's path, or the bytes of stdin, a compressed file or a pipe (read once, as the checks
     read the data again); refusing missing and empty input."""
     if source == "-":
         raw = sys.stdin.buffer.read()
     else:
-        path = Path(source)
-        if not path.exists():
-            raise ConfigError(f"{key}: file not found: {source}")
-        if path.is_dir():
-            raise ConfigError(f"{key}: {source} is a directory, expected a CSV file")
-        if any(suffix in UNSUPPORTED_SUFFIXES for suffix in path.suffixes[-2:]):
-            raise ConfigError(f"{key}: {source}: nntrain reads CSV, plain or compressed as .gz, .bz2, .xz or .zip")
+        path = check_table_path(source, key)
         try:
             if not csv_bytes.must_be_read(path):
                 with open(path, "rb") as head:
@@ -173,10 +185,9 @@ def csv_chunks(source: str, key: str = "data", narrow: bool = False, keep: tuple
     indexed by line as if each record were one line, and empty rows are kept.
     """
     name = source
-    path = Path(source)
-    if source == "-" or not path.is_file():
-        raise ConfigError(f"{key}: {'file not found: ' + source if not path.exists() else source + ' is not a file'}"
-                          if source != "-" else f"{key}: standard input cannot be read twice; give a file")
+    if source == "-":
+        raise ConfigError(f"{key}: standard input cannot be read twice; give a file")
+    path = check_table_path(source, key)
     try:
         header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0].tolist()
         types = dtypes if dtypes is not None else float32_columns(path, keep) if narrow else {}

@@ -13,10 +13,12 @@ frequency order; with `hash_buckets` the id is a stable 64-bit hash (pandas' Sip
 bytes with its fixed key, not Python's salted `hash()`) modulo the buckets, and nothing is stored.
 """
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
-from nntrain.data.step import EachChunk
+from nntrain.data.step import CountNote, EachChunk
 from nntrain.errors import DataError
 from nntrain.words import counted
 
@@ -136,17 +138,25 @@ class Text:
         block[rows[kept], position[kept]] = ids[kept]
         cut = int((per_row > width).sum())
         if cut:
-            ctx.notes.append(f"text: {counted(cut, 'row')} of {name!r} {'has' if cut == 1 else 'have'} more than "
-                             f"{counted(width, 'token')}; only the first {width} are used (raise max_length)")
+            ctx.notes.append(CountNote(("text", "cut", name), cut, partial(_cut, name, width)))
         return block
 
     @staticmethod
     def _note_unseen(name: str, tokens: np.ndarray, ids: np.ndarray, ctx) -> None:
         unseen = ids == OUT_OF_VOCABULARY
         if unseen.any():
-            count = int(unseen.sum())
-            ctx.notes.append(f"text: {counted(count, 'token')} of {name!r} {'is' if count == 1 else 'are'} not in "
-                             f"the training vocabulary (e.g. {tokens[unseen][0]!r}); read as out-of-vocabulary")
+            ctx.notes.append(CountNote(("text", "unseen", name), int(unseen.sum()),
+                                       partial(_unseen, name, tokens[unseen][0])))
+
+
+def _cut(name: str, width: int, count: int) -> str:
+    return (f"text: {counted(count, 'row')} of {name!r} {'has' if count == 1 else 'have'} more than "
+            f"{counted(width, 'token')}; only the first {width} are used (raise max_length)")
+
+
+def _unseen(name: str, example, count: int) -> str:
+    return (f"text: {counted(count, 'token')} of {name!r} {'is' if count == 1 else 'are'} not in the training "
+            f"vocabulary (e.g. {example!r}); read as out-of-vocabulary")
 
 
 class _SeenText:

@@ -7,6 +7,7 @@ the same; errors are nntrain's own exception types (`nntrain.errors`), never Sys
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ import pandas as pd
 from nntrain.data.image_folders import labelled_image_chunks, unlabelled_image_chunks
 from nntrain.data.images import problems_note
 from nntrain.data.readers import table_chunks
+from nntrain.data.step import add_up
 from nntrain.data.tables import check_kept_columns
 from nntrain.data.tabular import Tally, prepare_inference
 from nntrain.errors import ConfigError, DataError
@@ -88,12 +90,13 @@ class Run:
             notes = [note] if (note := problems_note(problems)) else []
         else:
             notes, tally = _Notes(), Tally()
-            for frame in self._frames(data):
-                x, y, chunk_notes, _ = prepare_inference(frame, saved.data, source=source, with_target=True,
-                                                         dtype=saved.model.dtype, tally=tally)
-                notes.add(chunk_notes)
-                if len(x):
-                    scores.add(x, y)
+            with notes.said_if_interrupted(self.progress.note):
+                for frame in self._frames(data):
+                    x, y, chunk_notes, _ = prepare_inference(frame, saved.data, source=source, with_target=True,
+                                                             dtype=saved.model.dtype, tally=tally)
+                    notes.add(chunk_notes)
+                    if len(x):
+                        scores.add(x, y)
             notes = notes.said + tally.notes(source, saved.target["columns"])
         for note in notes:
             self.progress.note(note)
@@ -145,18 +148,19 @@ class Run:
             yield from self._predict_images(data, proba)
             return
         source, notes, tally, predicted = _source_name(data), _Notes(), Tally(), 0
-        for frame in self._frames(data, keep):
-            kept = _kept_columns(data, frame, keep, source)
-            frame = frame.drop(columns=[name for name in kept.columns if name not in saved.data["input_columns"]])
-            x, _, chunk_notes, lines = prepare_inference(frame, saved.data, source=source, with_target=False,
-                                                         dtype=saved.model.dtype, skip_bad=on_error == "skip",
-                                                         tally=tally)
-            notes.add(chunk_notes)
-            counted_by = frame.index.name or "line"  # "row" for a Parquet table
-            del frame
-            predicted += len(x)
-            if len(x):
-                yield self._table(x, proba, data, kept, lines, counted_by if on_error == "skip" else None)
+        with notes.said_if_interrupted(self.progress.note):
+            for frame in self._frames(data, keep):
+                kept = _kept_columns(data, frame, keep, source)
+                frame = frame.drop(columns=[name for name in kept.columns if name not in saved.data["input_columns"]])
+                x, _, chunk_notes, lines = prepare_inference(frame, saved.data, source=source, with_target=False,
+                                                             dtype=saved.model.dtype, skip_bad=on_error == "skip",
+                                                             tally=tally)
+                notes.add(chunk_notes)
+                counted_by = frame.index.name or "line"  # "row" for a Parquet table
+                del frame
+                predicted += len(x)
+                if len(x):
+                    yield self._table(x, proba, data, kept, lines, counted_by if on_error == "skip" else None)
         said = notes.said + tally.notes(source, saved.target["columns"])
         if predicted == 0:
             skipped = next((note for note in said if note.startswith("skipped")), "no rows")
@@ -209,13 +213,25 @@ class Run:
 
 
 class _Notes:
-    """The notes of an input's chunks, each said once (every chunk repeats what its columns say), in order."""
+    """The notes of an input's chunks as one read of the whole input gives them, in order: what every chunk
+    repeats once, and what chunks count (values not seen in training, ...) once, summed (see `step.add_up`)."""
 
     def __init__(self):
         self.said: list[str] = []
 
     def add(self, notes: list[str]) -> None:
-        self.said += [note for note in notes if note not in self.said]
+        self.said = add_up(self.said + notes)
+
+    @contextmanager
+    def said_if_interrupted(self, say: Callable[[str], None]):
+        """Say the notes of the chunks read so far if the input is interrupted (Ctrl-C, or predictions' reader
+        stopping): the notes would otherwise be lost with the rest of the input."""
+        try:
+            yield
+        except (KeyboardInterrupt, GeneratorExit):
+            for note in self.said:
+                say(f"{note} (in the rows read before the interruption)")
+            raise
 
 
 def _kept_columns(data, frame: pd.DataFrame, keep: list[str], source: str) -> pd.DataFrame:

@@ -210,3 +210,87 @@ def test_text_in_one_row_leaves_the_other_rows_predictions_as_they_are(cli, trai
     assert alone.returncode == beside.returncode == 0, beside.stderr
     assert len(alone.stdout.splitlines()) == len(beside.stdout.splitlines()) == 7
     assert [row.split(",", 1)[1] for row in beside.stdout.splitlines()[1:]] == alone.stdout.splitlines()[1:]
+
+
+@pytest.fixture(scope="module")
+def cities(tmp_path_factory):
+    """A run trained on a categorical `city` and a date `day`, for notes that count rows chunk by chunk."""
+    root = tmp_path_factory.mktemp("cities")
+    rows = pd.DataFrame({"city": ["oslo", "rome", "paris"] * 10, "day": [f"2024-01-{d:02d}" for d in range(1, 31)],
+                         "x": [0.0, 5.0, 2.0] * 10, "label": ["a", "b", "c"] * 10})
+    rows.to_csv(root / "train.csv", index=False)
+    (root / "config.yaml").write_text(f"""
+seed: 1
+data:
+  train: {root / 'train.csv'}
+  target: label
+  split: {{validation: 0, test: 0}}
+  pipeline: [{{type: dates, columns: [day]}}, {{type: clean, missing: mean}}, {{type: encode, columns: [city]}},
+             {{type: normalize}}]
+model: {{layers: [{{type: dense, units: 4, activation: relu}}]}}
+training: {{epochs: 1, batch_size: 16}}
+output: {{dir: {root / 'run'}}}
+""")
+    nntrain.fit(root / "config.yaml")
+    return root
+
+
+def test_a_note_counting_rows_of_many_chunks_comes_out_once_with_their_total(cli, cities):
+    unseen = {1: "lima", 5: "cairo", 6: "lima", 9: "quito", 13: "oslo2"}  # in chunks 1, 2, 2, 3 and 4 (of 4 rows)
+    bad_days = {2: "soon", 10: "later"}
+    lines = ["city,day,x,label"] + [f"{unseen.get(row, 'rome')},{bad_days.get(row, '2024-02-01')},1.0,b"
+                                    for row in range(14)]
+    (cities / "new.csv").write_text("\n".join(lines) + "\n")
+    predicted = cli("predict", cities / "run", "-", input="\n".join(lines) + "\n", env=CHUNKS)
+    evaluated = cli("eval", cities / "run", cities / "new.csv", env=CHUNKS)
+    for done in (predicted, evaluated):
+        assert done.returncode == 0, done.stderr
+        notes = [line for line in done.stderr.splitlines() if line.startswith(("encode:", "dates:"))]
+        assert notes == ["dates: 2 unparsable values in date column 'day' treated as missing (e.g. 'soon' on line 4)",
+                         "encode: 5 values of 'city' were not seen in training (e.g. 'lima'); encoded as all zeros"]
+    assert len(predicted.stdout.splitlines()) == 1 + 14
+
+
+def test_ctrl_c_says_the_notes_of_the_rows_read_before_it(cities):
+    """Deterministic: SIGINT is sent once the first chunk's predictions are out, while predict waits for the rest
+    of the second chunk."""
+    import signal
+
+    from tests.conftest import _entry_point
+
+    rows = ["lima", "rome", "rome", "cairo", "rome"]  # a chunk of 4 rows, and the first row of the next
+    text = "city,day,x,label\n" + "".join(f"{city},2024-02-01,1.0,b\n" for city in rows)
+    child = subprocess.Popen([*_entry_point(), "predict", str(cities / "run"), "-"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **CHUNKS})
+    try:
+        child.stdin.write(text.encode())
+        child.stdin.flush()
+        early = [child.stdout.readline() for _ in range(1 + 4)]  # the header and the first chunk
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate()
+    except BaseException:
+        child.kill()
+        raise
+    assert child.returncode == 130 and early[0] == b"prediction\n"
+    assert ("encode: 2 values of 'city' were not seen in training (e.g. 'lima'); encoded as all zeros "
+            "(in the rows read before the interruption)") in stderr.decode()
+
+
+@pytest.mark.parametrize("name,message", [
+    ("nope.csv", "file not found: {path}"),
+    ("rows.csv.zst", "{path}: nntrain reads CSV, plain or compressed as .gz, .bz2, .xz or .zip"),
+    ("folder", "{path} is a directory, expected a CSV file"),  # fit reads a folder as images
+])
+def test_predict_fit_and_prepare_refuse_a_path_in_the_same_words(cli, trained, name, message):
+    path = trained / name
+    (trained / "folder").mkdir(exist_ok=True)
+    (trained / "rows.csv.zst").write_bytes(b"x1,x2,label\n0,0,a\n")
+    predicted = cli("predict", trained / "run", path)
+    assert predicted.returncode == 2 and f"DATA: {message.format(path=path)}" in predicted.stderr
+    if name != "folder":  # a .zst was an internal error (exit 1) in fit's memory estimate and in prepare
+        fitted = cli("fit", trained / "config.yaml", "--set", f"data.train={path}", "--set",
+                     f"output.dir={trained / 'refused'}")
+        prepared = cli("prepare", trained / "config.yaml", "--set", f"data.train={path}", "-o",
+                       trained / "refused.prepared")
+        for done in (fitted, prepared):
+            assert done.returncode == 2 and f"data.train: {message.format(path=path)}" in done.stderr

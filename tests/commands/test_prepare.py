@@ -166,3 +166,30 @@ def test_a_table_with_dates_streams_and_trains_as_it_does_in_memory(cli, write, 
     states = [read_checkpoint_meta(tmp_path / name / "last.npz")["data"] for name in ("streamed", "held")]
     assert states[0]["features"] == states[1]["features"] and "when_weekday_sin" in states[0]["features"]
     assert states[0]["pipeline"]["states"][0] == states[1]["pipeline"]["states"][0]  # the dates step's state
+
+
+def test_a_note_counting_rows_of_many_chunks_comes_out_once_in_a_streaming_fit(cli_in_process, write, tmp_path,
+                                                                                 monkeypatch):
+    """In process, where the chunks can be made small: the third of the table each."""
+    from nntrain.data import chunks
+
+    monkeypatch.setattr(chunks, "CHUNK_ROWS", 100)
+    days = [f"2024-01-{row % 28 + 1:02d}" for row in range(300)]
+    days[5], days[120], days[250] = "soon", "later", "never"  # one in each chunk
+    table = write("days.csv", "day,x,label\n" + "".join(f"{day},{row % 7},{'ab'[row % 2]}\n"
+                                                        for row, day in enumerate(days)))
+    config = write("days.yaml", f"""
+        data:
+          train: {table}
+          target: label
+          pipeline: [{{type: dates}}, {{type: clean, missing: mean}}]
+        model: {{layers: [{{type: dense, units: 4}}]}}
+        training: {{epochs: 1}}
+        output: {{dir: {tmp_path / 'run'}}}
+        """)
+    done = cli_in_process("fit", config, "--set", "data.memory_limit=1KB")
+    assert done.returncode == 0, done.stderr
+    note = "dates: 3 unparsable values in date column 'day' treated as missing (e.g. 'soon' on line 7)"
+    assert [line for line in done.stderr.splitlines() if "dates:" in line] == [note]
+    report = json.loads((table.with_name("days.prepared") / "report.json").read_text())
+    assert [line for line in report["notes"] if "dates:" in line] == [note]

@@ -12,7 +12,11 @@ from PIL import Image
 
 import nntrain
 from nntrain.data import image_cache
+from nntrain.data.image_rows import ImageRows
+from nntrain.data.images import ImageSpec, load_images, normalise, read_pixels
+from nntrain.data.stored_rows import StoredRows
 from nntrain.train.checkpoint import load_checkpoint
+from nntrain.train.shuffle import epoch_order
 
 
 @pytest.fixture
@@ -146,3 +150,41 @@ def test_publishing_over_a_cache_another_fit_finished_keeps_that_one(tmp_path):
         (folder / "manifest.json").write_text(text)
     image_cache._publish(late, final)
     assert (final / "manifest.json").read_text() == "first"
+
+
+def test_batches_read_from_the_cache_equal_the_decoded_images(image_folder, tmp_path):
+    spec, size = ImageSpec("grayscale", (8, 8)), (8, 8)
+    paths = sorted(image_folder.glob("*/*.png"))
+    image_cache.decoded_pixels(paths, image_folder, spec, size, tmp_path / ".cache")  # decodes into the cache
+    cached = image_cache.decoded_pixels(paths, image_folder, spec, size, tmp_path / ".cache")
+    assert "(decoded before)" in cached.note and isinstance(cached.pixels, StoredRows)
+    rows = np.flatnonzero([reason is None for reason in cached.problems])
+    assert len(rows) == 45  # the four bad files are not rows
+    readable = [paths[row] for row in rows]
+    pixels = np.stack([read_pixels(path, spec, size) for path in readable])
+    mean, std = [0.43], [0.31]
+    floats, _, _ = load_images(readable, spec, size, np.float32)  # decoded straight to floats, as predict does
+    normalise(floats, mean, std)
+    images = ImageRows(cached.pixels, rows, np.float32, mean, std)
+    order = epoch_order(len(rows), np.random.default_rng(5))
+    starts = range(0, len(rows), 8)  # 45 rows: five batches of 8, the last of 5
+    batches = [images.take(order[start:start + 8]) for start in starts]
+    stored = [cached.pixels.take(rows[order[start:start + 8]]) for start in starts]
+    assert [len(batch) for batch in batches] == [8, 8, 8, 8, 8, 5]
+    for start, batch, raw in zip(starts, batches, stored):  # compared once all are read: no buffer is shared
+        assert batch.dtype == np.float32 and np.array_equal(batch, floats[order[start:start + 8]])
+        assert raw.dtype == np.uint8 and np.array_equal(raw, pixels[order[start:start + 8]])
+    assert np.array_equal(images[40:], floats[40:])  # the last partial batch of the unshuffled order
+    assert str(tmp_path / ".cache") not in Path("/proc/self/maps").read_text()  # read, not memory-mapped
+
+
+def test_a_fit_reading_the_cache_trains_as_one_decoding_into_memory(cli, image_config, tmp_path):
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "memory" / ".cache").write_text("a file where the cache folder would go")
+    results = {name: cli("fit", image_config(), "--set", "training.epochs=4", "--set",
+                         f"output.dir={tmp_path / name / 'run'}") for name in ("cached", "memory")}
+    assert "decoded 49 images into the image cache" in results["cached"].stderr
+    assert "decoded 49 images into memory" in results["memory"].stderr
+    assert all(result.returncode == 0 for result in results.values())
+    (_, weights), (_, again) = (load_checkpoint(tmp_path / name / "run" / "last.npz") for name in results)
+    assert weights.keys() == again.keys() and all(np.array_equal(weights[key], again[key]) for key in weights)

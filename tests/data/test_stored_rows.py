@@ -33,3 +33,23 @@ def test_a_block_kept_and_read_again_is_not_evicted_by_the_same_gather(tmp_path)
     rows.take([0, block, 2 * block, 3 * block])  # blocks 0-3 kept; block 0 is the oldest
     chosen = np.array([5, 4 * block + 1, 5 * block + 2, 6 * block + 3])  # block 0 again, and three new ones
     np.testing.assert_array_equal(rows.take(chosen), array[chosen])
+
+
+def test_keeping_no_block_reads_just_the_rows_asked_for(tmp_path, monkeypatch):
+    array = np.random.default_rng(2).integers(0, 256, (3000, 4, 3), dtype=np.uint8)
+    np.save(tmp_path / "pixels.npy", array)
+    rows = StoredRows(tmp_path / "pixels.npy", keep_rows=0)
+    reads, real = [], rows.read
+
+    def counted(start, stop, out=None):
+        reads.append((start, stop))
+        return real(start, stop, out)
+
+    monkeypatch.setattr(rows, "read", counted)
+    chosen = np.array([7, 2999, 5, 6, 7, -1, 1500, 4])  # repeated, negative, and two runs of consecutive rows
+    np.testing.assert_array_equal(rows.take(chosen), array[chosen])
+    assert reads == [(4, 8), (1500, 1501), (2999, 3000)]  # one read per run, each row once
+    out = np.empty((2, 4, 3), dtype=np.uint8)
+    assert rows.take([10, 11], out=out) is out and np.array_equal(out, array[10:12])
+    assert rows.take(np.zeros(0, dtype=np.int64)).shape == (0, 4, 3)
+    np.testing.assert_array_equal(rows[np.arange(2990, 3000)], array[2990:])
