@@ -33,7 +33,13 @@ def _needs(extra: str) -> str:
 
 class _Group(TyperGroup):
     """Plain help lists each command with the first paragraph of its help, as the Rich help does (Click's own
-    list cuts it to one line)."""
+    list cuts it to one line), and a group run without arguments prints it on stdout, as the Rich help is."""
+
+    def parse_args(self, ctx, args):
+        if not args and self.no_args_is_help and self.rich_markup_mode is None and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help())  # Click would print it on stderr
+            ctx.exit(2)
+        return super().parse_args(ctx, args)
 
     def format_commands(self, ctx, formatter):
         commands = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]

@@ -220,6 +220,13 @@ def test_piped_help_is_plain_text_with_the_rich_helps_content_and_imports_no_ric
     assert "as PNG (needs: pip install 'nntrain[plot]')" in text and "'nntrain[sweep]'" in text
 
 
+@pytest.mark.parametrize("group", ["", "sweep"])
+def test_a_group_without_arguments_prints_its_help_on_stdout_and_exits_2(real_cli, group):
+    result = real_cli(*group.split())
+    assert result.returncode == 2 and result.stderr == ""
+    assert result.stdout.startswith(f"Usage: nntrain {group} [OPTIONS] COMMAND".replace("  ", " "))
+
+
 def test_help_on_a_terminal_is_drawn_by_rich(repo):
     controller, terminal = pty.openpty()
     process = subprocess.Popen([sys.executable, "-m", "nntrain", "plot", "--help"], stdout=terminal,
