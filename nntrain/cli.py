@@ -25,10 +25,14 @@ RICH_HELP = sys.stdout.isatty() and sys.stderr.isatty()
 MARKUP = "rich" if RICH_HELP else None
 
 
-def _needs(extra: str) -> str:
-    """The install hint of an optional extra; Rich markup would read an unescaped [extra] as a style tag."""
+def _extra(name: str) -> str:
+    """`nntrain[name]`, the package with an optional extra; Rich markup would read an unescaped [name] as a tag."""
     bracket = "\\[" if RICH_HELP else "["
-    return f"(needs: pip install 'nntrain{bracket}{extra}]')"
+    return f"nntrain{bracket}{name}]"
+
+
+def _needs(name: str) -> str:
+    return f"(needs: pip install '{_extra(name)}')"
 
 
 class _Group(TyperGroup):
@@ -102,7 +106,7 @@ def fit(
                                                           "(sets training.log_every).")] = None,
     processes: Annotated[Optional[int], typer.Option("--processes", min=1, metavar="N",
                                                      help="Train on N processes of this machine, through "
-                                                          "the bundled mpiexec (needs nntrain[mpi]).")] = None,
+                                                          f"the bundled mpiexec (needs {_extra('mpi')}).")] = None,
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
     """Train a model from a config file; checkpoints and logs go to the run directory."""

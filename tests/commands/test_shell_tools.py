@@ -227,9 +227,11 @@ def test_a_group_without_arguments_prints_its_help_on_stdout_and_exits_2(real_cl
     assert result.stdout.startswith(f"Usage: nntrain {group} [OPTIONS] COMMAND".replace("  ", " "))
 
 
-def test_help_on_a_terminal_is_drawn_by_rich(repo):
+@pytest.mark.parametrize("command,extra", [("plot", "as PNG (needs: pip install 'nntrain[plot]')"),
+                                           ("fit", "mpiexec (needs nntrain[mpi])")])
+def test_help_on_a_terminal_is_drawn_by_rich_with_the_extras_brackets(repo, command, extra):
     controller, terminal = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "nntrain", "plot", "--help"], stdout=terminal,
+    process = subprocess.Popen([sys.executable, "-m", "nntrain", command, "--help"], stdout=terminal,
                                stderr=terminal, cwd=repo, env={**os.environ, "COLUMNS": "100"})
     os.close(terminal)
     output = b""
@@ -241,7 +243,7 @@ def test_help_on_a_terminal_is_drawn_by_rich(repo):
     os.close(controller)
     assert process.wait(timeout=120) == 0
     text = re.sub(r"\x1b\[[0-9;]*m", "", output.decode())
-    assert "╭─ Options" in text and "as PNG (needs: pip install 'nntrain[plot]')" in " ".join(text.split())
+    assert "╭─ Options" in text and extra in " ".join(text.replace("│", " ").split())
 
 
 @pytest.mark.parametrize("name", ["iris.yaml", "penguins.yaml", "digits.yaml"])
