@@ -36,12 +36,12 @@ def _needs(name: str) -> str:
 
 
 class _Group(TyperGroup):
-    """Plain help lists each command with the first paragraph of its help, as the Rich help does (Click's own
-    list cuts it to one line), and a group run without arguments prints it on stdout, as the Rich help is."""
+    """Plain help as the Rich help has it: each command listed with the first paragraph of its help (Click's own
+    list cuts it to one line), and a group run without arguments printing it on stdout (Click's, on stderr)."""
 
     def parse_args(self, ctx, args):
         if not args and self.no_args_is_help and self.rich_markup_mode is None and not ctx.resilient_parsing:
-            typer.echo(ctx.get_help())  # Click would print it on stderr
+            typer.echo(ctx.get_help())
             ctx.exit(2)
         return super().parse_args(ctx, args)
 
