@@ -5,6 +5,7 @@ divergence, 5 checkpoint, 130/143 interrupted by SIGINT/SIGTERM (after saving),
 141 output pipe closed early. Tracebacks only with --debug.
 """
 
+import inspect
 import os
 import sys
 import time
@@ -18,9 +19,46 @@ from typer.core import TyperGroup
 
 from nntrain import __version__
 
+# Help and usage errors are drawn by Rich on a terminal and are Click's plain text when piped or redirected:
+# Typer's Rich formatting imports Rich's Markdown, syntax and traceback renderers, most of `--help`'s time.
+RICH_HELP = sys.stdout.isatty() and sys.stderr.isatty()
+MARKUP = "rich" if RICH_HELP else None
+
+
+def _extra(name: str) -> str:
+    """`nntrain[name]`, the package with an optional extra; Rich markup would read an unescaped [name] as a tag."""
+    bracket = "\\[" if RICH_HELP else "["
+    return f"nntrain{bracket}{name}]"
+
+
+def _needs(name: str) -> str:
+    return f"(needs: pip install '{_extra(name)}')"
+
+
+class _Group(TyperGroup):
+    """Plain help as the Rich help has it: each command listed with the first paragraph of its help (Click's own
+    list cuts it to one line), and a group run without arguments printing it on stdout (Click's, on stderr)."""
+
+    def parse_args(self, ctx, args):
+        if not args and self.no_args_is_help and self.rich_markup_mode is None and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help())
+            ctx.exit(2)
+        return super().parse_args(ctx, args)
+
+    def format_commands(self, ctx, formatter):
+        commands = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
+        rows = [(name, " ".join(inspect.cleandoc(command.help or "").split("\n\n")[0].split()))
+                for name, command in commands if command is not None and not command.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 app = typer.Typer(
     name="nntrain",
+    cls=_Group,
     help="Train neural networks from a YAML file, on a NumPy engine.",
+    rich_markup_mode=MARKUP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,
@@ -68,7 +106,7 @@ def fit(
                                                           "(sets training.log_every).")] = None,
     processes: Annotated[Optional[int], typer.Option("--processes", min=1, metavar="N",
                                                      help="Train on N processes of this machine, through "
-                                                          "the bundled mpiexec (needs nntrain[mpi]).")] = None,
+                                                          f"the bundled mpiexec (needs {_extra('mpi')}).")] = None,
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
     """Train a model from a config file; checkpoints and logs go to the run directory."""
@@ -166,7 +204,9 @@ def prepare(
         run_prepare(config, output, set_, _display(quiet, verbose))
 
 
-@app.command(epilog="\b\nExamples:\n  nntrain plot runs/iris\n  nntrain plot runs/iris -o iris-curves.png\n"
+@app.command(help="Draw a run's training and validation curves, or a sweep's optimisation history and parameter "
+             f"importances, as PNG {_needs('plot')}.",
+             epilog="\b\nExamples:\n  nntrain plot runs/iris\n  nntrain plot runs/iris -o iris-curves.png\n"
                      "  nntrain plot sweeps/iris\n")
 def plot(
     run: Annotated[str, typer.Argument(help="Run directory, or a sweep directory (or its storage URL).")],
@@ -177,22 +217,20 @@ def plot(
                                                  help="For a storage with several studies: which one.")] = None,
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
-    """Draw a run's training and validation curves, or a sweep's optimisation history and parameter importances,
-    as PNG (needs: pip install 'nntrain\\[plot]')."""
     with _exit_codes(debug):
         from nntrain.commands.plot import plot as run_plot
 
         run_plot(run, _display(quiet, verbose), output, study)
 
 
-@app.command(epilog="\b\nExamples:\n  nntrain export runs/iris -o iris.onnx\n  nntrain export runs/digits/best.npz -o digits.onnx\n")
+@app.command(help="Write a run's model as one ONNX file: raw columns (or images) in, predictions and probabilities "
+             f"out, the fitted preparation inside {_needs('onnx')}.",
+             epilog="\b\nExamples:\n  nntrain export runs/iris -o iris.onnx\n  nntrain export runs/digits/best.npz -o digits.onnx\n")
 def export(
     run: Annotated[str, typer.Argument(help="Run directory or checkpoint file.")],
     output: Annotated[str, typer.Option("--output", "-o", help="The ONNX file to write.")],
     quiet: Quiet = False, verbose: Verbose = False, debug: Debug = False,
 ) -> None:
-    """Write a run's model as one ONNX file: raw columns (or images) in, predictions and probabilities out,
-    the fitted preparation inside (needs: pip install 'nntrain\\[onnx]')."""
     with _exit_codes(debug):
         from nntrain.commands.export import export as run_export
 
@@ -272,7 +310,7 @@ def runs(
         list_runs(folder, _display(quiet, verbose), as_json=json_)
 
 
-class _SweepGroup(TyperGroup):
+class _SweepGroup(_Group):
     """`nntrain sweep FILE` runs a sweep (the `run` subcommand); `nntrain sweep status DIR` lists its trials."""
 
     def parse_args(self, ctx, args):
@@ -281,9 +319,9 @@ class _SweepGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-sweep_app = typer.Typer(cls=_SweepGroup, no_args_is_help=True, help="Tune a config's hyperparameters with Optuna: "
-                        "`nntrain sweep SWEEP_FILE` runs a sweep (the run command), each trial an ordinary run "
-                        "(needs: pip install 'nntrain\\[sweep]').")
+sweep_app = typer.Typer(cls=_SweepGroup, no_args_is_help=True, rich_markup_mode=MARKUP,
+                        help="Tune a config's hyperparameters with Optuna: `nntrain sweep SWEEP_FILE` runs a sweep "
+                        f"(the run command), each trial an ordinary run {_needs('sweep')}.")
 app.add_typer(sweep_app, name="sweep", epilog="\b\nExamples:\n  nntrain sweep iris.sweep.yaml\n"
               "  nntrain sweep iris.sweep.yaml --workers 2 --trials 40\n"
               "  nntrain sweep iris.sweep.yaml --storage postgresql://me@dbhost/sweeps\n"

@@ -11,6 +11,7 @@ import json
 
 from pydantic import BaseModel
 
+from nntrain.config.descriptions import descriptions
 from nntrain.config.fields import sections
 from nntrain.config.schema import CleanStep, Config, Training
 
@@ -24,7 +25,10 @@ def schema_json() -> str:
 
 
 def config_schema() -> dict:
-    schema = _draft7(Config.model_json_schema())
+    schema = Config.model_json_schema()
+    for section in sections():
+        _add_descriptions(section.model, schema)
+    schema = _draft7(schema)
     schema = {"$schema": DIALECT, "title": "nntrain config", **schema}
     definitions = schema["$defs"]
     for section in sections():
@@ -63,6 +67,16 @@ def _draft7(node):
         node["items"] = node.pop("prefixItems")
         node["additionalItems"] = False
     return node
+
+
+def _add_descriptions(model: type[BaseModel], schema: dict) -> None:
+    """Each key's description where pydantic writes a field's: among the field's keywords in alphabetical order,
+    and left out beside a `$ref` to a model with the same description (as pydantic leaves out repeats)."""
+    definition = schema["$defs"].get(model.__name__, schema)
+    for name, text in descriptions(model).items():
+        field = definition["properties"][name]
+        if "$ref" not in field or schema["$defs"][field["$ref"].rsplit("/", 1)[-1]].get("description") != text:
+            definition["properties"][name] = dict(sorted({**field, "description": text}.items()))
 
 
 def _add_factory_defaults(model: type[BaseModel], definition: dict) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from nntrain.config.descriptions import descriptions
 from nntrain.config.fields import Section, describe_type, sections
 from nntrain.config.schema import Config
 
@@ -28,11 +29,12 @@ def _render_section(section: Section) -> str:
     if section.type_name:
         title += f" — `type: {section.type_name}`"
     doc = (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else ""
+    described = descriptions(model)
     rows = ["| key | type | default | description |", "|---|---|---|---|"]
     for name, field in _own_fields_first(model):
         if name == "type" and section.type_name:
             continue
-        description = " ".join((field.description or "").split()).replace("|", "\\|")
+        description = " ".join(described.get(name, "").split()).replace("|", "\\|")
         rows.append(f"| `{name}` | {describe_type(field)} | {_default(field)} | {description} |")
     body = "\n".join(rows) if len(rows) > 2 else "_No options._"
     return f"### {title}\n\n{doc}\n\n{body}\n"

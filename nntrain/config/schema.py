@@ -54,13 +54,14 @@ Mode = Literal["auto", "min", "max"]
 
 
 class Spec(BaseModel):
-    """Base of every config section: unknown keys are errors, attribute docstrings are descriptions.
+    """Base of every config section: unknown keys are errors, attribute docstrings are descriptions (read by
+    nntrain.config.descriptions for the docs, not by pydantic as each model is built).
 
     Types are strict (a quoted "10" is not a number, `seed: true` is not a seed), as in the JSON Schema
     generated from these models; tests/config/test_json_schema.py lists what draft-07 cannot say.
     """
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_default=True, strict=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, strict=True)
 
 
 # ---------------------------------------------------------------- layers

@@ -1,7 +1,11 @@
 """The commands that help people write and manage runs: init, check, config, schema, runs, and --help."""
 
 import json
+import os
+import pty
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -199,6 +203,47 @@ def test_every_command_help_ends_with_examples(cli, command):
     assert "Examples:" in text and text.index("Examples:") > text.index("--help")  # after the options
     examples = text.split("Examples:")[-1]
     assert f"nntrain {command}" in examples
+
+
+def test_piped_help_is_plain_text_with_the_rich_helps_content_and_imports_no_rich(repo):
+    """Typer's Rich help imports Rich's Markdown and traceback renderers, most of `--help`'s time: piped, the
+    help is Click's plain text, listing each command's whole first paragraph and the install hints unescaped."""
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "nntrain", "--help"], capture_output=True,
+                            text=True, cwd=repo, timeout=120)
+    assert result.returncode == 0
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+    assert {"rich", "rich.markdown", "typer.rich_utils"}.isdisjoint(imported)
+    text = " ".join(result.stdout.split())
+    assert "╭" not in text and "\\" not in text
+    assert ("prepare Prepare a table bigger than memory in streaming passes into float32 arrays that fit and eval "
+            "memory-map (data.train may name the directory); prints the directory. plot") in text
+    assert "as PNG (needs: pip install 'nntrain[plot]')" in text and "'nntrain[sweep]'" in text
+
+
+@pytest.mark.parametrize("group", ["", "sweep"])
+def test_a_group_without_arguments_prints_its_help_on_stdout_and_exits_2(real_cli, group):
+    result = real_cli(*group.split())
+    assert result.returncode == 2 and result.stderr == ""
+    assert result.stdout.startswith(f"Usage: nntrain {group} [OPTIONS] COMMAND".replace("  ", " "))
+
+
+@pytest.mark.parametrize("command,extra", [("plot", "as PNG (needs: pip install 'nntrain[plot]')"),
+                                           ("fit", "mpiexec (needs nntrain[mpi])")])
+def test_help_on_a_terminal_is_drawn_by_rich_with_the_extras_brackets(repo, command, extra):
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "nntrain", command, "--help"], stdout=terminal,
+                               stderr=terminal, cwd=repo, env={**os.environ, "COLUMNS": "100"})
+    os.close(terminal)
+    output = b""
+    try:
+        while chunk := os.read(controller, 65536):
+            output += chunk
+    except OSError:  # the terminal closes when the process ends
+        pass
+    os.close(controller)
+    assert process.wait(timeout=120) == 0
+    text = re.sub(r"\x1b\[[0-9;]*m", "", output.decode())
+    assert "╭─ Options" in text and extra in " ".join(text.replace("│", " ").split())
 
 
 @pytest.mark.parametrize("name", ["iris.yaml", "penguins.yaml", "digits.yaml"])

@@ -2,6 +2,7 @@
 
 import pytest
 
+from nntrain.config.descriptions import descriptions
 from nntrain.config.fields import sections
 from nntrain.sweep.engines import PRUNERS, SAMPLERS
 from nntrain.sweep.reference import update_readme
@@ -18,5 +19,5 @@ def test_schema_choices_are_the_registry_names(path, registry):
 
 
 def test_every_sweep_key_has_a_description():
-    assert [f"{s.path}.{name}" for s in sections(Sweep) for name, field in s.model.model_fields.items()
-            if not field.description and name != "type"] == []
+    assert [f"{s.path}.{name}" for s in sections(Sweep) for name in s.model.model_fields
+            if name not in descriptions(s.model) and name != "type"] == []
