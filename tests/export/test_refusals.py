@@ -36,11 +36,12 @@ def test_encoding_a_numeric_column_is_refused_naming_it(cli, blobs_config, tmp_p
     assert not (tmp_path / "model.onnx").exists()
 
 
-def test_an_input_column_named_like_an_output_is_refused(cli, write, tmp_path):
-    rows = "\n".join(f"{i % 7},{(i * 3) % 5},{'ab'[i % 2]}" for i in range(40))
-    data = write("p.csv", "prediction,x,label\n" + rows + "\n")
-    config = write("p.yaml", f"""
-        data: {{train: {data}, target: label}}
+def _refused_export(cli, write, tmp_path, header: str, rows: str, pipeline: str = "[]"):
+    """Fit a one-epoch run on a CSV of `header` and `rows` with `pipeline`, then export it: the export's result,
+    after checking it refused (exit 2) and wrote nothing."""
+    data = write("t.csv", header + "\n" + rows + "\n")
+    config = write("t.yaml", f"""
+        data: {{train: {data}, target: label, pipeline: {pipeline}}}
         model: {{layers: [{{type: dense, units: 4}}]}}
         training: {{epochs: 1}}
         output: {{dir: {tmp_path / 'run'}}}
@@ -48,6 +49,14 @@ def test_an_input_column_named_like_an_output_is_refused(cli, write, tmp_path):
     assert cli("fit", config).returncode == 0
     result = cli("export", tmp_path / "run", "-o", tmp_path / "model.onnx")
     assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "model.onnx").exists()
+    return result
+
+
+def test_an_input_column_named_like_an_output_is_refused(cli, write, tmp_path):
+    rows = "\n".join(f"{i % 7},{(i * 3) % 5},{'ab'[i % 2]}" for i in range(40))
+    result = _refused_export(cli, write, tmp_path, "prediction,x,label", rows)
     assert "input column 'prediction' has the name of an output of the model" in result.stderr
 
 
@@ -72,19 +81,8 @@ def test_other_commands_do_not_import_onnx(repo):
 def test_a_dates_step_is_refused_naming_it(cli, write, tmp_path):
     """Parsing dates from text needs operators standard ONNX does not have."""
     rows = "\n".join(f"2024-01-{1 + i % 28:02d},{i % 5},{'ab'[i % 2]}" for i in range(40))
-    data = write("d.csv", "when,x,label\n" + rows + "\n")
-    config = write("d.yaml", f"""
-        data: {{train: {data}, target: label, pipeline: [{{type: dates}}, {{type: normalize}}]}}
-        model: {{layers: [{{type: dense, units: 4}}]}}
-        training: {{epochs: 1}}
-        output: {{dir: {tmp_path / 'run'}}}
-        """)
-    assert cli("fit", config).returncode == 0
-    result = cli("export", tmp_path / "run", "-o", tmp_path / "model.onnx")
-    assert result.returncode == 2
+    result = _refused_export(cli, write, tmp_path, "when,x,label", rows, "[{type: dates}, {type: normalize}]")
     assert "export: pipeline step 'dates' cannot be exported: parsing dates from text" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert not (tmp_path / "model.onnx").exists()
 
 
 def test_the_text_step_is_refused_naming_it(cli, tmp_path):
