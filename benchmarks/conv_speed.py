@@ -1,4 +1,4 @@
-"""Training speed of a LeNet-sized CNN on 28x28x1 inputs: forward + loss + backward, float32, batch 64.
+"""Training speed of the LeNet-5 of cnn.py on 28x28x1 inputs: forward + loss + backward, float32, batch 64.
 
     .venv/bin/python benchmarks/conv_speed.py [--batches 20] [--repeats 7] [--layers]
 
@@ -15,19 +15,10 @@ import time
 
 import numpy as np
 
+from cnn import LENET
 from nntrain.nn.losses import LOSSES
 from nntrain.nn.model import build_model
 
-LENET = [
-    {"type": "conv2d", "filters": 6, "kernel": 5, "padding": "same", "activation": "relu"},
-    {"type": "maxpool2d", "size": 2},
-    {"type": "conv2d", "filters": 16, "kernel": 5, "activation": "relu"},
-    {"type": "maxpool2d", "size": 2},
-    {"type": "flatten"},
-    {"type": "dense", "units": 120, "activation": "relu"},
-    {"type": "dense", "units": 84, "activation": "relu"},
-    {"type": "dense", "units": 10, "name": "output"},
-]
 BATCH = 64
 
 

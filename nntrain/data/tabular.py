@@ -43,7 +43,6 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     Consumes `frames`: the raw tables are released as soon as they are no longer needed, so a
     large table is held at most twice (raw and prepared, then prepared and its matrix).
     """
-    return_freed_memory()  # the parse's chunks
     targets = [target] if isinstance(target, str) else list(target)
     train_source = sources["train"]
     check_columns(frames["train"], targets, train_source, "target")
@@ -108,7 +107,6 @@ def prepare_training(frames: dict[str, pd.DataFrame], sources: dict[str, str], *
     y = {name: y_all[mask] for name, mask in masks.items()}
     x = {name: to_matrix(prepared, feature_names, train_source, dtype, rows=mask)[0] for name, mask in masks.items()}
     del prepared
-    return_freed_memory()
     for name, frame in others.items():
         x[name] = to_matrix(frame, feature_names, sources[name], dtype)[0]
         y[name] = encode_target(frame, target_state, dtype, sources[name])
