@@ -215,7 +215,9 @@ def _start_and_wait_for_an_epoch(config: Path, run: Path, *extra: str) -> subpro
                                 "-q", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
                                env=_environment())
     deadline = time.monotonic() + TIMEOUT
-    while not ((run / "metrics.jsonl").exists() and (run / "metrics.jsonl").read_text().strip()):
+    # an epoch logged and its checkpoint saved (the log line comes first: a kill between them leaves no last.npz)
+    while not ((run / "metrics.jsonl").exists() and (run / "metrics.jsonl").read_text().strip()
+               and (run / "last.npz").exists()):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.01)
